@@ -1,0 +1,50 @@
+"""Errors as the POS expects them: `{"errorCode", "errorMessage"}` with the matching HTTP status, the message in
+the language of the request's Accept-Language where we have a translation, and a bare 401 for a bad key."""
+
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import exceptions
+from rest_framework.response import Response
+
+from clienteling.error_codes import SpiErrorCode
+from clienteling.mapping import SPI_FIELD_PATHS
+from core.api.exception_handler import normalise_exception
+from core.exceptions import ApplicationError
+
+DRF_CODES = {
+    "parse_error": SpiErrorCode.INVALID_JSON,
+    "validation_error": SpiErrorCode.VALIDATION_ERROR,
+    "permission_denied": SpiErrorCode.FORBIDDEN,
+    "not_found": SpiErrorCode.NOT_FOUND,
+    "method_not_allowed": SpiErrorCode.METHOD_NOT_ALLOWED,
+    "unsupported_media_type": SpiErrorCode.UNSUPPORTED_MEDIA_TYPE,
+    "payload_too_large": SpiErrorCode.PAYLOAD_TOO_LARGE,
+    "throttled": SpiErrorCode.TOO_MANY_REQUESTS,
+}
+
+
+def _field_message(field: str, message: str) -> str:
+    return f"{SPI_FIELD_PATHS.get(field, field)}: {message}"
+
+
+def _django_validation_message(exc: DjangoValidationError) -> str:
+    if hasattr(exc, "error_dict"):
+        field, errors = next(iter(exc.message_dict.items()))
+        return errors[0] if field == "__all__" else _field_message(field, errors[0])
+    return exc.messages[0]
+
+
+def spi_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
+        return Response(status=401)
+    error = normalise_exception(exc)
+    if error is None:
+        return None
+    message = error.message
+    if isinstance(exc, ApplicationError) and "field" in exc.extra:
+        message = _field_message(exc.extra["field"], exc.message)
+    elif isinstance(exc, DjangoValidationError):
+        message = _django_validation_message(exc)
+    code = error.code if isinstance(exc, ApplicationError) else DRF_CODES.get(error.code, error.code.upper())
+    return Response({"errorCode": str(code), "errorMessage": message}, status=error.status, headers=error.headers)

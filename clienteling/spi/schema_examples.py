@@ -1,0 +1,103 @@
+"""Examples shown in the OpenAPI document for the Clienteling SPI, in the real camelCase wire format."""
+
+from drf_spectacular.utils import OpenApiExample
+
+_ADDRESS = {
+    "addressLine1": "1 Main St",
+    "city": "Springfield",
+    "state": "IL",
+    "postalCode": "62701",
+    "countryCode": "US",
+}
+_NEW_ADDRESS = {
+    "addressLine1": "500 Oak Avenue",
+    "addressLine2": "Apt 4",
+    "city": "Chicago",
+    "state": "IL",
+    "postalCode": "60601",
+    "countryCode": "US",
+}
+_CUSTOMER = {
+    "profile": {
+        "customerId": "C8M4Q2T7ZK1PA",
+        "firstName": "Ada",
+        "lastName": "Lovelace",
+        "email": "ada@example.com",
+        "phoneMobile": "+12175550100",
+        "birthday": 345427200000,
+        "loyaltyId": "512345678903",
+        "address": {"addressId": "A3XW9KQ0RB2MT", **_ADDRESS},
+        "createdDate": 1763769600000,
+        "lastModifiedDate": 1763769600000,
+    },
+    "consents": {"agreeToTC": True, "loyaltySignUp": True, "eReceipt": True, "smsSignUp": False},
+    "addressList": [{"addressId": "A3XW9KQ0RB2MT", **_ADDRESS}],
+    "loyaltyProfile": {
+        "accountNumber": "512345678903",
+        "firstName": "Ada",
+        "lastName": "Lovelace",
+        "address": {"addressId": "A3XW9KQ0RB2MT", **_ADDRESS},
+        "currentPoints": 0,
+        "currentStoreCredit": 0.0,
+        "currentTier": {"name": "Member", "title": "Member", "subTitle": "Welcome", "startDate": 1763769600000},
+        "enrollmentDate": 1763769600000,
+    },
+    "storeAttribution": {"storeId": "S001", "associateId": "A042"},
+    "orderCount": 0,
+    "orderList": [],
+}
+
+CREATE_REQUEST = OpenApiExample(
+    "Sign-up with loyalty consent",
+    request_only=True,
+    value={
+        "customer": {
+            "profile": {
+                "firstName": "Ada",
+                "lastName": "Lovelace",
+                "email": "Ada@Example.com",
+                "phoneMobile": "(217) 555-0100",
+                "birthday": "1980-12-10",
+                "address": _ADDRESS,
+            },
+            "consents": {"agreeToTC": True, "loyaltySignUp": True, "eReceipt": True, "smsSignUp": False},
+            "storeAttribution": {"storeId": "S001", "associateId": "A042"},
+        }
+    },
+)
+CREATE_RESPONSE = OpenApiExample("Customer", response_only=True, status_codes=["200"], value={"customer": _CUSTOMER})
+UPDATE_REQUEST = OpenApiExample(
+    "Profile address edited from Customer 360",
+    request_only=True,
+    value={"customer": {"profile": {"customerId": "C8M4Q2T7ZK1PA", "address": _NEW_ADDRESS}}},
+)
+_UPDATED = {
+    **_CUSTOMER,
+    "profile": {**_CUSTOMER["profile"], "address": {"addressId": "A7PC2D9EWQ4NB", **_NEW_ADDRESS}},
+    "addressList": [
+        {"addressId": "A3XW9KQ0RB2MT", **_ADDRESS},
+        {"addressId": "A7PC2D9EWQ4NB", **_NEW_ADDRESS},
+    ],
+    "loyaltyProfile": {
+        **_CUSTOMER["loyaltyProfile"],
+        "address": {"addressId": "A7PC2D9EWQ4NB", **_NEW_ADDRESS},
+    },
+}
+UPDATE_RESPONSE = OpenApiExample(
+    "Updated customer", response_only=True, status_codes=["200"], value={"customer": _UPDATED}
+)
+SEARCH_RESPONSE = OpenApiExample(
+    "Search results", response_only=True, status_codes=["200"], value={"customers": [_CUSTOMER]}
+)
+ERROR_RESPONSE = OpenApiExample(
+    "Validation error",
+    response_only=True,
+    status_codes=["400"],
+    value={"errorCode": "VALIDATION_ERROR", "errorMessage": "profile.email: Enter a valid email address."},
+)
+NOT_FOUND_RESPONSE = OpenApiExample(
+    "Unknown customer",
+    response_only=True,
+    status_codes=["404"],
+    value={"errorCode": "CUSTOMER_NOT_FOUND", "errorMessage": "Customer not found."},
+)

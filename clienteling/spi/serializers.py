@@ -1,0 +1,289 @@
+"""Clienteling SPI wire format: camelCase in, camelCase out, mapped to our snake_case data with `source=`.
+
+Input serializers check shape and types only; business rules (identity, email uniqueness, phone parsing) are the
+services' job. Every input field is optional so that UPDATE_CUSTOMER can merge: what is absent stays unchanged.
+"""
+
+from typing import Any
+
+from django.conf import settings
+from rest_framework import serializers
+
+from clienteling.mapping import date_to_epoch_ms, datetime_to_epoch_ms, parse_spi_date
+from crm.models import Customer
+from crm.normalization import normalize_phone
+from crm.validators import (
+    validate_code,
+    validate_country_code,
+    validate_language,
+    validate_person_name,
+    validate_plain_text,
+)
+
+
+def _text(max_length: int, *validators: Any, source: str | None = None) -> serializers.CharField:
+    kwargs: dict[str, Any] = {"source": source} if source else {}
+    return serializers.CharField(
+        required=False,
+        allow_blank=True,
+        allow_null=True,
+        max_length=max_length,
+        trim_whitespace=True,
+        validators=list(validators) or [validate_plain_text],
+        **kwargs,
+    )
+
+
+class SpiDateField(serializers.Field):
+    """A date as "YYYY-MM-DD" or epoch milliseconds; written out in the format SPI_DATE_FORMAT names."""
+
+    default_error_messages = {"invalid": "Not a date: send YYYY-MM-DD or epoch milliseconds."}
+
+    def to_internal_value(self, data: Any) -> Any:
+        try:
+            return parse_spi_date(data)
+        except (ValueError, TypeError):
+            self.fail("invalid")
+
+    def to_representation(self, value: Any) -> Any:
+        if settings.SPI_DATE_FORMAT == "iso":
+            return value.isoformat()
+        return date_to_epoch_ms(value)
+
+
+class PhoneField(serializers.CharField):
+    default_error_messages = {"invalid_phone": "Not a phone number."}
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(required=False, allow_blank=True, allow_null=True, max_length=32, **kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        text = super().to_internal_value(data)
+        if normalize_phone(text, default_region=settings.PHONENUMBER_DEFAULT_REGION) is None:
+            self.fail("invalid_phone")
+        return text
+
+
+class AddressInputSerializer(serializers.Serializer):
+    firstName = _text(100, validate_person_name, source="first_name")
+    lastName = _text(100, validate_person_name, source="last_name")
+    addressLine1 = _text(200, source="address_line1")
+    addressLine2 = _text(200, source="address_line2")
+    city = _text(100)
+    state = _text(100)
+    postalCode = _text(20, source="postal_code")
+    countryCode = _text(3, validate_country_code, source="country_code")
+    phone = PhoneField()
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        return {key: value for key, value in attrs.items() if value not in (None, "")}
+
+
+class TaxInfoInputSerializer(serializers.Serializer):
+    taxId = _text(64, source="tax_id")
+
+
+class ProfileInputSerializer(serializers.Serializer):
+    customerId = _text(32, validate_code, source="customer_id")
+    salutation = _text(32, validate_person_name)
+    firstName = _text(100, validate_person_name, source="first_name")
+    lastName = _text(100, validate_person_name, source="last_name")
+    email = serializers.EmailField(required=False, allow_blank=True, allow_null=True, max_length=254)
+    phoneMobile = PhoneField(source="phone_mobile")
+    phoneHome = PhoneField(source="phone_home")
+    phone = PhoneField(help_text="Alias of phoneMobile, used by some connectors.")
+    birthday = SpiDateField(required=False, allow_null=True)
+    gender = _text(32)
+    preferredLanguage = _text(16, validate_language, source="preferred_language")
+    customerGroup = _text(64, source="customer_group")
+    alternateCustomerId = _text(64, source="alternate_customer_id")
+    taxInfo = TaxInfoInputSerializer(required=False, allow_null=True, source="tax_info")
+    country = _text(64)
+    postalCode = _text(20, source="postal_code")
+    allowSmsNotifications = serializers.BooleanField(required=False, allow_null=True, source="allow_sms_notifications")
+    address = AddressInputSerializer(required=False, allow_null=True)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        alias = attrs.pop("phone", None)
+        if alias and "phone_mobile" not in attrs:
+            attrs["phone_mobile"] = alias
+        tax_info = attrs.pop("tax_info", None)
+        if tax_info is not None and "tax_id" in tax_info:
+            attrs["tax_id"] = tax_info["tax_id"]
+        return attrs
+
+
+class ConsentsInputSerializer(serializers.Serializer):
+    agreeToTC = serializers.BooleanField(required=False, allow_null=True, source="agree_to_tc")
+    directMailSignUp = serializers.BooleanField(required=False, allow_null=True, source="direct_mail_sign_up")
+    eReceipt = serializers.BooleanField(required=False, allow_null=True, source="e_receipt")
+    loyaltySignUp = serializers.BooleanField(required=False, allow_null=True, source="loyalty_sign_up")
+    newsLetterSignUp = serializers.BooleanField(required=False, allow_null=True, source="news_letter_sign_up")
+    phoneSignUp = serializers.BooleanField(required=False, allow_null=True, source="phone_sign_up")
+    smsSignUp = serializers.BooleanField(required=False, allow_null=True, source="sms_sign_up")
+
+
+class StoreAttributionInputSerializer(serializers.Serializer):
+    storeId = _text(64, validate_code, source="store_id")
+    associateId = _text(64, validate_code, source="associate_id")
+
+
+class CustomerInputSerializer(serializers.Serializer):
+    """The customer object a POS sends to CREATE_CUSTOMER and UPDATE_CUSTOMER (already unwrapped)."""
+
+    profile = ProfileInputSerializer(required=False)
+    consents = ConsentsInputSerializer(required=False)
+    addressList = serializers.ListField(
+        child=AddressInputSerializer(), required=False, max_length=50, source="address_list"
+    )
+    storeAttribution = StoreAttributionInputSerializer(required=False, source="store_attribution")
+
+
+class CustomerSearchInputSerializer(serializers.Serializer):
+    """SEARCH_CUSTOMERS query parameters. Unknown parameters (such as api_key) are ignored."""
+
+    firstName = _text(100, validate_person_name, source="first_name")
+    lastName = _text(100, validate_person_name, source="last_name")
+    email = _text(254)
+    phone = PhoneField()
+    phoneMobile = PhoneField(source="phone_mobile")
+    loyaltyId = _text(32, validate_code, source="loyalty_id")
+    postalCode = _text(20, source="postal_code")
+    customerId = _text(32, validate_code, source="customer_id")
+    limit = serializers.IntegerField(required=False, min_value=1)
+
+
+# ---------------------------------------------------------------------------------------------- output
+
+
+class AddressOutputSerializer(serializers.Serializer):
+    addressId = serializers.CharField(source="public_id")
+    firstName = serializers.CharField(source="first_name")
+    lastName = serializers.CharField(source="last_name")
+    addressLine1 = serializers.CharField(source="address_line1")
+    addressLine2 = serializers.CharField(source="address_line2")
+    city = serializers.CharField()
+    state = serializers.CharField()
+    postalCode = serializers.CharField(source="postal_code")
+    countryCode = serializers.CharField(source="country_code")
+    phone = serializers.CharField()
+
+
+class TaxInfoOutputSerializer(serializers.Serializer):
+    taxId = serializers.CharField(source="tax_id")
+
+
+class ProfileOutputSerializer(serializers.Serializer):
+    customerId = serializers.CharField(source="public_id")
+    salutation = serializers.CharField()
+    firstName = serializers.CharField(source="first_name")
+    lastName = serializers.CharField(source="last_name")
+    email = serializers.CharField()
+    phoneMobile = serializers.CharField(source="phone_mobile")
+    phoneHome = serializers.CharField(source="phone_home")
+    birthday = SpiDateField()
+    gender = serializers.CharField()
+    preferredLanguage = serializers.CharField(source="preferred_language")
+    customerGroup = serializers.CharField(source="customer_group")
+    alternateCustomerId = serializers.CharField(source="alternate_customer_id")
+    taxInfo = TaxInfoOutputSerializer(source="*")
+    loyaltyId = serializers.SerializerMethodField()
+    country = serializers.CharField()
+    postalCode = serializers.CharField(source="postal_code")
+    allowSmsNotifications = serializers.BooleanField(source="allow_sms_notifications", allow_null=True)
+    address = AddressOutputSerializer(source="profile_address", allow_null=True)
+    createdDate = serializers.SerializerMethodField()
+    lastModifiedDate = serializers.SerializerMethodField()
+
+    def get_loyaltyId(self, customer: Customer) -> str | None:
+        account = _primary_loyalty_account(customer)
+        return account.account_number if account else None
+
+    def get_createdDate(self, customer: Customer) -> int | None:
+        return datetime_to_epoch_ms(customer.created_at)
+
+    def get_lastModifiedDate(self, customer: Customer) -> int | None:
+        return datetime_to_epoch_ms(customer.updated_at)
+
+
+class ConsentsOutputSerializer(serializers.Serializer):
+    agreeToTC = serializers.BooleanField(source="agree_to_tc", allow_null=True)
+    directMailSignUp = serializers.BooleanField(source="direct_mail_sign_up", allow_null=True)
+    eReceipt = serializers.BooleanField(source="e_receipt", allow_null=True)
+    loyaltySignUp = serializers.BooleanField(source="loyalty_sign_up", allow_null=True)
+    newsLetterSignUp = serializers.BooleanField(source="news_letter_sign_up", allow_null=True)
+    phoneSignUp = serializers.BooleanField(source="phone_sign_up", allow_null=True)
+    smsSignUp = serializers.BooleanField(source="sms_sign_up", allow_null=True)
+
+
+class CurrentTierOutputSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    title = serializers.CharField()
+    subTitle = serializers.CharField(source="subtitle")
+
+
+class LoyaltyProfileOutputSerializer(serializers.Serializer):
+    accountNumber = serializers.CharField(source="account_number")
+    firstName = serializers.CharField(source="customer.first_name")
+    lastName = serializers.CharField(source="customer.last_name")
+    address = AddressOutputSerializer(allow_null=True)
+    currentPoints = serializers.IntegerField(source="points_balance")
+    currentStoreCredit = serializers.DecimalField(
+        source="store_credit", max_digits=12, decimal_places=2, coerce_to_string=False
+    )
+    currentTier = serializers.SerializerMethodField()
+    enrollmentDate = serializers.SerializerMethodField()
+
+    def get_currentTier(self, account: Any) -> dict[str, Any] | None:
+        if account.tier is None:
+            return None
+        tier = dict(CurrentTierOutputSerializer(account.tier).data)
+        tier["startDate"] = datetime_to_epoch_ms(account.tier_achieved_at)
+        tier["expiryDate"] = datetime_to_epoch_ms(account.tier_expires_at)
+        return tier
+
+    def get_enrollmentDate(self, account: Any) -> int | None:
+        return datetime_to_epoch_ms(account.enrolled_at)
+
+
+class StoreAttributionOutputSerializer(serializers.Serializer):
+    storeId = serializers.CharField(source="created_store.code", allow_null=True)
+    associateId = serializers.CharField(source="created_associate.code", allow_null=True)
+
+
+def _primary_loyalty_account(customer: Customer) -> Any:
+    """The account in the default program (prefetched by loyalty_accounts_prefetch, default program first)."""
+    accounts = getattr(customer, "loyalty_accounts_prefetched", None)
+    return accounts[0] if accounts else None
+
+
+class CustomerOutputSerializer(serializers.Serializer):
+    profile = ProfileOutputSerializer(source="*")
+    consents = serializers.SerializerMethodField()
+    addressList = AddressOutputSerializer(source="addresses.all", many=True)
+    loyaltyProfile = serializers.SerializerMethodField()
+    storeAttribution = StoreAttributionOutputSerializer(source="*")
+    orderCount = serializers.SerializerMethodField()
+    orderList = serializers.SerializerMethodField()
+
+    def get_consents(self, customer: Customer) -> dict[str, Any]:
+        consents = getattr(customer, "consents", None) if _has_consents(customer) else None
+        return dict(ConsentsOutputSerializer(consents).data) if consents else {}
+
+    def get_loyaltyProfile(self, customer: Customer) -> dict[str, Any] | None:
+        account = _primary_loyalty_account(customer)
+        return dict(LoyaltyProfileOutputSerializer(account).data) if account else None
+
+    def get_orderCount(self, customer: Customer) -> int:
+        # Purchases are recorded by the loyalty engine (its own issue); until then no customer has orders.
+        return 0
+
+    def get_orderList(self, customer: Customer) -> list[Any]:
+        return []
+
+
+def _has_consents(customer: Customer) -> bool:
+    try:
+        return customer.consents is not None
+    except Customer.consents.RelatedObjectDoesNotExist:  # type: ignore[attr-defined]
+        return False

@@ -1,0 +1,205 @@
+"""Clienteling SPI (Salesforce Commerce Point of Sale, formerly Retail Cloud / PredictSpring), version 2.3.x.
+
+CREATE_CUSTOMER    POST /endpoint/sa/customers
+UPDATE_CUSTOMER    PUT  /endpoint/sa/customers          (the id travels in profile.customerId)
+SEARCH_CUSTOMERS   GET  /endpoint/sa/customers?firstName=&lastName=&email=&phone=&loyaltyId=&postalCode=&customerId=
+GET_CUSTOMER       GET  /endpoint/sa/customers/{customerId}
+
+The vendor puts three operations on one path, so CustomerCollectionSpiApi answers three methods; each method
+is one operation with its own input serializer and service call.
+"""
+
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from clienteling.error_codes import SpiErrorCode
+from clienteling.mapping import without_empty_values
+from clienteling.spi import schema_examples as examples
+from clienteling.spi.errors import spi_exception_handler
+from clienteling.spi.serializers import (
+    CustomerInputSerializer,
+    CustomerOutputSerializer,
+    CustomerSearchInputSerializer,
+)
+from core.exceptions import ApplicationError
+from crm.models import ConsentChange, Customer
+from crm.permissions import HasRequiredScope
+from crm.selectors import CustomerSearchCriteria, customer_get, customer_profile_queryset, customer_search
+from crm.services.context import ChangeContext
+from crm.services.stores import associate_get_or_create, store_get_or_create
+from loyalty.selectors import customer_pks_by_loyalty_id, loyalty_accounts_prefetch
+from loyalty.services.customers import customer_profile_update, customer_sign_up
+
+
+def spi_customer_queryset() -> Any:
+    return customer_profile_queryset().prefetch_related(loyalty_accounts_prefetch())
+
+
+def spi_customer_representation(customer: Customer) -> dict[str, Any]:
+    data = without_empty_values(dict(CustomerOutputSerializer(customer).data))
+    if settings.SPI_EMIT_LEGACY_LOYALTY_PROFILE and "loyaltyProfile" in data:
+        data["customerLoyaltyProfile"] = data["loyaltyProfile"]
+    return data
+
+
+def spi_envelope(key: str, payload: Any) -> Any:
+    return {key: payload} if settings.SPI_RESPONSE_ENVELOPE == "wrapped" else payload
+
+
+def _unwrapped_body(data: Any) -> dict[str, Any]:
+    """Bodies come bare (`{"profile": ...}`) or wrapped (`{"customer": {...}}`)."""
+    if not isinstance(data, dict):
+        raise ApplicationError("The request body must be a JSON object.", code=SpiErrorCode.INVALID_REQUEST)
+    if set(data) == {"customer"}:
+        if not isinstance(data["customer"], dict):
+            raise ApplicationError("customer must be a JSON object.", code=SpiErrorCode.INVALID_REQUEST)
+        return data["customer"]
+    return data
+
+
+def _change_context(request: Request, attribution: dict[str, str | None]) -> ChangeContext:
+    store = associate = None
+    if attribution.get("store_id"):
+        store = store_get_or_create(code=attribution["store_id"])
+        if attribution.get("associate_id"):
+            associate = associate_get_or_create(store=store, code=attribution["associate_id"])
+    return ChangeContext(channel=ConsentChange.Channel.POS, store=store, associate=associate, api_client=request.user)
+
+
+def _service_arguments(validated: dict[str, Any]) -> dict[str, Any]:
+    profile = dict(validated.get("profile", {}))
+    profile.pop("customer_id", None)
+    profile_address = profile.pop("address", None)
+    return {
+        "fields": profile,
+        "consents": dict(validated.get("consents", {})),
+        "profile_address": profile_address or None,
+        "addresses": [address for address in validated.get("address_list", []) if address],
+    }
+
+
+class SpiApi(APIView):
+    required_scope = "clienteling"
+    permission_classes = (HasRequiredScope,)
+
+    def get_exception_handler(self) -> Any:
+        return spi_exception_handler
+
+
+class CustomerCollectionSpiApi(SpiApi):
+    @extend_schema(
+        operation_id="CREATE_CUSTOMER",
+        summary="CREATE_CUSTOMER: sign a customer up",
+        description=(
+            "Creates a customer from the Customer Signup layout. With `consents.loyaltySignUp: true` the customer "
+            "is enrolled in the default loyalty program: the address goes to `profile.address`, "
+            "`loyaltyProfile.address` and `addressList`, and a loyalty account number is assigned. The body may be "
+            "bare or wrapped in `customer`."
+        ),
+        request=CustomerInputSerializer,
+        responses={200: CustomerOutputSerializer},
+        examples=[examples.CREATE_REQUEST, examples.CREATE_RESPONSE, examples.ERROR_RESPONSE],
+        tags=["Clienteling SPI"],
+    )
+    def post(self, request: Request) -> Response:
+        serializer = CustomerInputSerializer(data=_unwrapped_body(request.data))
+        serializer.is_valid(raise_exception=True)
+        validated = serializer.validated_data
+        with transaction.atomic():
+            context = _change_context(request, validated.get("store_attribution", {}))
+            customer = customer_sign_up(context=context, **_service_arguments(validated))
+        customer = customer_get(public_id=customer.public_id, queryset=spi_customer_queryset())
+        # 200 rather than 201: the vendor documents "a response with the new customer object" and connectors
+        # are configured per operation, so the plainest success status is the safest.
+        return Response(spi_envelope("customer", spi_customer_representation(customer)))
+
+    @extend_schema(
+        operation_id="UPDATE_CUSTOMER",
+        summary="UPDATE_CUSTOMER: merge changes into a customer",
+        description=(
+            "Updates the customer named by `profile.customerId`. What is not sent stays unchanged; consents merge "
+            "key by key. A new `profile.address` replaces the profile and loyalty addresses and is appended to "
+            "`addressList` (old entries stay; an identical address is not added twice); addresses in `addressList` "
+            "are appended."
+        ),
+        request=CustomerInputSerializer,
+        responses={200: CustomerOutputSerializer},
+        examples=[examples.UPDATE_REQUEST, examples.UPDATE_RESPONSE, examples.ERROR_RESPONSE],
+        tags=["Clienteling SPI"],
+    )
+    def put(self, request: Request) -> Response:
+        body = _unwrapped_body(request.data)
+        serializer = CustomerInputSerializer(data=body)
+        serializer.is_valid(raise_exception=True)
+        validated = serializer.validated_data
+        customer_id = validated.get("profile", {}).get("customer_id") or request.query_params.get("customerId")
+        if not customer_id:
+            raise ApplicationError(
+                "profile.customerId: the customer to update must be named.", code=SpiErrorCode.MISSING_CUSTOMER_ID
+            )
+        with transaction.atomic():
+            customer = customer_get(public_id=customer_id, queryset=Customer.objects.select_for_update())
+            context = _change_context(request, validated.get("store_attribution", {}))
+            customer_profile_update(customer=customer, context=context, **_service_arguments(validated))
+        customer = customer_get(public_id=customer_id, queryset=spi_customer_queryset())
+        return Response(spi_envelope("customer", spi_customer_representation(customer)))
+
+    @extend_schema(
+        operation_id="SEARCH_CUSTOMERS",
+        summary="SEARCH_CUSTOMERS: find customers",
+        description=(
+            "All given criteria must match: `firstName` and `lastName` by prefix, case- and accent-insensitive; "
+            "`email`, `phone` (mobile or home, normalised to E.164), `loyaltyId` (account number), `postalCode` "
+            "(profile or any address) and `customerId` exactly. At least one criterion is required. Results are "
+            "ordered by last name, first name and bounded by `limit` (default 20, at most 100)."
+        ),
+        parameters=[
+            OpenApiParameter("firstName", str, description="Prefix of the first name."),
+            OpenApiParameter("lastName", str, description="Prefix of the last name."),
+            OpenApiParameter("email", str),
+            OpenApiParameter("phone", str, description="Any format; compared in E.164."),
+            OpenApiParameter("loyaltyId", str, description="Loyalty account number."),
+            OpenApiParameter("postalCode", str),
+            OpenApiParameter("customerId", str),
+            OpenApiParameter("limit", int, description="1 to 100, default 20."),
+        ],
+        responses={200: CustomerOutputSerializer(many=True)},
+        examples=[examples.SEARCH_RESPONSE, examples.ERROR_RESPONSE],
+        tags=["Clienteling SPI"],
+    )
+    def get(self, request: Request) -> Response:
+        serializer = CustomerSearchInputSerializer(data=request.query_params)
+        serializer.is_valid(raise_exception=True)
+        params = serializer.validated_data
+        loyalty_id = (params.get("loyalty_id") or "").strip()
+        criteria = CustomerSearchCriteria(
+            first_name=params.get("first_name") or "",
+            last_name=params.get("last_name") or "",
+            email=params.get("email") or "",
+            phone=params.get("phone") or params.get("phone_mobile") or "",
+            postal_code=params.get("postal_code") or "",
+            customer_id=params.get("customer_id") or "",
+            restrict_to_pks=customer_pks_by_loyalty_id(loyalty_id=loyalty_id) if loyalty_id else None,
+        )
+        limit = min(params.get("limit") or settings.SPI_SEARCH_DEFAULT_LIMIT, settings.SPI_SEARCH_MAX_LIMIT)
+        customers = customer_search(criteria=criteria, limit=limit, queryset=spi_customer_queryset())
+        return Response(spi_envelope("customers", [spi_customer_representation(c) for c in customers]))
+
+
+class CustomerDetailSpiApi(SpiApi):
+    @extend_schema(
+        operation_id="GET_CUSTOMER",
+        summary="GET_CUSTOMER: one customer for Customer 360",
+        responses={200: CustomerOutputSerializer},
+        examples=[examples.CREATE_RESPONSE, examples.NOT_FOUND_RESPONSE],
+        tags=["Clienteling SPI"],
+    )
+    def get(self, request: Request, customer_id: str) -> Response:
+        customer = customer_get(public_id=customer_id, queryset=spi_customer_queryset())
+        return Response(spi_envelope("customer", spi_customer_representation(customer)))

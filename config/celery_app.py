@@ -1,0 +1,21 @@
+"""The Celery application. Its settings are the CELERY_* names in config/settings."""
+
+import os
+from pathlib import Path
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+
+app = Celery("retail_crm")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+
+@app.on_after_configure.connect
+def ensure_filesystem_broker_folders(sender: Celery, **kwargs: object) -> None:
+    # kombu's filesystem transport does not create its folders and fails on the first publish.
+    for key in ("data_folder_in", "data_folder_out", "control_folder"):
+        folder = sender.conf.broker_transport_options.get(key)
+        if folder:
+            Path(folder).mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,63 @@
+"""API-key authentication for every API.
+
+The key may come as `Authorization: Bearer <key>`, `X-API-Key: <key>`, `?api_key=<key>` (POS connectors can only
+add static query parameters) or `Authorization: Basic base64(any-user:<key>)` (device vendors that only
+speak Basic auth).
+"""
+
+import base64
+import binascii
+from datetime import timedelta
+
+from django.utils import timezone
+from rest_framework import authentication, exceptions
+from rest_framework.request import Request
+
+from crm.models import ApiClient
+from crm.services.api_clients import api_key_hash
+
+# Recording every use would turn each read into a write; once every few minutes is enough for the admin.
+LAST_USED_RESOLUTION = timedelta(minutes=5)
+
+
+def _key_from_request(request: Request) -> str | None:
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    scheme, _, credentials = header.partition(" ")
+    if scheme.lower() == "bearer" and credentials.strip():
+        return credentials.strip()
+    if scheme.lower() == "basic" and credentials.strip():
+        try:
+            decoded = base64.b64decode(credentials.strip(), validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            return ""
+        return decoded.partition(":")[2]
+    if request.META.get("HTTP_X_API_KEY"):
+        return request.META["HTTP_X_API_KEY"].strip()
+    if request.query_params.get("api_key"):
+        return request.query_params["api_key"].strip()
+    return None
+
+
+def api_client_by_key(key: str) -> ApiClient | None:
+    client = ApiClient.objects.filter(key_hash=api_key_hash(key), is_active=True).first()
+    if client is None:
+        return None
+    now = timezone.now()
+    if client.last_used_at is None or now - client.last_used_at > LAST_USED_RESOLUTION:
+        ApiClient.objects.filter(pk=client.pk).update(last_used_at=now)
+    return client
+
+
+class ApiKeyAuthentication(authentication.BaseAuthentication):
+    def authenticate(self, request: Request) -> tuple[ApiClient, ApiClient] | None:
+        key = _key_from_request(request)
+        if key is None:
+            return None
+        client = api_client_by_key(key) if key else None
+        if client is None:
+            raise exceptions.AuthenticationFailed("Invalid API key.")
+        return client, client
+
+    def authenticate_header(self, request: Request) -> str:
+        # Makes DRF answer 401 (not 403) when no key was sent.
+        return 'Bearer realm="api"'

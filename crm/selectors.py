@@ -1,0 +1,82 @@
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db.models import Prefetch, Q, QuerySet
+from django.utils.translation import gettext as _
+
+from core.exceptions import ApplicationError
+from crm.error_codes import CrmErrorCode
+from crm.models import Address, Customer
+from crm.normalization import fold_for_search, normalize_email, normalize_phone, normalize_postal_code
+
+
+def customer_profile_queryset() -> QuerySet[Customer]:
+    """Customers with everything a full profile shows, in a fixed number of queries whatever their size."""
+    return Customer.objects.select_related(
+        "profile_address", "consents", "created_store", "created_associate"
+    ).prefetch_related(Prefetch("addresses", queryset=Address.objects.order_by("position", "id")))
+
+
+def customer_get(*, public_id: str, queryset: QuerySet[Customer] | None = None) -> Customer:
+    """The customer with this public id. Erased customers are not found here (their PII is gone).
+
+    Raises ApplicationError CUSTOMER_NOT_FOUND (404).
+    """
+    queryset = queryset if queryset is not None else customer_profile_queryset()
+    customer = queryset.exclude(status=Customer.Status.ERASED).filter(public_id=public_id.strip()).first()
+    if customer is None:
+        raise ApplicationError(_("Customer not found."), code=CrmErrorCode.CUSTOMER_NOT_FOUND, status=404)
+    return customer
+
+
+@dataclass(frozen=True)
+class CustomerSearchCriteria:
+    first_name: str = ""
+    last_name: str = ""
+    email: str = ""
+    phone: str = ""
+    postal_code: str = ""
+    customer_id: str = ""
+    # Customers already chosen by another app's identifier (the loyalty id), as a pk subquery.
+    restrict_to_pks: QuerySet | None = None
+
+    def is_empty(self) -> bool:
+        texts = (self.first_name, self.last_name, self.email, self.phone, self.postal_code, self.customer_id)
+        return not any(text.strip() for text in texts) and self.restrict_to_pks is None
+
+
+def customer_search(
+    *, criteria: CustomerSearchCriteria, limit: int, queryset: QuerySet[Customer] | None = None
+) -> list[Customer]:
+    """Customers matching every given criterion: name prefixes (case- and accent-insensitive), exact normalised
+    email, phone (mobile or home) and postal code (profile or any address), exact customer id.
+
+    Every criterion runs on an index; an empty search is refused (EMPTY_SEARCH) rather than scanning the table.
+    """
+    if criteria.is_empty():
+        raise ApplicationError(
+            _("Give at least one search criterion: name, email, phone, loyalty id, postal code or customer id."),
+            code=CrmErrorCode.EMPTY_SEARCH,
+        )
+    queryset = queryset if queryset is not None else customer_profile_queryset()
+    queryset = queryset.exclude(status=Customer.Status.ERASED)
+    if criteria.first_name.strip():
+        queryset = queryset.filter(first_name_search__startswith=fold_for_search(criteria.first_name))
+    if criteria.last_name.strip():
+        queryset = queryset.filter(last_name_search__startswith=fold_for_search(criteria.last_name))
+    if criteria.email.strip():
+        queryset = queryset.filter(email=normalize_email(criteria.email))
+    if criteria.phone.strip():
+        phone = normalize_phone(criteria.phone, default_region=settings.PHONENUMBER_DEFAULT_REGION)
+        if phone is None:
+            return []
+        queryset = queryset.filter(Q(phone_mobile=phone) | Q(phone_home=phone))
+    if criteria.postal_code.strip():
+        postal_code = normalize_postal_code(criteria.postal_code)
+        with_address_there = Address.objects.filter(postal_code_search=postal_code).values("customer_id")
+        queryset = queryset.filter(Q(postal_code_search=postal_code) | Q(pk__in=with_address_there))
+    if criteria.customer_id.strip():
+        queryset = queryset.filter(public_id=criteria.customer_id.strip())
+    if criteria.restrict_to_pks is not None:
+        queryset = queryset.filter(pk__in=criteria.restrict_to_pks)
+    return list(queryset.order_by("last_name_search", "first_name_search", "id")[:limit])

@@ -1,0 +1,64 @@
+from django.db.models import Max
+
+from crm.ids import generate_address_id
+from crm.models import Address, Customer
+from crm.normalization import address_fingerprint, normalize_postal_code
+
+ADDRESS_FIELDS = (
+    "first_name",
+    "last_name",
+    "address_line1",
+    "address_line2",
+    "city",
+    "state",
+    "postal_code",
+    "country_code",
+    "phone",
+)
+
+
+def _clean_address_data(data: dict[str, str | None]) -> dict[str, str]:
+    cleaned = {name: (data.get(name) or "").strip() for name in ADDRESS_FIELDS}
+    cleaned["country_code"] = cleaned["country_code"].upper()
+    return cleaned
+
+
+def address_add(*, customer: Customer, data: dict[str, str | None]) -> Address:
+    """Append an address to the customer's addressList, or return the existing entry with the same content.
+
+    Runs inside the caller's transaction (customer_create / customer_update).
+    """
+    cleaned = _clean_address_data(data)
+    fingerprint = address_fingerprint(cleaned)
+    existing = Address.objects.filter(customer=customer, fingerprint=fingerprint).first()
+    if existing is not None:
+        return existing
+    last_position = Address.objects.filter(customer=customer).aggregate(last=Max("position"))["last"]
+    address = Address(
+        customer=customer,
+        public_id=generate_address_id(),
+        position=0 if last_position is None else last_position + 1,
+        postal_code_search=normalize_postal_code(cleaned["postal_code"]),
+        fingerprint=fingerprint,
+        **cleaned,
+    )
+    address.full_clean()
+    address.save()
+    return address
+
+
+def address_save(*, address: Address) -> Address:
+    """Save an address edited in the back office, keeping its search and de-duplication columns right."""
+    cleaned = _clean_address_data({name: getattr(address, name) for name in ADDRESS_FIELDS})
+    for name, value in cleaned.items():
+        setattr(address, name, value)
+    address.postal_code_search = normalize_postal_code(address.postal_code)
+    address.fingerprint = address_fingerprint(cleaned)
+    if not address.public_id:
+        address.public_id = generate_address_id()
+    if address.pk is None and not address.position:
+        last_position = Address.objects.filter(customer=address.customer).aggregate(last=Max("position"))["last"]
+        address.position = 0 if last_position is None else last_position + 1
+    address.full_clean()
+    address.save()
+    return address

@@ -1,0 +1,66 @@
+import hashlib
+import secrets
+from collections.abc import Iterable
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from core.exceptions import ApplicationError
+from crm.error_codes import CrmErrorCode
+from crm.models import ApiClient
+
+KEY_PREFIX = "rk_"
+
+
+def api_key_hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def _new_key() -> str:
+    return KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+def _validated_scopes(scopes: Iterable[str]) -> list[str]:
+    cleaned = sorted({scope.strip() for scope in scopes if scope.strip()})
+    unknown = [scope for scope in cleaned if scope not in ApiClient.Scope.values]
+    if unknown:
+        raise ApplicationError(
+            _("Unknown scopes: %(scopes)s. Known scopes: %(known)s.")
+            % {"scopes": ", ".join(unknown), "known": ", ".join(ApiClient.Scope.values)},
+            code=CrmErrorCode.INVALID_FIELD,
+            extra={"field": "scopes"},
+        )
+    return cleaned
+
+
+@transaction.atomic
+def api_client_create(*, name: str, scopes: Iterable[str]) -> tuple[ApiClient, str]:
+    """Create an API client and return it with its key. The key is not stored and cannot be shown again."""
+    if ApiClient.objects.filter(name=name).exists():
+        raise ApplicationError(
+            _("An API client named %(name)s already exists.") % {"name": name},
+            code=CrmErrorCode.INVALID_FIELD,
+            extra={"field": "name"},
+        )
+    key = _new_key()
+    client = ApiClient(name=name, scopes=_validated_scopes(scopes), key_prefix=key[:10], key_hash=api_key_hash(key))
+    client.full_clean()
+    client.save()
+    return client, key
+
+
+@transaction.atomic
+def api_client_rotate_key(*, client: ApiClient) -> str:
+    """Give the client a new key; the old one stops working at once."""
+    key = _new_key()
+    client.key_prefix = key[:10]
+    client.key_hash = api_key_hash(key)
+    client.save(update_fields=["key_prefix", "key_hash", "updated_at"])
+    return key
+
+
+@transaction.atomic
+def api_client_set_scopes(*, client: ApiClient, scopes: Iterable[str]) -> ApiClient:
+    client.scopes = _validated_scopes(scopes)
+    client.save(update_fields=["scopes", "updated_at"])
+    return client

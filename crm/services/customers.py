@@ -1,0 +1,189 @@
+from collections.abc import Iterable
+from datetime import date
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from core.exceptions import ApplicationError
+from crm.error_codes import CrmErrorCode
+from crm.ids import generate_customer_id
+from crm.models import Customer
+from crm.normalization import fold_for_search, normalize_email, normalize_phone, normalize_postal_code
+from crm.services.addresses import address_add
+from crm.services.consents import consents_set
+from crm.services.context import ChangeContext
+
+PROFILE_FIELDS = frozenset(
+    {
+        "salutation",
+        "first_name",
+        "last_name",
+        "email",
+        "phone_mobile",
+        "phone_home",
+        "birthday",
+        "gender",
+        "preferred_language",
+        "customer_group",
+        "alternate_customer_id",
+        "tax_id",
+        "country",
+        "postal_code",
+        "allow_sms_notifications",
+        "custom_attributes",
+    }
+)
+NULLABLE_FIELDS = frozenset({"birthday", "allow_sms_notifications"})
+IDENTITY_FIELDS = ("first_name", "last_name", "email", "phone_mobile", "phone_home")
+
+
+def _normalised_profile(fields: dict[str, Any]) -> dict[str, Any]:
+    unknown = set(fields) - PROFILE_FIELDS
+    if unknown:
+        raise ValueError(f"Unknown customer fields: {sorted(unknown)}")
+    normalised: dict[str, Any] = {}
+    for name, value in fields.items():
+        if name in NULLABLE_FIELDS or name == "custom_attributes":
+            normalised[name] = value if name != "custom_attributes" else (value or {})
+            continue
+        text = "" if value is None else str(value).strip()
+        if name == "email":
+            text = normalize_email(text)
+        elif name in ("phone_mobile", "phone_home"):
+            phone = normalize_phone(text, default_region=settings.PHONENUMBER_DEFAULT_REGION)
+            if phone is None:
+                raise ApplicationError(
+                    _("%(field)s is not a phone number.") % {"field": name},
+                    code=CrmErrorCode.INVALID_FIELD,
+                    extra={"field": name},
+                )
+            text = phone
+        elif name == "country":
+            text = text.upper() if len(text) in (2, 3) else text
+        normalised[name] = text
+    birthday = normalised.get("birthday")
+    if isinstance(birthday, date) and birthday > timezone.now().date():
+        raise ApplicationError(
+            _("birthday cannot be in the future."), code=CrmErrorCode.INVALID_FIELD, extra={"field": "birthday"}
+        )
+    return normalised
+
+
+def _apply_profile(customer: Customer, normalised: dict[str, Any]) -> None:
+    for name, value in normalised.items():
+        setattr(customer, name, value)
+    customer.first_name_search = fold_for_search(customer.first_name)
+    customer.last_name_search = fold_for_search(customer.last_name)
+    customer.postal_code_search = normalize_postal_code(customer.postal_code)
+
+
+def _ensure_email_free(email: str, *, exclude_pk: int | None) -> None:
+    if not email:
+        return
+    taken = Customer.objects.filter(email=email).exclude(pk=exclude_pk).exists()
+    if taken:
+        raise ApplicationError(
+            _("This email address is already used by another customer."),
+            code=CrmErrorCode.EMAIL_ALREADY_IN_USE,
+            status=409,
+            extra={"field": "email"},
+        )
+
+
+def _save(customer: Customer) -> None:
+    customer.full_clean(exclude=["profile_address", "created_store", "created_associate"])
+    try:
+        with transaction.atomic():
+            customer.save()
+    except IntegrityError as error:
+        # Two tills signing up the same email at the same moment: the unique constraint decides.
+        if "email" in str(error):
+            _ensure_email_free(customer.email, exclude_pk=customer.pk)
+        raise
+
+
+@transaction.atomic
+def customer_create(
+    *,
+    fields: dict[str, Any],
+    context: ChangeContext,
+    consents: dict[str, bool | None] | None = None,
+    profile_address: dict[str, Any] | None = None,
+    addresses: Iterable[dict[str, Any]] = (),
+) -> Customer:
+    """Create a customer with a new public id. The profile address is also the first entry of addressList.
+
+    Raises ApplicationError IDENTITY_REQUIRED (no name, email or phone), EMAIL_ALREADY_IN_USE (409),
+    INVALID_FIELD, or Django's ValidationError for a field the model rejects.
+    """
+    normalised = _normalised_profile(fields)
+    if not any(normalised.get(name) for name in IDENTITY_FIELDS):
+        raise ApplicationError(
+            _("A customer needs at least a first name, last name, email or phone number."),
+            code=CrmErrorCode.IDENTITY_REQUIRED,
+        )
+    _ensure_email_free(normalised.get("email", ""), exclude_pk=None)
+    customer = Customer(
+        public_id=generate_customer_id(), created_store=context.store, created_associate=context.associate
+    )
+    _apply_profile(customer, normalised)
+    _save(customer)
+    if profile_address:
+        customer.profile_address = address_add(customer=customer, data=profile_address)
+        customer.save(update_fields=["profile_address", "updated_at"])
+    for address in addresses:
+        address_add(customer=customer, data=address)
+    consents_set(customer=customer, changes=consents or {}, context=context)
+    return customer
+
+
+@transaction.atomic
+def customer_update(
+    *,
+    customer: Customer,
+    fields: dict[str, Any],
+    context: ChangeContext,
+    consents: dict[str, bool | None] | None = None,
+    profile_address: dict[str, Any] | None = None,
+    addresses: Iterable[dict[str, Any]] = (),
+) -> Customer:
+    """Merge an update into a customer: only the fields, consents and addresses given change.
+
+    A new profile address replaces `profile_address` and is appended to addressList (old entries stay; an
+    identical address is not added twice). Raises as customer_create does, and CUSTOMER_ERASED for an erased one.
+    """
+    if customer.status == Customer.Status.ERASED:
+        raise ApplicationError(_("Customer not found."), code=CrmErrorCode.CUSTOMER_NOT_FOUND, status=404)
+    normalised = _normalised_profile(fields)
+    if "email" in normalised:
+        _ensure_email_free(normalised["email"], exclude_pk=customer.pk)
+    _apply_profile(customer, normalised)
+    if profile_address:
+        customer.profile_address = address_add(customer=customer, data=profile_address)
+    if not any(getattr(customer, name) for name in IDENTITY_FIELDS):
+        raise ApplicationError(
+            _("A customer needs at least a first name, last name, email or phone number."),
+            code=CrmErrorCode.IDENTITY_REQUIRED,
+        )
+    _save(customer)
+    for address in addresses:
+        address_add(customer=customer, data=address)
+    if consents:
+        consents_set(customer=customer, changes=consents, context=context)
+    return customer
+
+
+@transaction.atomic
+def customer_save_from_admin(*, customer: Customer, user: Any) -> Customer:
+    """The back office edits model fields directly; re-derive the normalised and search columns and check."""
+    fields = {name: getattr(customer, name) for name in PROFILE_FIELDS}
+    normalised = _normalised_profile(fields)
+    _ensure_email_free(normalised.get("email", ""), exclude_pk=customer.pk)
+    if customer.pk is None:
+        customer.public_id = generate_customer_id()
+    _apply_profile(customer, normalised)
+    _save(customer)
+    return customer

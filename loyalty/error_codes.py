@@ -1,0 +1,6 @@
+from enum import StrEnum
+
+
+class LoyaltyErrorCode(StrEnum):
+    NO_DEFAULT_PROGRAM = "NO_DEFAULT_PROGRAM"
+    ACCOUNT_NUMBER_EXHAUSTED = "ACCOUNT_NUMBER_EXHAUSTED"

@@ -7,6 +7,7 @@ services' job. Every input field is optional so that UPDATE_CUSTOMER can merge: 
 from typing import Any
 
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from clienteling.mapping import date_to_epoch_ms, datetime_to_epoch_ms, parse_spi_date
@@ -37,7 +38,7 @@ def _text(max_length: int, *validators: Any, source: str | None = None) -> seria
 class SpiDateField(serializers.Field):
     """A date as "YYYY-MM-DD" or epoch milliseconds; written out in the format SPI_DATE_FORMAT names."""
 
-    default_error_messages = {"invalid": "Not a date: send YYYY-MM-DD or epoch milliseconds."}
+    default_error_messages = {"invalid": _("Not a date: send YYYY-MM-DD or epoch milliseconds.")}
 
     def to_internal_value(self, data: Any) -> Any:
         try:
@@ -52,7 +53,7 @@ class SpiDateField(serializers.Field):
 
 
 class PhoneField(serializers.CharField):
-    default_error_messages = {"invalid_phone": "Not a phone number."}
+    default_error_messages = {"invalid_phone": _("Not a phone number.")}
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(required=False, allow_blank=True, allow_null=True, max_length=32, **kwargs)
@@ -91,7 +92,7 @@ class ProfileInputSerializer(serializers.Serializer):
     email = serializers.EmailField(required=False, allow_blank=True, allow_null=True, max_length=254)
     phoneMobile = PhoneField(source="phone_mobile")
     phoneHome = PhoneField(source="phone_home")
-    phone = PhoneField(help_text="Alias of phoneMobile, used by some connectors.")
+    phone = PhoneField(help_text=_("Alias of phoneMobile, used by some connectors."))
     birthday = SpiDateField(required=False, allow_null=True)
     gender = _text(32)
     preferredLanguage = _text(16, validate_language, source="preferred_language")

@@ -13,6 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -55,10 +56,10 @@ def spi_envelope(key: str, payload: Any) -> Any:
 def _unwrapped_body(data: Any) -> dict[str, Any]:
     """Bodies come bare (`{"profile": ...}`) or wrapped (`{"customer": {...}}`)."""
     if not isinstance(data, dict):
-        raise ApplicationError("The request body must be a JSON object.", code=SpiErrorCode.INVALID_REQUEST)
+        raise ApplicationError(_("The request body must be a JSON object."), code=SpiErrorCode.INVALID_REQUEST)
     if set(data) == {"customer"}:
         if not isinstance(data["customer"], dict):
-            raise ApplicationError("customer must be a JSON object.", code=SpiErrorCode.INVALID_REQUEST)
+            raise ApplicationError(_("customer must be a JSON object."), code=SpiErrorCode.INVALID_REQUEST)
         return data["customer"]
     return data
 
@@ -141,7 +142,7 @@ class CustomerCollectionSpiApi(SpiApi):
         customer_id = validated.get("profile", {}).get("customer_id") or request.query_params.get("customerId")
         if not customer_id:
             raise ApplicationError(
-                "profile.customerId: the customer to update must be named.", code=SpiErrorCode.MISSING_CUSTOMER_ID
+                _("profile.customerId: the customer to update must be named."), code=SpiErrorCode.MISSING_CUSTOMER_ID
             )
         with transaction.atomic():
             customer = customer_get(public_id=customer_id, queryset=Customer.objects.select_for_update())

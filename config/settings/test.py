@@ -1,5 +1,7 @@
 """Test settings: fast hashing, eager Celery, no outbound mail. DATABASE_URL still picks the database."""
 
+from pathlib import Path
+
 from config.settings.base import *  # noqa: F403
 
 DEBUG = False
@@ -13,3 +15,8 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 PHONENUMBER_DEFAULT_REGION = "US"
+
+# WhiteNoise serves from the static finders here; the collected folder need only exist.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True
+Path(STATIC_ROOT).mkdir(parents=True, exist_ok=True)  # noqa: F405

@@ -56,7 +56,7 @@ def _normalised_profile(fields: dict[str, Any]) -> dict[str, Any]:
             phone = normalize_phone(text, default_region=settings.PHONENUMBER_DEFAULT_REGION)
             if phone is None:
                 raise ApplicationError(
-                    _("%(field)s is not a phone number.") % {"field": name},
+                    _("Not a phone number."),
                     code=CrmErrorCode.INVALID_FIELD,
                     extra={"field": name},
                 )

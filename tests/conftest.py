@@ -1,0 +1,73 @@
+import itertools
+
+import pytest
+from django.db import connection
+from rest_framework.test import APIClient
+
+from crm.services.api_clients import api_client_create
+from tests.crm.factories import AddressFactory, AssociateFactory, CustomerFactory, StoreFactory
+
+
+@pytest.fixture
+def customer_factory(db):
+    return CustomerFactory
+
+
+@pytest.fixture
+def address_factory(db):
+    return AddressFactory
+
+
+@pytest.fixture
+def store_factory(db):
+    return StoreFactory
+
+
+@pytest.fixture
+def associate_factory(db):
+    return AssociateFactory
+
+
+@pytest.fixture
+def make_api_client(db):
+    """make_api_client("clienteling", "scan_and_go") -> (APIClient sending that key as Bearer, key)."""
+    counter = itertools.count()
+
+    def make(*scopes: str) -> tuple[APIClient, str]:
+        _client, key = api_client_create(name=f"test-client-{next(counter)}", scopes=scopes)
+        http = APIClient()
+        http.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
+        return http, key
+
+    return make
+
+
+@pytest.fixture
+def pos_client(make_api_client):
+    """An HTTP client authenticated as a POS connector (scope clienteling)."""
+    http, _key = make_api_client("clienteling")
+    return http
+
+
+@pytest.fixture
+def deterministic_ids(monkeypatch):
+    """Public ids C0000000001, A0000000001, ... and account numbers 500000000001 + Luhn, in creation order."""
+    from loyalty.account_numbers import luhn_check_digit
+
+    customers = itertools.count(1)
+    addresses = itertools.count(1)
+    accounts = itertools.count(1)
+    monkeypatch.setattr("crm.services.customers.generate_customer_id", lambda: f"C{next(customers):012d}")
+    monkeypatch.setattr("crm.services.addresses.generate_address_id", lambda: f"A{next(addresses):012d}")
+
+    def account_number() -> str:
+        body = f"5{next(accounts):010d}"
+        return body + luhn_check_digit(body)
+
+    monkeypatch.setattr("loyalty.services.enrolment.generate_account_number", account_number)
+
+
+@pytest.fixture
+def on_postgres():
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: run with DATABASE_URL=postgres://...")

@@ -9,6 +9,8 @@ from crm.error_codes import CrmErrorCode
 from crm.models import Address, Customer
 from crm.normalization import fold_for_search, normalize_email, normalize_phone, normalize_postal_code
 
+POSTAL_CODE_ADDRESS_MATCHES = 1000
+
 
 def customer_profile_queryset() -> QuerySet[Customer]:
     """Customers with everything a full profile shows, in a fixed number of queries whatever their size."""
@@ -45,9 +47,9 @@ class CustomerSearchCriteria:
         return not any(text.strip() for text in texts) and self.restrict_to_pks is None
 
 
-def customer_search(
-    *, criteria: CustomerSearchCriteria, limit: int, queryset: QuerySet[Customer] | None = None
-) -> list[Customer]:
+def customer_search_queryset(
+    *, criteria: CustomerSearchCriteria, queryset: QuerySet[Customer] | None = None
+) -> QuerySet[Customer]:
     """Customers matching every given criterion: name prefixes (case- and accent-insensitive), exact normalised
     email, phone (mobile or home) and postal code (profile or any address), exact customer id.
 
@@ -68,15 +70,26 @@ def customer_search(
         queryset = queryset.filter(email=normalize_email(criteria.email))
     if criteria.phone.strip():
         phone = normalize_phone(criteria.phone, default_region=settings.PHONENUMBER_DEFAULT_REGION)
-        if phone is None:
-            return []
-        queryset = queryset.filter(Q(phone_mobile=phone) | Q(phone_home=phone))
+        queryset = queryset.filter(Q(phone_mobile=phone) | Q(phone_home=phone)) if phone else queryset.none()
     if criteria.postal_code.strip():
         postal_code = normalize_postal_code(criteria.postal_code)
-        with_address_there = Address.objects.filter(postal_code_search=postal_code).values("customer_id")
+        # Resolved first: PostgreSQL plans `a = x OR pk IN (subquery)` as a sequential scan, but `a = x OR pk IN
+        # (1, 2, 3)` as a BitmapOr of two index scans. The bound keeps the literal list small.
+        with_address_there = list(
+            Address.objects.filter(postal_code_search=postal_code)
+            .values_list("customer_id", flat=True)
+            .distinct()[:POSTAL_CODE_ADDRESS_MATCHES]
+        )
         queryset = queryset.filter(Q(postal_code_search=postal_code) | Q(pk__in=with_address_there))
     if criteria.customer_id.strip():
         queryset = queryset.filter(public_id=criteria.customer_id.strip())
     if criteria.restrict_to_pks is not None:
         queryset = queryset.filter(pk__in=criteria.restrict_to_pks)
-    return list(queryset.order_by("last_name_search", "first_name_search", "id")[:limit])
+    return queryset.order_by("last_name_search", "first_name_search", "id")
+
+
+def customer_search(
+    *, criteria: CustomerSearchCriteria, limit: int, queryset: QuerySet[Customer] | None = None
+) -> list[Customer]:
+    """The first `limit` customers of customer_search_queryset."""
+    return list(customer_search_queryset(criteria=criteria, queryset=queryset)[:limit])

@@ -35,3 +35,10 @@ validate_language = RegexValidator(
     message=_("Use a language tag such as en, en-US or de_DE."),
     code="invalid_language",
 )
+
+# Card and account numbers as people type them from a card: "5123 4567 8903" or "5123-4567-8903".
+validate_typed_number = RegexValidator(
+    regex=r"^[A-Za-z0-9][A-Za-z0-9 \-]*$",
+    message=_("Use letters, digits, spaces and hyphens only."),
+    code="invalid_number",
+)

@@ -19,6 +19,7 @@ from crm.validators import (
     validate_language,
     validate_person_name,
     validate_plain_text,
+    validate_typed_number,
 )
 
 
@@ -148,7 +149,7 @@ class CustomerSearchInputSerializer(serializers.Serializer):
     email = _text(254)
     phone = PhoneField()
     phoneMobile = PhoneField(source="phone_mobile")
-    loyaltyId = _text(32, validate_code, source="loyalty_id")
+    loyaltyId = _text(40, validate_typed_number, source="loyalty_id")
     postalCode = _text(20, source="postal_code")
     customerId = _text(32, validate_code, source="customer_id")
     limit = serializers.IntegerField(required=False, min_value=1)

@@ -7,7 +7,8 @@ from the same normalised error, see `normalise_exception`.
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from rest_framework import exceptions, status
@@ -56,8 +57,17 @@ def _dotted_field_errors(detail: Any, prefix: str = "") -> dict[str, list[str]]:
     return flat
 
 
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "Request body is too large."
+    default_code = "payload_too_large"
+
+
 def normalise_exception(exc: Exception) -> NormalisedError | None:
     """Map the exceptions our views may raise to one structure, or None for a genuine server error."""
+    if isinstance(exc, RequestDataTooBig):
+        # DRF reads request.body, where Django enforces DATA_UPLOAD_MAX_MEMORY_SIZE before parsing anything.
+        exc = PayloadTooLarge(f"Request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes.")
     if isinstance(exc, ApplicationError):
         return NormalisedError(status=exc.status, code=str(exc.code), message=exc.message, extra=exc.extra)
     if isinstance(exc, DjangoValidationError):

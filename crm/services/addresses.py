@@ -1,8 +1,12 @@
+from django.conf import settings
 from django.db.models import Max
+from django.utils.translation import gettext as _
 
+from core.exceptions import ApplicationError
+from crm.error_codes import CrmErrorCode
 from crm.ids import generate_address_id
 from crm.models import Address, Customer
-from crm.normalization import address_fingerprint, normalize_postal_code
+from crm.normalization import address_fingerprint, normalize_phone, normalize_postal_code
 
 ADDRESS_FIELDS = (
     "first_name",
@@ -20,6 +24,12 @@ ADDRESS_FIELDS = (
 def _clean_address_data(data: dict[str, str | None]) -> dict[str, str]:
     cleaned = {name: (data.get(name) or "").strip() for name in ADDRESS_FIELDS}
     cleaned["country_code"] = cleaned["country_code"].upper()
+    phone = normalize_phone(
+        cleaned["phone"], default_region=cleaned["country_code"] or settings.PHONENUMBER_DEFAULT_REGION
+    )
+    if phone is None:
+        raise ApplicationError(_("Not a phone number."), code=CrmErrorCode.INVALID_FIELD, extra={"field": "phone"})
+    cleaned["phone"] = phone
     return cleaned
 
 

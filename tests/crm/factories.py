@@ -36,6 +36,7 @@ class CustomerFactory(DjangoModelFactory):
     last_name = factory.Faker("last_name")
     email = factory.Sequence(lambda n: f"customer{n}@example.com")
     phone_mobile = factory.Sequence(lambda n: f"+1217555{n % 10000:04d}")
+    postal_code = ""
     first_name_search = factory.LazyAttribute(lambda customer: fold_for_search(customer.first_name))
     last_name_search = factory.LazyAttribute(lambda customer: fold_for_search(customer.last_name))
     postal_code_search = factory.LazyAttribute(lambda customer: normalize_postal_code(customer.postal_code))

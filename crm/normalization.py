@@ -11,10 +11,14 @@ WHITESPACE = re.compile(r"\s+")
 
 
 def fold_for_search(value: str) -> str:
-    """Case- and accent-insensitive form: "  Müller-Lüdenscheidt " -> "muller-ludenscheidt"."""
-    decomposed = unicodedata.normalize("NFKD", value.strip())
+    """Case- and accent-insensitive form: "  Müller-Lüdenscheidt " -> "muller-ludenscheidt".
+
+    Case-folding comes first because it can itself produce combining marks ("İ" -> "i" + dot above), and
+    stripping comes last because dropping marks can leave a space behind ("¸" decomposes to space + cedilla).
+    """
+    decomposed = unicodedata.normalize("NFKD", value.casefold())
     without_marks = "".join(char for char in decomposed if not unicodedata.combining(char))
-    return WHITESPACE.sub(" ", without_marks.casefold())
+    return WHITESPACE.sub(" ", without_marks).strip()
 
 
 def normalize_email(value: str) -> str:

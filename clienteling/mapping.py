@@ -20,12 +20,16 @@ SPI_FIELD_PATHS = {
     "country": "profile.country",
     "postal_code": "profile.postalCode",
     "allow_sms_notifications": "profile.allowSmsNotifications",
-    "address_line1": "address.addressLine1",
-    "address_line2": "address.addressLine2",
-    "city": "address.city",
-    "state": "address.state",
-    "country_code": "address.countryCode",
-    "phone": "address.phone",
+    "customer_id": "profile.customerId",
+    "address.first_name": "address.firstName",
+    "address.last_name": "address.lastName",
+    "address.address_line1": "address.addressLine1",
+    "address.address_line2": "address.addressLine2",
+    "address.city": "address.city",
+    "address.state": "address.state",
+    "address.postal_code": "address.postalCode",
+    "address.country_code": "address.countryCode",
+    "address.phone": "address.phone",
 }
 
 EARLIEST_YEAR = 1900

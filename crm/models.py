@@ -3,6 +3,7 @@ from typing import ClassVar
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from core.models import TimeStampedModel
 from crm.validators import (
@@ -103,7 +104,7 @@ class Customer(TimeStampedModel):
                 fields=("email",),
                 condition=~Q(email=""),
                 name="customer_email_unique",
-                violation_error_message="This email address is already used by another customer.",
+                violation_error_message=_("This email address is already used by another customer."),
             ),
         ]
 

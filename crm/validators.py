@@ -7,8 +7,10 @@ from django.utils.translation import gettext_lazy as _
 # Letters of any script, combining marks, digits, spaces and the punctuation real names use (O'Brien, Anne-Marie,
 # St. John, "Smith, Jr."). No markup, quotes, semicolons, equals signs or brackets.
 validate_person_name = RegexValidator(
-    regex=r"^[^\W_]?(?:[^\W_]|[\s'’.,\-]|[\u0300-\u036f])*$",
-    message=_("Use letters, spaces, apostrophes, hyphens and full stops only."),
+    regex=r"^(?:[^\W_](?:[^\W_]|[\s'’.,\-]|[\u0300-\u036f])*)?$",
+    message=_(
+        "Use letters, digits, spaces, apostrophes, hyphens, commas and full stops, starting with a letter or digit."
+    ),
     code="invalid_name",
 )
 

@@ -59,7 +59,9 @@ def _unwrapped_body(data: Any) -> dict[str, Any]:
         raise ApplicationError(_("The request body must be a JSON object."), code=SpiErrorCode.INVALID_REQUEST)
     if set(data) == {"customer"}:
         if not isinstance(data["customer"], dict):
-            raise ApplicationError(_("customer must be a JSON object."), code=SpiErrorCode.INVALID_REQUEST)
+            raise ApplicationError(
+                _('The value of "customer" must be a JSON object.'), code=SpiErrorCode.INVALID_REQUEST
+            )
         return data["customer"]
     return data
 
@@ -142,7 +144,9 @@ class CustomerCollectionSpiApi(SpiApi):
         customer_id = validated.get("profile", {}).get("customer_id") or request.query_params.get("customerId")
         if not customer_id:
             raise ApplicationError(
-                _("profile.customerId: the customer to update must be named."), code=SpiErrorCode.MISSING_CUSTOMER_ID
+                _("Required: the id of the customer to update."),
+                code=SpiErrorCode.MISSING_CUSTOMER_ID,
+                extra={"field": "customer_id"},
             )
         with transaction.atomic():
             customer = customer_get(public_id=customer_id, queryset=Customer.objects.select_for_update())

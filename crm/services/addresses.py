@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db.models import Max
 from django.utils.translation import gettext as _
 
@@ -24,11 +25,13 @@ ADDRESS_FIELDS = (
 def _clean_address_data(data: dict[str, str | None]) -> dict[str, str]:
     cleaned = {name: (data.get(name) or "").strip() for name in ADDRESS_FIELDS}
     cleaned["country_code"] = cleaned["country_code"].upper()
-    phone = normalize_phone(
-        cleaned["phone"], default_region=cleaned["country_code"] or settings.PHONENUMBER_DEFAULT_REGION
-    )
+    # phonenumbers knows regions by ISO alpha-2 only; an alpha-3 country falls back to the default region.
+    region = cleaned["country_code"] if len(cleaned["country_code"]) == 2 else settings.PHONENUMBER_DEFAULT_REGION
+    phone = normalize_phone(cleaned["phone"], default_region=region)
     if phone is None:
-        raise ApplicationError(_("Not a phone number."), code=CrmErrorCode.INVALID_FIELD, extra={"field": "phone"})
+        raise ApplicationError(
+            _("Not a phone number."), code=CrmErrorCode.INVALID_FIELD, extra={"field": "address.phone"}
+        )
     cleaned["phone"] = phone
     return cleaned
 
@@ -52,9 +55,19 @@ def address_add(*, customer: Customer, data: dict[str, str | None]) -> Address:
         fingerprint=fingerprint,
         **cleaned,
     )
-    address.full_clean()
+    _full_clean_as_address(address)
     address.save()
     return address
+
+
+def _full_clean_as_address(address: Address) -> None:
+    """full_clean, with error keys prefixed "address." so that callers can tell them from profile fields."""
+    try:
+        address.full_clean()
+    except ValidationError as error:
+        raise ValidationError(
+            {f"address.{field}": messages for field, messages in error.message_dict.items()}
+        ) from error
 
 
 def address_save(*, address: Address) -> Address:
@@ -69,6 +82,6 @@ def address_save(*, address: Address) -> Address:
     if address.pk is None and not address.position:
         last_position = Address.objects.filter(customer=address.customer).aggregate(last=Max("position"))["last"]
         address.position = 0 if last_position is None else last_position + 1
-    address.full_clean()
+    _full_clean_as_address(address)
     address.save()
     return address

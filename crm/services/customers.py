@@ -67,7 +67,7 @@ def _normalised_profile(fields: dict[str, Any]) -> dict[str, Any]:
     birthday = normalised.get("birthday")
     if isinstance(birthday, date) and birthday > timezone.now().date():
         raise ApplicationError(
-            _("birthday cannot be in the future."), code=CrmErrorCode.INVALID_FIELD, extra={"field": "birthday"}
+            _("Cannot be in the future."), code=CrmErrorCode.INVALID_FIELD, extra={"field": "birthday"}
         )
     return normalised
 
@@ -153,7 +153,8 @@ def customer_update(
     """Merge an update into a customer: only the fields, consents and addresses given change.
 
     A new profile address replaces `profile_address` and is appended to addressList (old entries stay; an
-    identical address is not added twice). Raises as customer_create does, and CUSTOMER_ERASED for an erased one.
+    identical address is not added twice). Raises as customer_create does, and CUSTOMER_NOT_FOUND (404) for an
+    erased customer.
     """
     if customer.status == Customer.Status.ERASED:
         raise ApplicationError(_("Customer not found."), code=CrmErrorCode.CUSTOMER_NOT_FOUND, status=404)

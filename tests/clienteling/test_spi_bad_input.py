@@ -8,6 +8,7 @@ from crm.models import Address, Associate, ConsentChange, Consents, Customer, St
 from loyalty.models import LoyaltyAccount
 
 WRITTEN_MODELS = (Customer, Address, Consents, ConsentChange, Store, Associate, LoyaltyAccount)
+NAME_RULE = "Use letters, digits, spaces, apostrophes, hyphens, commas and full stops, starting with a letter or digit."
 VALID_PROFILE = {"firstName": "Ada", "lastName": "Lovelace", "email": "ada@example.com"}
 
 
@@ -89,7 +90,7 @@ CREATE_CASES = [
         _with_profile(birthday="2999-01-01"),
         400,
         "INVALID_FIELD",
-        "profile.birthday: birthday cannot be in the future.",
+        "profile.birthday: Cannot be in the future.",
     ),
     (
         "bad email",
@@ -110,14 +111,14 @@ CREATE_CASES = [
         _with_profile(lastName="x'); DROP TABLE crm_customer; --"),
         400,
         "VALIDATION_ERROR",
-        "profile.lastName: Use letters, spaces, apostrophes, hyphens and full stops only.",
+        "profile.lastName: " + NAME_RULE,
     ),
     (
         "HTML in a name",
         _with_profile(firstName="<script>alert(1)</script>"),
         400,
         "VALIDATION_ERROR",
-        "profile.firstName: Use letters, spaces, apostrophes, hyphens and full stops only.",
+        "profile.firstName: " + NAME_RULE,
     ),
     (
         "HTML in a city",
@@ -148,7 +149,13 @@ CREATE_CASES = [
         "A customer needs at least a first name, last name, email or phone number.",
     ),
     ("body is a list", [VALID_PROFILE], 400, "INVALID_REQUEST", "The request body must be a JSON object."),
-    ("wrapped customer not an object", {"customer": "Ada"}, 400, "INVALID_REQUEST", "customer must be a JSON object."),
+    (
+        "wrapped customer not an object",
+        {"customer": "Ada"},
+        400,
+        "INVALID_REQUEST",
+        'The value of "customer" must be a JSON object.',
+    ),
     (
         "too many addresses",
         {**_with_profile(), "addressList": [{"addressLine1": f"{n} Main St"} for n in range(51)]},
@@ -285,7 +292,7 @@ def test_update_without_customer_id_is_400(pos_client, customer_factory):
     assert response.status_code == 400
     assert response.json() == {
         "errorCode": "MISSING_CUSTOMER_ID",
-        "errorMessage": "profile.customerId: the customer to update must be named.",
+        "errorMessage": "profile.customerId: Required: the id of the customer to update.",
     }
     assert _row_counts() == before
 
@@ -358,7 +365,10 @@ def test_empty_search_is_400(pos_client, query, error_message):
 @pytest.mark.parametrize(
     ("query", "error_message"),
     [
-        ("?lastName=x'%20OR%201=1%20--", "lastName: Use letters, spaces, apostrophes, hyphens and full stops only."),
+        (
+            "?lastName=x'%20OR%201=1%20--",
+            "lastName: " + NAME_RULE,
+        ),
         ("?lastName=Love&limit=abc", "limit: A valid integer is required."),
         ("?lastName=Love&limit=0", "limit: Ensure this value is greater than or equal to 1."),
         ("?phone=%3Cscript%3E", "phone: Not a phone number."),

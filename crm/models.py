@@ -84,7 +84,8 @@ class Customer(TimeStampedModel):
     custom_attributes = models.JSONField(default=dict, blank=True)
 
     class Meta:
-        ordering = ("last_name_search", "first_name_search", "id")
+        # By pk, which every database answers from an index; searches order by name explicitly.
+        ordering = ("-id",)
         indexes: ClassVar = [
             # varchar_pattern_ops lets PostgreSQL answer `LIKE 'abc%'` from the index under any collation;
             # other databases ignore opclasses.
@@ -136,7 +137,11 @@ class Address(TimeStampedModel):
         verbose_name_plural = "addresses"
         indexes: ClassVar = [models.Index(fields=("postal_code_search",), name="address_postal_code")]
         constraints: ClassVar = [
-            models.UniqueConstraint(fields=("customer", "fingerprint"), name="address_unique_content_per_customer"),
+            models.UniqueConstraint(
+                fields=("customer", "fingerprint"),
+                name="address_unique_content_per_customer",
+                violation_error_message=_("This address is already in the customer's address list."),
+            ),
         ]
 
     def __str__(self) -> str:

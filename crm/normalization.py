@@ -8,17 +8,25 @@ import phonenumbers
 
 PHONE_CHARACTERS = re.compile(r"^[0-9+()\-./ ]+$")
 WHITESPACE = re.compile(r"\s+")
+SEARCH_KEY_LENGTH = 100
 
 
 def fold_for_search(value: str) -> str:
     """Case- and accent-insensitive form: "  Müller-Lüdenscheidt " -> "muller-ludenscheidt".
 
-    Case-folding comes first because it can itself produce combining marks ("İ" -> "i" + dot above), and
-    stripping comes last because dropping marks can leave a space behind ("¸" decomposes to space + cedilla).
+    Decomposition runs on both sides of case-folding: compatibility decomposition can produce capitals
+    ("𝘼" -> "A") and case-folding can produce combining marks ("İ" -> "i" + dot above). Stripping comes last
+    because dropping a mark can leave a space behind ("¸" decomposes to space + cedilla).
     """
-    decomposed = unicodedata.normalize("NFKD", value.casefold())
+    decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", value).casefold())
     without_marks = "".join(char for char in decomposed if not unicodedata.combining(char))
     return WHITESPACE.sub(" ", without_marks).strip()
+
+
+def search_key(value: str, *, max_length: int = SEARCH_KEY_LENGTH) -> str:
+    """fold_for_search cut to the width of the indexed column: folding can lengthen text ("ß" -> "ss"), and
+    a query is cut the same way, so a prefix search still finds what was stored."""
+    return fold_for_search(value)[:max_length]
 
 
 def normalize_email(value: str) -> str:

@@ -6,8 +6,8 @@ from django.utils.translation import gettext as _
 
 from core.exceptions import ApplicationError
 from crm.error_codes import CrmErrorCode
-from crm.models import Address, Customer
-from crm.normalization import fold_for_search, normalize_email, normalize_phone, normalize_postal_code
+from crm.models import Address, ApiClient, Customer
+from crm.normalization import normalize_email, normalize_phone, normalize_postal_code, search_key
 
 POSTAL_CODE_ADDRESS_MATCHES = 1000
 
@@ -63,9 +63,9 @@ def customer_search_queryset(
     queryset = queryset if queryset is not None else customer_profile_queryset()
     queryset = queryset.exclude(status=Customer.Status.ERASED)
     if criteria.first_name.strip():
-        queryset = queryset.filter(first_name_search__startswith=fold_for_search(criteria.first_name))
+        queryset = queryset.filter(first_name_search__startswith=search_key(criteria.first_name))
     if criteria.last_name.strip():
-        queryset = queryset.filter(last_name_search__startswith=fold_for_search(criteria.last_name))
+        queryset = queryset.filter(last_name_search__startswith=search_key(criteria.last_name))
     if criteria.email.strip():
         queryset = queryset.filter(email=normalize_email(criteria.email))
     if criteria.phone.strip():
@@ -93,3 +93,9 @@ def customer_search(
 ) -> list[Customer]:
     """The first `limit` customers of customer_search_queryset."""
     return list(customer_search_queryset(criteria=criteria, queryset=queryset)[:limit])
+
+
+def api_client_may_act_for_store(*, client: ApiClient, store_code: str) -> bool:
+    """A client restricted to some stores may attribute changes only to those; an unrestricted one to any."""
+    allowed = client.allowed_stores.values_list("code", flat=True)
+    return not allowed.exists() or store_code.strip() in set(allowed)

@@ -27,4 +27,4 @@ def loyalty_accounts_prefetch() -> Prefetch:
 def customer_pks_by_loyalty_id(*, loyalty_id: str) -> QuerySet:
     """Customer pks whose loyalty account number is this value (spaces and dashes ignored), as a subquery."""
     normalised = "".join(char for char in loyalty_id if char not in " -")
-    return LoyaltyAccount.objects.filter(account_number=normalised).values("customer_id")
+    return LoyaltyAccount.objects.filter(account_number=normalised).order_by().values("customer_id")

@@ -40,6 +40,8 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "config.urls"
+# The admin shows a new API key once as a message; keep messages server-side rather than in a cookie.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 WSGI_APPLICATION = "config.wsgi.application"
 
 TEMPLATES = [

@@ -11,7 +11,7 @@ from core.exceptions import ApplicationError
 from crm.error_codes import CrmErrorCode
 from crm.ids import generate_customer_id
 from crm.models import Customer
-from crm.normalization import fold_for_search, normalize_email, normalize_phone, normalize_postal_code
+from crm.normalization import normalize_email, normalize_phone, normalize_postal_code, search_key
 from crm.services.addresses import address_add
 from crm.services.consents import consents_set
 from crm.services.context import ChangeContext
@@ -75,8 +75,8 @@ def _normalised_profile(fields: dict[str, Any]) -> dict[str, Any]:
 def _apply_profile(customer: Customer, normalised: dict[str, Any]) -> None:
     for name, value in normalised.items():
         setattr(customer, name, value)
-    customer.first_name_search = fold_for_search(customer.first_name)
-    customer.last_name_search = fold_for_search(customer.last_name)
+    customer.first_name_search = search_key(customer.first_name)
+    customer.last_name_search = search_key(customer.last_name)
     customer.postal_code_search = normalize_postal_code(customer.postal_code)
 
 
@@ -178,10 +178,18 @@ def customer_update(
 
 
 @transaction.atomic
-def customer_save_from_admin(*, customer: Customer, user: Any) -> Customer:
-    """The back office edits model fields directly; re-derive the normalised and search columns and check."""
+def customer_save_from_admin(*, customer: Customer) -> Customer:
+    """The back office edits model fields directly; re-derive the normalised and search columns and check the
+    rules the other services check (identity, email uniqueness; an erased customer stays erased)."""
+    if customer.pk is not None and Customer.objects.filter(pk=customer.pk, status=Customer.Status.ERASED).exists():
+        raise ApplicationError(_("Customer not found."), code=CrmErrorCode.CUSTOMER_NOT_FOUND, status=404)
     fields = {name: getattr(customer, name) for name in PROFILE_FIELDS}
     normalised = _normalised_profile(fields)
+    if not any(normalised.get(name) for name in IDENTITY_FIELDS):
+        raise ApplicationError(
+            _("A customer needs at least a first name, last name, email or phone number."),
+            code=CrmErrorCode.IDENTITY_REQUIRED,
+        )
     _ensure_email_free(normalised.get("email", ""), exclude_pk=customer.pk)
     if customer.pk is None:
         customer.public_id = generate_customer_id()

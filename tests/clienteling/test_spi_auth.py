@@ -108,3 +108,24 @@ def test_use_of_a_key_is_recorded(make_api_client):
 
     # then
     assert ApiClient.objects.get().last_used_at is not None
+
+
+def test_key_restricted_to_stores_cannot_act_for_another_store(make_api_client, store_factory):
+    # given
+    http, _key = make_api_client("clienteling")
+    ApiClient.objects.get().allowed_stores.add(store_factory(code="NYC01"))
+    body = {"profile": {"lastName": "Hopper"}, "storeAttribution": {"storeId": "SFO01"}}
+
+    # when
+    refused = http.post("/endpoint/sa/customers", data=json.dumps(body), content_type="application/json")
+    body["storeAttribution"]["storeId"] = "NYC01"
+    accepted = http.post("/endpoint/sa/customers", data=json.dumps(body), content_type="application/json")
+
+    # then
+    assert refused.status_code == 403
+    assert refused.json() == {
+        "errorCode": "STORE_NOT_ALLOWED",
+        "errorMessage": "storeAttribution.storeId: This API key may not act for store SFO01.",
+    }
+    assert accepted.status_code == 200
+    assert Customer.objects.count() == 1

@@ -8,6 +8,7 @@ from crm.normalization import (
     normalize_email,
     normalize_phone,
     normalize_postal_code,
+    search_key,
 )
 
 
@@ -85,3 +86,8 @@ def test_same_address_typed_differently_has_one_fingerprint():
     typed_again = {"address_line1": " 1  MAIN st", "city": "springfield", "postal_code": "627 01", "country_code": "us"}
     assert address_fingerprint(typed_once) == address_fingerprint(typed_again)
     assert address_fingerprint(typed_once) != address_fingerprint({**typed_once, "address_line2": "Apt 4"})
+
+
+def test_search_key_is_bounded_by_the_indexed_column_width():
+    assert search_key("ß" * 100) == "s" * 100
+    assert search_key("Straße") == "strasse"

@@ -1,0 +1,322 @@
+"""The back office for the customer record: one more client of crm.services, like the APIs.
+
+loyalty/admin.py extends CustomerAdmin with the customer's loyalty accounts and search by account number,
+because crm must not import loyalty.
+"""
+
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db.models import Q, QuerySet
+from django.forms.models import BaseInlineFormSet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.utils.translation import gettext as _
+
+from core.exceptions import ApplicationError
+from crm.models import CONSENT_NAMES, Address, ApiClient, Associate, ConsentChange, Consents, Customer, Store
+from crm.normalization import normalize_email, normalize_phone, search_key
+from crm.services.addresses import address_save
+from crm.services.api_clients import api_client_create, api_client_rotate_key, api_client_set_scopes
+from crm.services.consents import consents_set
+from crm.services.context import ChangeContext
+from crm.services.customers import customer_save_from_admin
+
+TIMESTAMPS = ("created_at", "updated_at")
+
+
+class ServiceModelAdmin(admin.ModelAdmin):
+    """A ModelAdmin whose saves call services: their ApplicationError or ValidationError becomes an error message.
+
+    The forms catch the usual mistakes and re-display with the error; this covers what only the service sees (a
+    rule the form does not repeat, two people saving the same email at once). The exception leaves the admin's
+    transaction, so the record and all its inlines roll back together and nothing is half-saved.
+    """
+
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except (ApplicationError, ValidationError) as error:
+            self.message_user(request, _error_text(error), messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+
+def _error_text(error: ApplicationError | ValidationError) -> str:
+    if isinstance(error, ValidationError):
+        return " ".join(error.messages)
+    field = error.extra.get("field")
+    return f"{field}: {error.message}" if field else error.message
+
+
+# Stores, associates (and loyalty programs) are reference data whose only invariants are unique and check
+# constraints, which the ModelForm validates; no service edits them yet, so these use the stock save.
+@admin.register(Store)
+class StoreAdmin(admin.ModelAdmin):
+    list_display = ("code", "name", "country_code", "is_active", "created_at")
+    list_filter = ("is_active",)
+    search_fields = ("code", "name")
+    readonly_fields = TIMESTAMPS
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Store | None = None) -> tuple[str, ...]:
+        # Tills name a store by its code: a changed code would make the next POS sign-up create a second store.
+        return TIMESTAMPS if obj is None else ("code", *TIMESTAMPS)
+
+
+@admin.register(Associate)
+class AssociateAdmin(admin.ModelAdmin):
+    list_display = ("code", "name", "store", "created_at")
+    list_select_related = ("store",)
+    search_fields = ("code", "name")
+    autocomplete_fields = ("store",)
+    readonly_fields = TIMESTAMPS
+
+
+class ApiClientAdminForm(forms.ModelForm):
+    scopes = forms.MultipleChoiceField(
+        choices=ApiClient.Scope.choices, widget=forms.CheckboxSelectMultiple, required=False
+    )
+
+
+@admin.register(ApiClient)
+class ApiClientAdmin(ServiceModelAdmin):
+    form = ApiClientAdminForm
+    list_display = ("name", "key_prefix", "scope_list", "is_active", "last_used_at", "created_at")
+    search_fields = ("name",)
+    actions = ("rotate_key",)
+    # key_hash is never shown. is_active and allowed_stores have no service yet, so they are read-only here;
+    # rotating the key is how to lock a client out meanwhile.
+    add_fields = ("name", "scopes")
+    fields = ("name", "key_prefix", "scopes", "is_active", "allowed_stores", "last_used_at", *TIMESTAMPS)
+    readonly_fields = ("name", "key_prefix", "is_active", "allowed_stores", "last_used_at", *TIMESTAMPS)
+
+    def get_fields(self, request: HttpRequest, obj: ApiClient | None = None) -> tuple[str, ...]:
+        return self.add_fields if obj is None else self.fields
+
+    def get_readonly_fields(self, request: HttpRequest, obj: ApiClient | None = None) -> tuple[str, ...]:
+        return () if obj is None else self.readonly_fields
+
+    @admin.display(description="scopes")
+    def scope_list(self, client: ApiClient) -> str:
+        return ", ".join(client.scopes)
+
+    def save_model(self, request: HttpRequest, obj: ApiClient, form: forms.ModelForm, change: bool) -> None:
+        if change:
+            api_client_set_scopes(client=obj, scopes=form.cleaned_data["scopes"])
+            return
+        client, key = api_client_create(name=form.cleaned_data["name"], scopes=form.cleaned_data["scopes"])
+        # The admin logs the addition and redirects using `obj`: make it the row the service created.
+        obj.pk = client.pk
+        obj.key_prefix = client.key_prefix
+        obj.scopes = client.scopes
+        self._show_key_once(request, client, key)
+
+    @admin.action(description="Rotate key", permissions=["change"])
+    def rotate_key(self, request: HttpRequest, queryset: QuerySet[ApiClient]) -> None:
+        for client in queryset:
+            self._show_key_once(request, client, api_client_rotate_key(client=client))
+
+    def _show_key_once(self, request: HttpRequest, client: ApiClient, key: str) -> None:
+        message = _("The API key of “%(name)s” is %(key)s. Copy it now: it is not stored and cannot be shown again.")
+        self.message_user(request, message % {"name": client.name, "key": key}, messages.SUCCESS)
+
+
+class AddressInline(admin.TabularInline):
+    model = Address
+    fields = (
+        "position",
+        "first_name",
+        "last_name",
+        "address_line1",
+        "address_line2",
+        "city",
+        "state",
+        "postal_code",
+        "country_code",
+        "phone",
+        "public_id",
+    )
+    readonly_fields = ("public_id",)
+    ordering = ("position", "id")
+    extra = 0
+    # There is no address_delete service yet, and deleting would silently clear profile and loyalty addresses.
+    can_delete = False
+
+
+class ConsentsInline(admin.StackedInline):
+    model = Consents
+    fields = (*CONSENT_NAMES, "updated_at")
+    readonly_fields = ("updated_at",)
+    can_delete = False
+    extra = 1
+    max_num = 1
+
+
+class ConsentChangeInline(admin.TabularInline):
+    """The consent history is the evidence of what the customer agreed to, so it is view-only."""
+
+    model = ConsentChange
+    fields = (
+        "consent",
+        "previous_value",
+        "new_value",
+        "changed_at",
+        "channel",
+        "store",
+        "associate",
+        "api_client",
+        "user",
+    )
+    readonly_fields = fields
+    ordering = ("-changed_at", "-id")
+    extra = 0
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ConsentChange]:
+        return super().get_queryset(request).select_related("store", "associate__store", "api_client", "user")
+
+    def has_add_permission(self, request: HttpRequest, obj: Customer | None = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Customer | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Customer | None = None) -> bool:
+        return False
+
+
+class CustomerAdminForm(forms.ModelForm):
+    """Normalises email and phones as the service will, so that the unique-email constraint, which the form
+    checks while validating, compares stored forms, and the page re-displays with the error."""
+
+    def clean_email(self) -> str:
+        return normalize_email(self.cleaned_data["email"])
+
+    def clean_phone_mobile(self) -> str:
+        return self._normalised_phone("phone_mobile")
+
+    def clean_phone_home(self) -> str:
+        return self._normalised_phone("phone_home")
+
+    def clean_status(self) -> str:
+        status = self.cleaned_data["status"]
+        # Erasure must remove the personal data too, which only an erasure service can do.
+        if status == Customer.Status.ERASED and self.instance.status != Customer.Status.ERASED:
+            raise ValidationError(_("A customer cannot be marked erased by hand."), code="invalid")
+        return status
+
+    def _normalised_phone(self, name: str) -> str:
+        phone = normalize_phone(self.cleaned_data[name], default_region=settings.PHONENUMBER_DEFAULT_REGION)
+        if phone is None:
+            raise ValidationError(_("Not a phone number."), code="invalid")
+        return phone
+
+
+@admin.register(Customer)
+class CustomerAdmin(ServiceModelAdmin):
+    form = CustomerAdminForm
+    list_display = (
+        "public_id",
+        "first_name",
+        "last_name",
+        "email",
+        "phone_mobile",
+        "status",
+        "created_store",
+        "created_at",
+    )
+    list_filter = ("status", "created_store")
+    list_select_related = ("created_store",)
+    # The table reaches a million rows: page by the primary key (newest first) rather than the model's name
+    # ordering, offer sorting only on indexed columns, and skip the second, unfiltered COUNT(*).
+    ordering = ("-pk",)
+    sortable_by = ("public_id", "created_at")
+    show_full_result_count = False
+    # Switches the search box on; get_search_results replaces the stock LIKE '%term%' search entirely.
+    search_fields = ("public_id",)
+    search_help_text = "First or last name (or “first last”), email, phone or customer id."
+    readonly_fields = ("public_id", "profile_address", "created_store", "created_associate", *TIMESTAMPS)
+    fieldsets = (
+        (None, {"fields": ("public_id", "status")}),
+        ("Name", {"fields": ("salutation", "first_name", "last_name")}),
+        ("Contact", {"fields": ("email", "phone_mobile", "phone_home", "allow_sms_notifications")}),
+        (
+            "Profile",
+            {
+                "fields": (
+                    "birthday",
+                    "gender",
+                    "preferred_language",
+                    "customer_group",
+                    "alternate_customer_id",
+                    "tax_id",
+                    "country",
+                    "postal_code",
+                    "profile_address",
+                    "custom_attributes",
+                )
+            },
+        ),
+        ("Attribution", {"fields": ("created_store", "created_associate", *TIMESTAMPS)}),
+    )
+    inlines = (AddressInline, ConsentsInline, ConsentChangeInline)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Customer | None = None) -> bool:
+        # Customers are erased (personal data removed, history kept), never deleted: a delete would cascade
+        # away the consent history.
+        return False
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Customer], search_term: str
+    ) -> tuple[QuerySet[Customer], bool]:
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        return queryset.filter(self.search_condition(term)), False
+
+    def search_condition(self, term: str) -> Q:
+        """Every way one search box can name a customer. Each branch is an equality or a prefix match on an
+        indexed column, so that PostgreSQL can answer the OR from indexes without scanning the table."""
+        folded = search_key(term)
+        condition = (
+            Q(public_id=term.upper())
+            | Q(email=normalize_email(term))
+            | Q(first_name_search__startswith=folded)
+            | Q(last_name_search__startswith=folded)
+        )
+        first_name, _space, last_name = folded.partition(" ")
+        if last_name:
+            condition |= Q(first_name_search__startswith=first_name, last_name_search__startswith=last_name)
+        phone = normalize_phone(term, default_region=settings.PHONENUMBER_DEFAULT_REGION)
+        if phone:
+            condition |= Q(phone_mobile=phone) | Q(phone_home=phone)
+        return condition
+
+    def save_model(self, request: HttpRequest, obj: Customer, form: forms.ModelForm, change: bool) -> None:
+        customer_save_from_admin(customer=obj)
+
+    def save_formset(
+        self, request: HttpRequest, form: forms.ModelForm, formset: BaseInlineFormSet, change: bool
+    ) -> None:
+        # commit=False writes nothing; it collects what changed, for the admin's history message.
+        instances = formset.save(commit=False)
+        if formset.model is Address:
+            for address in instances:
+                address_save(address=address)
+        elif formset.model is Consents:
+            context = ChangeContext(channel=ConsentChange.Channel.ADMIN, user=request.user)
+            for consents_form in formset.forms:
+                changes = {
+                    name: consents_form.cleaned_data[name]
+                    for name in consents_form.changed_data
+                    if name in CONSENT_NAMES
+                }
+                # Called even without changes: like customer_create, it leaves every customer a Consents row.
+                consents_set(customer=formset.instance, changes=changes, context=context)
+        # The other inlines (consent history, loyalty accounts) are view-only: nothing to save.

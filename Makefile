@@ -30,8 +30,9 @@ seed: migrate
 	$(BIN)/python manage.py seed_demo --host $(HOST) --port $(PORT)
 
 # Web server, Celery worker and Celery beat together (Procfile.dev), on SQLite and the filesystem broker.
+# honcho gives each process its own PORT counting up from --port; the web process is first, so it gets $(PORT).
 run: seed
-	$(BIN)/honcho -f Procfile.dev start
+	HOST=$(HOST) $(BIN)/honcho -f Procfile.dev start --port $(PORT)
 
 test: install-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

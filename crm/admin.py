@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 
 from core.exceptions import ApplicationError
 from crm.models import CONSENT_NAMES, Address, ApiClient, Associate, ConsentChange, Consents, Customer, Store
-from crm.normalization import normalize_email, normalize_phone, search_key
+from crm.normalization import ADDRESS_CONTENT_FIELDS, normalize_email, normalize_phone, search_key
 from crm.services.addresses import address_save
 from crm.services.api_clients import api_client_create, api_client_rotate_key, api_client_set_scopes
 from crm.services.consents import consents_set
@@ -130,19 +130,7 @@ class ApiClientAdmin(ServiceModelAdmin):
 
 class AddressInline(admin.TabularInline):
     model = Address
-    fields = (
-        "position",
-        "first_name",
-        "last_name",
-        "address_line1",
-        "address_line2",
-        "city",
-        "state",
-        "postal_code",
-        "country_code",
-        "phone",
-        "public_id",
-    )
+    fields = ("position", *ADDRESS_CONTENT_FIELDS, "public_id")
     readonly_fields = ("public_id",)
     ordering = ("position", "id")
     extra = 0

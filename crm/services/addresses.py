@@ -7,23 +7,11 @@ from core.exceptions import ApplicationError
 from crm.error_codes import CrmErrorCode
 from crm.ids import generate_address_id
 from crm.models import Address, Customer
-from crm.normalization import address_fingerprint, normalize_phone, normalize_postal_code
-
-ADDRESS_FIELDS = (
-    "first_name",
-    "last_name",
-    "address_line1",
-    "address_line2",
-    "city",
-    "state",
-    "postal_code",
-    "country_code",
-    "phone",
-)
+from crm.normalization import ADDRESS_CONTENT_FIELDS, address_fingerprint, normalize_phone, normalize_postal_code
 
 
 def _clean_address_data(data: dict[str, str | None]) -> dict[str, str]:
-    cleaned = {name: (data.get(name) or "").strip() for name in ADDRESS_FIELDS}
+    cleaned = {name: (data.get(name) or "").strip() for name in ADDRESS_CONTENT_FIELDS}
     cleaned["country_code"] = cleaned["country_code"].upper()
     # phonenumbers knows regions by ISO alpha-2 only; an alpha-3 country falls back to the default region.
     region = cleaned["country_code"] if len(cleaned["country_code"]) == 2 else settings.PHONENUMBER_DEFAULT_REGION
@@ -72,7 +60,7 @@ def _full_clean_as_address(address: Address) -> None:
 
 def address_save(*, address: Address) -> Address:
     """Save an address edited in the back office, keeping its search and de-duplication columns right."""
-    cleaned = _clean_address_data({name: getattr(address, name) for name in ADDRESS_FIELDS})
+    cleaned = _clean_address_data({name: getattr(address, name) for name in ADDRESS_CONTENT_FIELDS})
     for name, value in cleaned.items():
         setattr(address, name, value)
     address.postal_code_search = normalize_postal_code(address.postal_code)

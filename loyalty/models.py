@@ -1,6 +1,7 @@
 from decimal import Decimal
 from typing import ClassVar
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
@@ -10,16 +11,62 @@ from core.models import TimeStampedModel
 class Program(TimeStampedModel):
     """A loyalty program. One is the default: the one POS sign-ups enrol into."""
 
+    class Rounding(models.TextChoices):
+        DOWN = "down", "Round down"
+        HALF_UP = "half_up", "Round half up"
+        UP = "up", "Round up"
+
+    class EarnBasis(models.TextChoices):
+        TRANSACTION = "transaction", "Per transaction (on the eligible total)"
+        ITEM = "item", "Per item (each line rounded)"
+
+    class TierQualification(models.TextChoices):
+        POINTS = "points", "Points earned in the qualifying window"
+        SPEND = "spend", "Spend in the qualifying window"
+
+    class NegativeBalancePolicy(models.TextChoices):
+        OWE = "owe", "The customer owes the points (negative balance, repaid by later earnings)"
+        FORGIVE = "forgive", "Take back only what is left; forgive the rest"
+
     code = models.SlugField(max_length=32, unique=True)
     name = models.CharField(max_length=100)
     currency = models.CharField(max_length=3, default="USD")
     is_default = models.BooleanField(default=False)
     is_active = models.BooleanField(default=True)
+    earn_rate = models.DecimalField(
+        max_digits=10, decimal_places=4, default=Decimal("1"), help_text="Points per currency unit spent."
+    )
+    earn_rounding = models.CharField(max_length=16, choices=Rounding.choices, default=Rounding.DOWN)
+    earn_basis = models.CharField(max_length=16, choices=EarnBasis.choices, default=EarnBasis.TRANSACTION)
+    excluded_products = models.JSONField(
+        default=list, blank=True, help_text="Product ids or categories that earn no points (gift cards, tobacco)."
+    )
+    pending_days = models.PositiveIntegerField(
+        default=0, help_text="Return window: points stay pending this many days before they can be spent."
+    )
+    points_expiry_days = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Points expire this many days after they are confirmed; empty: never."
+    )
+    burn_value = models.DecimalField(
+        max_digits=10, decimal_places=4, default=Decimal("0.01"), help_text="Currency value of one point."
+    )
+    tier_qualification = models.CharField(
+        max_length=16, choices=TierQualification.choices, default=TierQualification.POINTS
+    )
+    tier_window_days = models.PositiveIntegerField(default=365, help_text="Qualifying window for tiers, in days.")
+    tier_validity_days = models.PositiveIntegerField(
+        default=365, help_text="A tier reached or renewed is kept this many days."
+    )
+    negative_balance_policy = models.CharField(
+        max_length=16, choices=NegativeBalancePolicy.choices, default=NegativeBalancePolicy.OWE
+    )
 
     class Meta:
         ordering = ("code",)
         constraints: ClassVar = [
             models.UniqueConstraint(fields=("is_default",), condition=Q(is_default=True), name="one_default_program"),
+            models.CheckConstraint(condition=Q(earn_rate__gte=0), name="program_earn_rate_not_negative"),
+            models.CheckConstraint(condition=Q(burn_value__gt=0), name="program_burn_value_positive"),
         ]
 
     def __str__(self) -> str:
@@ -33,6 +80,21 @@ class Tier(TimeStampedModel):
     name = models.CharField(max_length=100)
     title = models.CharField(max_length=100, blank=True)
     subtitle = models.CharField(max_length=200, blank=True)
+    threshold = models.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        default=Decimal("0"),
+        help_text="Qualifying value (points or spend, as the program says) needed to reach this tier.",
+    )
+    renewal_threshold = models.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="Qualifying value needed to keep the tier at its expiry; empty: the entry threshold.",
+    )
+    earn_multiplier = models.DecimalField(max_digits=6, decimal_places=3, default=Decimal("1"))
+    benefits = models.TextField(blank=True)
 
     class Meta:
         ordering = ("program", "rank")
@@ -43,6 +105,10 @@ class Tier(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.program.code})"
+
+    @property
+    def keep_threshold(self) -> Decimal:
+        return self.threshold if self.renewal_threshold is None else self.renewal_threshold
 
 
 class LoyaltyAccount(TimeStampedModel):
@@ -63,8 +129,10 @@ class LoyaltyAccount(TimeStampedModel):
     address = models.ForeignKey("crm.Address", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     enrolled_at = models.DateTimeField(null=True, blank=True)
     enrolled_store = models.ForeignKey("crm.Store", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    # Cached balance of the points ledger; only the ledger services write it, under a row lock.
+    # Cached spendable balance of the ledger: written only by loyalty/services/ledger.py, in the same
+    # transaction as the entries and under the account's row lock; tests prove it equals the ledger.
     points_balance = models.IntegerField(default=0)
+    opted_out_at = models.DateTimeField(null=True, blank=True)
     store_credit = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0.00"))
 
     class Meta:
@@ -75,3 +143,142 @@ class LoyaltyAccount(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.account_number
+
+
+class Purchase(TimeStampedModel):
+    """A checkout reported by a till or a web shop. `transaction_id` is its idempotency key within a program."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending (return window open)"
+        ACCEPTED = "accepted", "Accepted"
+        REJECTED = "rejected", "Rejected"
+        REFUNDED = "refunded", "Refunded"
+        PARTIALLY_REFUNDED = "partially_refunded", "Partially refunded"
+
+    program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="purchases")
+    account = models.ForeignKey(LoyaltyAccount, on_delete=models.PROTECT, related_name="purchases")
+    transaction_id = models.CharField(max_length=100)
+    store = models.ForeignKey("crm.Store", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    channel = models.CharField(max_length=16, blank=True)
+    currency = models.CharField(max_length=3)
+    total = models.DecimalField(max_digits=14, decimal_places=2)
+    eligible_total = models.DecimalField(max_digits=14, decimal_places=2)
+    items = models.JSONField(default=list, blank=True)
+    points_base = models.IntegerField(default=0)
+    points_bonus = models.IntegerField(default=0)
+    points_earned = models.IntegerField(default=0)
+    points_burned = models.IntegerField(default=0)
+    refunded_total = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
+    points_taken_back = models.IntegerField(default=0)
+    points_returned = models.IntegerField(default=0)
+    points_forgiven = models.IntegerField(default=0)
+    state = models.CharField(max_length=24, choices=State.choices)
+    purchased_at = models.DateTimeField()
+    confirm_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # What the first request said and was answered, so that a replay gets the same answer (or a 409).
+    request_fingerprint = models.CharField(max_length=64)
+    first_response = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ("-purchased_at", "-id")
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=("program", "transaction_id"), name="purchase_transaction_unique_per_program"
+            ),
+            models.CheckConstraint(condition=Q(total__gte=0), name="purchase_total_not_negative"),
+            models.CheckConstraint(condition=Q(points_burned__gte=0), name="purchase_points_burned_not_negative"),
+        ]
+        indexes: ClassVar = [models.Index(fields=("account", "-purchased_at"), name="purchase_account_recent")]
+
+    def __str__(self) -> str:
+        return self.transaction_id
+
+
+class PointsEntry(models.Model):
+    """The append-only points ledger. A row is never edited or deleted; corrections are new rows.
+
+    Balances are sums of `points` per `bucket`. An entry with `lot` set consumes (negative) or gives back
+    (positive) points of that earn lot; a lot's remaining points are its own points plus those entries.
+    Spendable entries without a lot that are not lots themselves are debt (the customer owes points).
+    """
+
+    class Kind(models.TextChoices):
+        EARN = "earn", "Earn"
+        CONFIRM = "confirm", "Pending confirmed"
+        CANCEL = "cancel", "Pending cancelled"
+        BURN = "burn", "Burn"
+        EXPIRE = "expire", "Expire"
+        ADJUST = "adjust", "Adjustment"
+        REFUND = "refund", "Refund"
+        RESERVE = "reserve", "Reserve"
+        RELEASE = "release", "Release"
+        SETTLE = "settle", "Debt settled from new points"
+
+    class Bucket(models.TextChoices):
+        SPENDABLE = "spendable", "Spendable"
+        PENDING = "pending", "Pending"
+        RESERVED = "reserved", "Reserved"
+
+    account = models.ForeignKey(LoyaltyAccount, on_delete=models.PROTECT, related_name="entries")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    bucket = models.CharField(max_length=16, choices=Bucket.choices)
+    points = models.IntegerField()
+    is_lot = models.BooleanField(default=False, help_text="An earn lot: spendable points with their own expiry.")
+    lot = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="allocations")
+    expires_at = models.DateTimeField(null=True, blank=True)
+    purchase = models.ForeignKey(Purchase, null=True, blank=True, on_delete=models.PROTECT, related_name="entries")
+    reservation = models.CharField(max_length=100, blank=True, help_text="Transaction id a reservation is for.")
+    idempotency_key = models.CharField(max_length=200, blank=True)
+    source = models.CharField(max_length=32, help_text="purchase, event, admin, system")
+    note = models.CharField(max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ("created_at", "id")
+        verbose_name_plural = "points entries"
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=("account", "idempotency_key"),
+                condition=~Q(idempotency_key=""),
+                name="points_entry_idempotency_key_unique_per_account",
+            ),
+            models.CheckConstraint(condition=~Q(points=0), name="points_entry_not_zero"),
+            models.CheckConstraint(
+                condition=Q(is_lot=False) | (Q(points__gt=0) & Q(bucket="spendable") & Q(lot__isnull=True)),
+                name="points_lot_is_positive_spendable",
+            ),
+        ]
+        indexes: ClassVar = [
+            models.Index(fields=("account", "bucket"), name="points_entry_account_bucket"),
+            models.Index(fields=("expires_at",), condition=Q(is_lot=True), name="points_lot_expiry"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.points:+d} ({self.bucket})"
+
+
+class TierChange(models.Model):
+    """History of tier moves, for the admin and for webhooks."""
+
+    class Reason(models.TextChoices):
+        ENROLMENT = "enrolment", "Enrolment"
+        UPGRADE = "upgrade", "Upgrade"
+        RENEWAL = "renewal", "Renewal"
+        DOWNGRADE = "downgrade", "Downgrade at expiry"
+
+    account = models.ForeignKey(LoyaltyAccount, on_delete=models.CASCADE, related_name="tier_changes")
+    from_tier = models.ForeignKey(Tier, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    to_tier = models.ForeignKey(Tier, on_delete=models.PROTECT, related_name="+")
+    reason = models.CharField(max_length=16, choices=Reason.choices)
+    qualifying_value = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
+    expires_at = models.DateTimeField(null=True, blank=True)
+    changed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ("-changed_at", "-id")
+
+    def __str__(self) -> str:
+        return f"{self.from_tier} -> {self.to_tier} ({self.reason})"

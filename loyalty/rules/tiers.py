@@ -1,0 +1,52 @@
+"""Tier rules, in one place: which tier a qualifying value reaches, and what happens at a tier's expiry.
+Pure: tiers come in as (rank, threshold, keep_threshold) records, no database."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Generic, Protocol, TypeVar
+
+
+class TierLike(Protocol):
+    rank: int
+    threshold: Decimal
+
+    @property
+    def keep_threshold(self) -> Decimal: ...
+
+
+T = TypeVar("T", bound=TierLike)
+
+
+@dataclass(frozen=True)
+class ExpiryDecision(Generic[T]):
+    tier: T
+    renewed: bool
+
+
+def tier_reached(tiers: Sequence[T], value: Decimal) -> T:
+    """The best tier whose threshold the value meets; the entry tier (lowest rank) at least."""
+    ordered = sorted(tiers, key=lambda tier: tier.rank)
+    reached = ordered[0]
+    for tier in ordered:
+        if value >= tier.threshold:
+            reached = tier
+    return reached
+
+
+def is_upgrade(current: T | None, candidate: T) -> bool:
+    return current is None or candidate.rank > current.rank
+
+
+def decision_at_expiry(tiers: Sequence[T], current: T, value: Decimal) -> ExpiryDecision[T]:
+    """At expiry: keep the tier if the value meets its renewal threshold (or move up if it meets a higher one);
+    otherwise drop one tier, or to the tier the value reaches if that is higher than one below."""
+    reached = tier_reached(tiers, value)
+    if reached.rank > current.rank:
+        return ExpiryDecision(tier=reached, renewed=True)
+    if value >= current.keep_threshold:
+        return ExpiryDecision(tier=current, renewed=True)
+    ordered = sorted(tiers, key=lambda tier: tier.rank)
+    below = [tier for tier in ordered if tier.rank < current.rank]
+    one_down = below[-1] if below else current
+    return ExpiryDecision(tier=max(one_down, reached, key=lambda tier: tier.rank), renewed=False)

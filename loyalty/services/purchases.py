@@ -1,0 +1,288 @@
+"""Checkouts, their acceptance or rejection, and refunds: the points they earn, burn, take back and give back."""
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from core.exceptions import ApplicationError
+from crm.models import Store
+from loyalty.error_codes import LoyaltyErrorCode
+from loyalty.models import LoyaltyAccount, PointsEntry, Program, Purchase
+from loyalty.rules.earning import EarnResult, EarnRule, PurchaseLine, points_for_purchase, share_of_points
+from loyalty.services.ledger import (
+    EntrySource,
+    account_lock,
+    pending_of_purchase,
+    points_add_pending,
+    points_burn_reserved,
+    points_cancel_pending,
+    points_confirm_pending,
+    points_credit,
+    points_debit,
+    points_release,
+)
+from loyalty.services.tiers import tier_recalculate
+
+Kind = PointsEntry.Kind
+
+
+def request_fingerprint(payload: Any) -> str:
+    """A stable hash of a request body: the same JSON in any key order gives the same fingerprint."""
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def earn_rule_for(account: LoyaltyAccount) -> EarnRule:
+    program = account.program
+    return EarnRule(
+        rate=program.earn_rate,
+        rounding=program.earn_rounding,
+        basis=program.earn_basis,
+        excluded_products=frozenset(str(product) for product in program.excluded_products),
+        multiplier=account.tier.earn_multiplier if account.tier else Decimal("1"),
+    )
+
+
+def points_preview(*, account: LoyaltyAccount, total: Decimal, lines: list[PurchaseLine]) -> EarnResult:
+    """What a cart would earn now, for display. Writes nothing."""
+    return points_for_purchase(total=total, lines=lines, rule=earn_rule_for(account))
+
+
+def points_expiry_for(program: Program, now: datetime) -> datetime | None:
+    return None if program.points_expiry_days is None else now + timedelta(days=program.points_expiry_days)
+
+
+def _ensure_can_transact(account: LoyaltyAccount) -> None:
+    if account.state == LoyaltyAccount.State.BLOCKED:
+        raise ApplicationError(_("The loyalty account is blocked."), code=LoyaltyErrorCode.ACCOUNT_BLOCKED, status=409)
+    if account.state != LoyaltyAccount.State.ENROLLED:
+        raise ApplicationError(
+            _("The customer is not enrolled in the loyalty program."), code=LoyaltyErrorCode.NOT_ENROLLED, status=409
+        )
+
+
+@dataclass(frozen=True)
+class CheckoutResult:
+    purchase: Purchase
+    created: bool
+
+
+def _existing_checkout(program: Program, transaction_id: str, fingerprint: str) -> Purchase | None:
+    existing = Purchase.objects.filter(program=program, transaction_id=transaction_id).first()
+    if existing is not None and existing.request_fingerprint != fingerprint:
+        raise ApplicationError(
+            _("Transaction %(transaction_id)s already exists with different content.")
+            % {"transaction_id": transaction_id},
+            code=LoyaltyErrorCode.TX_ALREADY_EXISTS,
+            status=409,
+            extra={"field": "transaction_id"},
+        )
+    return existing
+
+
+@transaction.atomic
+def purchase_checkout(
+    *,
+    account: LoyaltyAccount,
+    transaction_id: str,
+    total: Decimal,
+    lines: list[PurchaseLine],
+    items: list[dict[str, Any]],
+    points_burned: int,
+    fingerprint: str,
+    purchased_at: datetime | None = None,
+    store: Store | None = None,
+    channel: str = "",
+    currency: str = "",
+) -> CheckoutResult:
+    """Record a checkout: burn `points_burned` (from a reservation for this transaction first), and earn points,
+    pending for the program's return window or spendable at once.
+
+    The transaction id makes it idempotent: the same request again returns the first purchase with
+    created=False; different content under the same id raises ERR_TX_ALREADY_EXISTS (409). Raises
+    INSUFFICIENT_POINTS (409) when the burn is not covered; nothing is written then.
+    """
+    program = account.program
+    existing = _existing_checkout(program, transaction_id, fingerprint)
+    if existing is not None:
+        return CheckoutResult(purchase=existing, created=False)
+    account = account_lock(account)
+    _ensure_can_transact(account)
+    now = timezone.now()
+    earned = points_for_purchase(total=total, lines=lines, rule=earn_rule_for(account))
+    pending = program.pending_days > 0
+    purchase = Purchase(
+        program=program,
+        account=account,
+        transaction_id=transaction_id,
+        store=store,
+        channel=channel,
+        currency=currency or program.currency,
+        total=total,
+        eligible_total=earned.eligible_total,
+        items=items,
+        points_base=earned.base,
+        points_bonus=earned.bonus,
+        points_earned=earned.total,
+        points_burned=points_burned,
+        state=Purchase.State.PENDING if pending else Purchase.State.ACCEPTED,
+        purchased_at=purchased_at or now,
+        confirm_at=(purchased_at or now) + timedelta(days=program.pending_days) if pending else None,
+        request_fingerprint=fingerprint,
+    )
+    purchase.full_clean(exclude=["account", "program", "store", "first_response"])
+    try:
+        with transaction.atomic():
+            purchase.save()
+    except IntegrityError:
+        # The same transaction id from another till at the same moment: the first one wins.
+        return CheckoutResult(purchase=_existing_checkout(program, transaction_id, fingerprint), created=False)  # type: ignore[arg-type]
+    origin = EntrySource(source="purchase", purchase=purchase, note=f"Checkout {transaction_id}")
+    if points_burned:
+        from_reservation = points_burn_reserved(
+            account=account, transaction_id=transaction_id, points=points_burned, origin=origin
+        )
+        points_release(account=account, transaction_id=transaction_id, origin=origin)
+        if points_burned > from_reservation:
+            points_debit(account=account, points=points_burned - from_reservation, kind=Kind.BURN, origin=origin)
+    if earned.total:
+        if pending:
+            points_add_pending(account=account, points=earned.total, origin=origin)
+        else:
+            points_credit(
+                account=account, points=earned.total, kind=Kind.EARN, origin=origin,
+                expires_at=points_expiry_for(program, now),
+            )  # fmt: skip
+    if not pending:
+        tier_recalculate(account=account, now=now)
+    return CheckoutResult(purchase=purchase, created=True)
+
+
+def purchase_get(*, program: Program, transaction_id: str) -> Purchase:
+    purchase = Purchase.objects.filter(program=program, transaction_id=transaction_id).first()
+    if purchase is None:
+        raise ApplicationError(
+            _("Transaction %(transaction_id)s not found.") % {"transaction_id": transaction_id},
+            code=LoyaltyErrorCode.TRANSACTION_NOT_FOUND,
+            status=404,
+            extra={"field": "transaction_id"},
+        )
+    return purchase
+
+
+def _locked_purchase(purchase: Purchase) -> tuple[LoyaltyAccount, Purchase]:
+    account = account_lock(purchase.account)
+    return account, Purchase.objects.get(pk=purchase.pk)
+
+
+@transaction.atomic
+def purchase_accept(*, purchase: Purchase, now: datetime | None = None) -> Purchase:
+    """Confirm a purchase's pending points: they become a spendable lot. Used by checkout_accept and, when the
+    return window closes, by the beat job. Accepting an accepted purchase is a no-op."""
+    account, purchase = _locked_purchase(purchase)
+    if purchase.state == Purchase.State.REJECTED:
+        raise _wrong_state(purchase, "accepted")
+    now = now or timezone.now()
+    origin = EntrySource(source="purchase", note=f"Checkout {purchase.transaction_id} accepted")
+    points_confirm_pending(
+        account=account, purchase=purchase, expires_at=points_expiry_for(purchase.program, now), origin=origin
+    )
+    if purchase.state == Purchase.State.PENDING:
+        purchase.state = Purchase.State.ACCEPTED
+    purchase.confirm_at = None
+    purchase.save(update_fields=["state", "confirm_at", "updated_at"])
+    tier_recalculate(account=account, now=now)
+    return purchase
+
+
+@transaction.atomic
+def purchase_reject(*, purchase: Purchase) -> Purchase:
+    """Reject a pending purchase: its pending points are cancelled and the points it burned are given back."""
+    account, purchase = _locked_purchase(purchase)
+    if purchase.state == Purchase.State.REJECTED:
+        return purchase
+    if purchase.state != Purchase.State.PENDING:
+        raise _wrong_state(purchase, "rejected")
+    origin = EntrySource(source="purchase", purchase=purchase, note=f"Checkout {purchase.transaction_id} rejected")
+    points_cancel_pending(account=account, purchase=purchase, points=purchase.points_earned, origin=origin)
+    _give_back_burned(account, purchase, purchase.points_burned - purchase.points_returned, origin)
+    purchase.state = Purchase.State.REJECTED
+    purchase.save(update_fields=["state", "points_returned", "updated_at"])
+    return purchase
+
+
+def _give_back_burned(account: LoyaltyAccount, purchase: Purchase, points: int, origin: EntrySource) -> None:
+    if points > 0:
+        points_credit(
+            account=account, points=points, kind=Kind.REFUND, origin=origin,
+            expires_at=points_expiry_for(purchase.program, timezone.now()),
+        )  # fmt: skip
+        purchase.points_returned += points
+
+
+def _wrong_state(purchase: Purchase, wanted: str) -> ApplicationError:
+    return ApplicationError(
+        _("Transaction %(transaction_id)s is %(state)s and cannot be %(wanted)s.")
+        % {"transaction_id": purchase.transaction_id, "state": purchase.state, "wanted": wanted},
+        code=LoyaltyErrorCode.INVALID_TRANSACTION_STATE,
+        status=409,
+        extra={"field": "transaction_id"},
+    )
+
+
+@transaction.atomic
+def purchase_refund(*, purchase: Purchase, amount: Decimal | None = None) -> Purchase:
+    """Refund `amount` of a purchase (all of what is left when None). Takes back the points earned on that
+    share of the purchase, pending or not, even if they were spent meanwhile (then the customer owes them, or
+    they are forgiven, as the program says), and gives back the same share of the points it burned.
+
+    Shares are cumulative, so refunds adding up to the total take back exactly what was earned. Raises
+    REFUND_EXCEEDS_TOTAL (422) for more than is left to refund.
+    """
+    account, purchase = _locked_purchase(purchase)
+    if purchase.state in (Purchase.State.REJECTED, Purchase.State.REFUNDED):
+        if amount is None and purchase.state == Purchase.State.REFUNDED:
+            return purchase
+        raise _wrong_state(purchase, "refunded")
+    left_to_refund = purchase.total - purchase.refunded_total
+    amount = left_to_refund if amount is None else amount
+    if amount <= 0 or amount > left_to_refund:
+        raise ApplicationError(
+            _("A refund of %(amount)s exceeds the %(left)s left to refund on this transaction.")
+            % {"amount": amount, "left": left_to_refund},
+            code=LoyaltyErrorCode.REFUND_EXCEEDS_TOTAL,
+            status=422,
+            extra={"field": "amount"},
+        )
+    refunded_total = purchase.refunded_total + amount
+    to_take = share_of_points(points=purchase.points_earned, part=refunded_total, whole=purchase.total)
+    to_take -= purchase.points_taken_back
+    to_give = share_of_points(points=purchase.points_burned, part=refunded_total, whole=purchase.total)
+    to_give -= purchase.points_returned
+    origin = EntrySource(source="purchase", purchase=purchase, note=f"Refund of {purchase.transaction_id}")
+    taken = points_cancel_pending(account=account, purchase=purchase, points=to_take, origin=origin)
+    spendable_part = to_take - taken
+    if spendable_part > 0:
+        if purchase.program.negative_balance_policy == Program.NegativeBalancePolicy.FORGIVE:
+            available = max(account.points_balance, 0)
+            forgiven = max(spendable_part - available, 0)
+            purchase.points_forgiven += forgiven
+            spendable_part -= forgiven
+        if spendable_part > 0:
+            points_debit(account=account, points=spendable_part, kind=Kind.REFUND, origin=origin, allow_debt=True)
+    purchase.points_taken_back += to_take
+    _give_back_burned(account, purchase, to_give, origin)
+    purchase.refunded_total = refunded_total
+    fully = refunded_total >= purchase.total
+    purchase.state = Purchase.State.REFUNDED if fully else Purchase.State.PARTIALLY_REFUNDED
+    if pending_of_purchase(purchase) == 0:
+        purchase.confirm_at = None
+    purchase.save()
+    return purchase

@@ -1,0 +1,79 @@
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.db.models import F, Q, Sum
+from django.db.models.functions import Coalesce
+
+from loyalty.models import LoyaltyAccount, PointsEntry, Program, Purchase, Tier, TierChange
+from loyalty.rules.tiers import decision_at_expiry, is_upgrade, tier_reached
+
+
+def qualifying_value(*, account: LoyaltyAccount, now: datetime) -> Decimal:
+    """What tiers are judged on, over the program's window: points earned on purchases and added (less points
+    taken back by refunds), or spend less refunds."""
+    program = account.program
+    since = now - timedelta(days=program.tier_window_days)
+    if program.tier_qualification == Program.TierQualification.SPEND:
+        spend = Purchase.objects.filter(
+            account=account,
+            purchased_at__gt=since,
+            purchased_at__lte=now,
+            state__in=[Purchase.State.ACCEPTED, Purchase.State.PARTIALLY_REFUNDED],
+        ).aggregate(total=Coalesce(Sum(F("total") - F("refunded_total")), Decimal("0")))["total"]
+        return Decimal(spend)
+    earned = PointsEntry.objects.filter(
+        Q(is_lot=True, kind__in=[PointsEntry.Kind.EARN, PointsEntry.Kind.ADJUST])
+        | Q(kind=PointsEntry.Kind.REFUND, points__lt=0, purchase__isnull=False),
+        account=account,
+        created_at__gt=since,
+        created_at__lte=now,
+    ).aggregate(total=Coalesce(Sum("points"), 0))["total"]
+    return Decimal(earned)
+
+
+def _program_tiers(program: Program) -> list[Tier]:
+    return list(program.tiers.order_by("rank"))
+
+
+def _move(account: LoyaltyAccount, tier: Tier, reason: str, value: Decimal, now: datetime) -> TierChange:
+    previous = account.tier
+    renewed = reason == TierChange.Reason.RENEWAL
+    # A renewal runs on from the old expiry date, so that a late job run gives no extra days.
+    starts = account.tier_expires_at if renewed and account.tier_expires_at else now
+    account.tier = tier
+    if not renewed:
+        account.tier_achieved_at = now
+    account.tier_expires_at = None if tier.rank == 0 else starts + timedelta(days=account.program.tier_validity_days)
+    account.save(update_fields=["tier", "tier_achieved_at", "tier_expires_at", "updated_at"])
+    return TierChange.objects.create(
+        account=account,
+        from_tier=previous,
+        to_tier=tier,
+        reason=reason,
+        qualifying_value=value,
+        expires_at=account.tier_expires_at,
+        changed_at=now,
+    )
+
+
+def tier_recalculate(*, account: LoyaltyAccount, now: datetime) -> TierChange | None:
+    """Upgrade the account when its qualifying value reaches a better tier. Never downgrades: that happens only
+    at the tier's expiry (tier_evaluate_expiry). The caller holds the account lock."""
+    value = qualifying_value(account=account, now=now)
+    reached = tier_reached(_program_tiers(account.program), value)
+    if not is_upgrade(account.tier, reached):
+        return None
+    return _move(account, reached, TierChange.Reason.UPGRADE, value, now)
+
+
+def tier_evaluate_expiry(*, account: LoyaltyAccount, now: datetime) -> TierChange | None:
+    """At or after the tier's expiry date: renew it for another validity period if the renewal threshold is met,
+    otherwise drop one tier (or to the tier the value still reaches). The caller holds the account lock."""
+    if account.tier is None or account.tier_expires_at is None or account.tier_expires_at > now:
+        return None
+    value = qualifying_value(account=account, now=now)
+    decision = decision_at_expiry(_program_tiers(account.program), account.tier, value)
+    if decision.renewed and decision.tier.pk == account.tier_id:
+        return _move(account, decision.tier, TierChange.Reason.RENEWAL, value, now)
+    reason = TierChange.Reason.UPGRADE if decision.tier.rank > account.tier.rank else TierChange.Reason.DOWNGRADE
+    return _move(account, decision.tier, reason, value, now)

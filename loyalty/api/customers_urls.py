@@ -1,0 +1,3 @@
+"""Routes of the read APIs (customers, lookup, points preview, configuration) and erasure."""
+
+urlpatterns: list = []

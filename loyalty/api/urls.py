@@ -1,0 +1,4 @@
+from loyalty.api.customers_urls import urlpatterns as customer_urlpatterns
+from loyalty.api.events_urls import urlpatterns as event_urlpatterns
+
+urlpatterns = event_urlpatterns + customer_urlpatterns

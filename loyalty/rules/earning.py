@@ -46,17 +46,19 @@ def _eligible_lines(lines: Iterable[PurchaseLine], excluded: frozenset[str]) -> 
 
 def points_for_purchase(*, total: Decimal, lines: Sequence[PurchaseLine], rule: EarnRule) -> EarnResult:
     """Without lines the whole total earns. With lines, only eligible lines earn, and never more than the total
-    paid (a transaction-level discount lowers what the lines add up to)."""
+    paid (a transaction-level discount lowers what the lines add up to): per item, never more than the eligible
+    total rounded up, or rounded down when the program rounds down."""
     if total <= 0:
         return EarnResult(eligible_total=Decimal("0"), base=0, bonus=0)
     if lines:
         eligible = _eligible_lines(lines, rule.excluded_products)
-        eligible_total = min(sum((line.subtotal for line in eligible), Decimal("0")), total)
+        # A discount line can outweigh the eligible lines (a coupon on an excluded gift card): nothing earns.
+        eligible_total = max(min(sum((line.subtotal for line in eligible), Decimal("0")), total), Decimal("0"))
     else:
         eligible, eligible_total = [], total
     if rule.basis == "item" and eligible:
         base = sum(round_points(max(line.subtotal, Decimal("0")) * rule.rate, rule.rounding) for line in eligible)
-        base = min(base, round_points(eligible_total * rule.rate, "up"))
+        base = min(base, round_points(eligible_total * rule.rate, "down" if rule.rounding == "down" else "up"))
     else:
         base = round_points(eligible_total * rule.rate, rule.rounding)
     base = max(base, 0)

@@ -40,13 +40,12 @@ def is_upgrade(current: T | None, candidate: T) -> bool:
 
 def decision_at_expiry(tiers: Sequence[T], current: T, value: Decimal) -> ExpiryDecision[T]:
     """At expiry: keep the tier if the value meets its renewal threshold (or move up if it meets a higher one);
-    otherwise drop one tier, or to the tier the value reaches if that is higher than one below."""
+    otherwise drop one tier. A value that still meets the tier's entry threshold but not a higher renewal
+    threshold does not keep it either."""
     reached = tier_reached(tiers, value)
     if reached.rank > current.rank:
         return ExpiryDecision(tier=reached, renewed=True)
     if value >= current.keep_threshold:
         return ExpiryDecision(tier=current, renewed=True)
-    ordered = sorted(tiers, key=lambda tier: tier.rank)
-    below = [tier for tier in ordered if tier.rank < current.rank]
-    one_down = below[-1] if below else current
-    return ExpiryDecision(tier=max(one_down, reached, key=lambda tier: tier.rank), renewed=False)
+    below = sorted((tier for tier in tiers if tier.rank < current.rank), key=lambda tier: tier.rank)
+    return ExpiryDecision(tier=below[-1] if below else current, renewed=False)

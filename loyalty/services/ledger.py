@@ -39,8 +39,14 @@ class EntrySource:
 
 
 def account_lock(account: LoyaltyAccount) -> LoyaltyAccount:
-    """Lock the account row for the rest of the transaction and return it fresh from the database."""
-    return account_qs_select_for_update().get(pk=account.pk)
+    """Lock the account row for the rest of the transaction and return it fresh from the database, with its
+    program and tier (read, not locked: `of=("self",)` keeps other accounts of the program free)."""
+    return (
+        account_qs_select_for_update()
+        .select_for_update(of=("self",))
+        .select_related("program", "tier")
+        .get(pk=account.pk)
+    )
 
 
 def _entry(account: LoyaltyAccount, origin: EntrySource, **fields: Any) -> PointsEntry:
@@ -228,15 +234,17 @@ def points_release(*, account: LoyaltyAccount, transaction_id: str, origin: Entr
         return 0
     origin = replace(origin, reservation=transaction_id)
     entries = [_entry(account, origin, kind=Kind.RELEASE, bucket=Bucket.RESERVED, points=-held)]
+    entries[0].idempotency_key = origin.idempotency_key
     # Each lot gets back what the reservation took from it (a reservation is never taken from owed points, since
     # a debit needs a covering balance); a lot that expired meanwhile is expired again by the next expiry run,
-    # and points owed since then are repaid from what comes back.
+    # and points owed since then are repaid from what comes back. When a checkout spent part of the reservation,
+    # the last-expiring lots get theirs back first, so that the points spent are the first-expiring ones.
     allocations = (
         PointsEntry.objects.filter(account=account, bucket=Bucket.SPENDABLE, reservation=transaction_id)
         .exclude(lot=None)
-        .values("lot_id")
+        .values("lot_id", "lot__expires_at", "lot__created_at")
         .annotate(net=Sum("points"))
-        .order_by("-lot_id")
+        .order_by(F("lot__expires_at").desc(nulls_first=True), "-lot__created_at", "-lot_id")
     )
     left = held
     for allocation in allocations:

@@ -20,6 +20,7 @@ from loyalty.services.ledger import (
     points_reserve,
 )
 from loyalty.services.purchases import points_expiry_for
+from loyalty.services.tiers import tier_recalculate
 
 Kind = PointsEntry.Kind
 
@@ -32,14 +33,17 @@ def _already_applied(account: LoyaltyAccount, idempotency_key: str) -> bool:
 
 @transaction.atomic
 def points_add(*, account: LoyaltyAccount, points: int, origin: EntrySource) -> LoyaltyAccount:
-    """Give points (goodwill, a campaign, an admin correction). They expire like earned points. With an
-    idempotency key in `origin`, a second call with the same key changes nothing."""
+    """Give points (goodwill, a campaign, an admin correction). They expire like earned points and count towards
+    the tier, which is upgraded at once if they reach a better one. With an idempotency key in `origin`, a second
+    call with the same key changes nothing."""
     account = account_lock(account)
     if not _already_applied(account, origin.idempotency_key):
+        now = timezone.now()
         points_credit(
             account=account, points=points, kind=Kind.ADJUST, origin=origin,
-            expires_at=points_expiry_for(account.program, timezone.now()),
+            expires_at=points_expiry_for(account.program, now),
         )  # fmt: skip
+        tier_recalculate(account=account, now=now)
     return account
 
 
@@ -71,9 +75,12 @@ def points_adjust_by_admin(*, account: LoyaltyAccount, points: int, user: Any, n
 def points_reserve_for_transaction(
     *, account: LoyaltyAccount, transaction_id: str, points: int, origin: EntrySource
 ) -> LoyaltyAccount:
-    """Hold points for a payment in progress; the checkout with the same transaction id spends them."""
+    """Hold points for a payment in progress; the checkout with the same transaction id spends them. With an
+    idempotency key in `origin`, a second call with the same key changes nothing, even once the points held have
+    been spent or released."""
     account = account_lock(account)
-    points_reserve(account=account, transaction_id=transaction_id, points=points, origin=origin)
+    if not _already_applied(account, origin.idempotency_key):
+        points_reserve(account=account, transaction_id=transaction_id, points=points, origin=origin)
     return account
 
 
@@ -81,9 +88,11 @@ def points_reserve_for_transaction(
 def points_release_for_transaction(
     *, account: LoyaltyAccount, transaction_id: str, origin: EntrySource
 ) -> LoyaltyAccount:
-    """Give back the points held for a transaction. Releasing twice is a no-op."""
+    """Give back the points held for a transaction. Releasing twice is a no-op; a release that gave points back
+    keeps the idempotency key in `origin`, so that a replay of it does not release a later reservation."""
     account = account_lock(account)
-    points_release(account=account, transaction_id=transaction_id, origin=origin)
+    if not _already_applied(account, origin.idempotency_key):
+        points_release(account=account, transaction_id=transaction_id, origin=origin)
     return account
 
 

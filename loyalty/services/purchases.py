@@ -137,7 +137,11 @@ def purchase_checkout(
         confirm_at=(purchased_at or now) + timedelta(days=program.pending_days) if pending else None,
         request_fingerprint=fingerprint,
     )
-    purchase.full_clean(exclude=["account", "program", "store", "first_response"])
+    # Field checks only: the transaction id was looked up just above and the check constraints hold by
+    # construction (the API refuses negative totals and burns); the database enforces both regardless.
+    purchase.full_clean(
+        exclude=["account", "program", "store", "first_response"], validate_unique=False, validate_constraints=False
+    )
     try:
         with transaction.atomic():
             purchase.save()
@@ -204,7 +208,8 @@ def purchase_accept(*, purchase: Purchase, now: datetime | None = None) -> Purch
 
 @transaction.atomic
 def purchase_reject(*, purchase: Purchase) -> Purchase:
-    """Reject a pending purchase: its pending points are cancelled and the points it burned are given back."""
+    """Reject a pending purchase: its pending points are cancelled and the points it burned are given back. It no
+    longer waits for the return window to close."""
     account, purchase = _locked_purchase(purchase)
     if purchase.state == Purchase.State.REJECTED:
         return purchase
@@ -214,7 +219,8 @@ def purchase_reject(*, purchase: Purchase) -> Purchase:
     points_cancel_pending(account=account, purchase=purchase, points=purchase.points_earned, origin=origin)
     _give_back_burned(account, purchase, purchase.points_burned - purchase.points_returned, origin)
     purchase.state = Purchase.State.REJECTED
-    purchase.save(update_fields=["state", "points_returned", "updated_at"])
+    purchase.confirm_at = None
+    purchase.save(update_fields=["state", "points_returned", "confirm_at", "updated_at"])
     return purchase
 
 
@@ -267,6 +273,8 @@ def purchase_refund(*, purchase: Purchase, amount: Decimal | None = None) -> Pur
     to_give = share_of_points(points=purchase.points_burned, part=refunded_total, whole=purchase.total)
     to_give -= purchase.points_returned
     origin = EntrySource(source="purchase", purchase=purchase, note=f"Refund of {purchase.transaction_id}")
+    # Burned points go back first, so that under the forgive policy they are taken before anything is forgiven.
+    _give_back_burned(account, purchase, to_give, origin)
     taken = points_cancel_pending(account=account, purchase=purchase, points=to_take, origin=origin)
     spendable_part = to_take - taken
     if spendable_part > 0:
@@ -278,7 +286,6 @@ def purchase_refund(*, purchase: Purchase, amount: Decimal | None = None) -> Pur
         if spendable_part > 0:
             points_debit(account=account, points=spendable_part, kind=Kind.REFUND, origin=origin, allow_debt=True)
     purchase.points_taken_back += to_take
-    _give_back_burned(account, purchase, to_give, origin)
     purchase.refunded_total = refunded_total
     fully = refunded_total >= purchase.total
     purchase.state = Purchase.State.REFUNDED if fully else Purchase.State.PARTIALLY_REFUNDED

@@ -7,27 +7,33 @@ from django.db.models.functions import Coalesce
 from loyalty.models import LoyaltyAccount, PointsEntry, Program, Purchase, Tier, TierChange
 from loyalty.rules.tiers import decision_at_expiry, is_upgrade, tier_reached
 
+# What counts towards a tier. Shared with the SQL form in loyalty/selectors.py (qualifying values for many
+# accounts at once). Windows have no upper bound: nothing is dated after the present, and ledger entries are
+# stamped a moment after the `now` a service captured, so an upper bound would miss the points that cross a
+# threshold.
+QUALIFYING_PURCHASE_STATES = (Purchase.State.ACCEPTED, Purchase.State.PARTIALLY_REFUNDED)
+
+
+def qualifying_points_filter() -> Q:
+    """Points earned on purchases and added, less points taken back by refunds."""
+    return Q(is_lot=True, kind__in=[PointsEntry.Kind.EARN, PointsEntry.Kind.ADJUST]) | Q(
+        kind=PointsEntry.Kind.REFUND, points__lt=0, purchase__isnull=False
+    )
+
 
 def qualifying_value(*, account: LoyaltyAccount, now: datetime) -> Decimal:
-    """What tiers are judged on, over the program's window: points earned on purchases and added (less points
-    taken back by refunds), or spend less refunds."""
+    """What tiers are judged on, over the program's window ending at `now`: qualifying points, or spend less
+    refunds."""
     program = account.program
     since = now - timedelta(days=program.tier_window_days)
     if program.tier_qualification == Program.TierQualification.SPEND:
         spend = Purchase.objects.filter(
-            account=account,
-            purchased_at__gt=since,
-            purchased_at__lte=now,
-            state__in=[Purchase.State.ACCEPTED, Purchase.State.PARTIALLY_REFUNDED],
+            account=account, purchased_at__gt=since, state__in=QUALIFYING_PURCHASE_STATES
         ).aggregate(total=Coalesce(Sum(F("total") - F("refunded_total")), Decimal("0")))["total"]
         return Decimal(spend)
-    earned = PointsEntry.objects.filter(
-        Q(is_lot=True, kind__in=[PointsEntry.Kind.EARN, PointsEntry.Kind.ADJUST])
-        | Q(kind=PointsEntry.Kind.REFUND, points__lt=0, purchase__isnull=False),
-        account=account,
-        created_at__gt=since,
-        created_at__lte=now,
-    ).aggregate(total=Coalesce(Sum("points"), 0))["total"]
+    earned = PointsEntry.objects.filter(qualifying_points_filter(), account=account, created_at__gt=since).aggregate(
+        total=Coalesce(Sum("points"), 0)
+    )["total"]
     return Decimal(earned)
 
 

@@ -1,3 +1,20 @@
 """Routes of the read APIs (customers, lookup, points preview, configuration) and erasure."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from loyalty.api.customers import (
+    ConfigurationGetApi,
+    CustomerEraseApi,
+    CustomerGetApi,
+    CustomerLookupApi,
+    PointsPreviewApi,
+)
+
+urlpatterns: list = [
+    # Before customers/<id>, which would otherwise take "lookup" for an id.
+    path("customers/lookup", CustomerLookupApi.as_view(), name="loyalty-customer-lookup"),
+    path("customers/<str:customer_id>", CustomerGetApi.as_view(), name="loyalty-customer-get"),
+    path("customers/<str:customer_id>/erase", CustomerEraseApi.as_view(), name="loyalty-customer-erase"),
+    path("points/preview", PointsPreviewApi.as_view(), name="loyalty-points-preview"),
+    path("configuration", ConfigurationGetApi.as_view(), name="loyalty-configuration"),
+]

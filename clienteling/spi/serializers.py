@@ -4,10 +4,12 @@ Input serializers check shape and types only; business rules (identity, email un
 services' job. Every input field is optional so that UPDATE_CUSTOMER can merge: what is absent stays unchanged.
 """
 
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from clienteling.mapping import date_to_epoch_ms, datetime_to_epoch_ms, parse_spi_date
@@ -21,6 +23,8 @@ from crm.validators import (
     validate_plain_text,
     validate_typed_number,
 )
+from loyalty.models import Program
+from loyalty.selectors import RECENT_ORDERS, qualifying_number
 
 
 def _text(max_length: int, *validators: Any, source: str | None = None) -> serializers.CharField:
@@ -225,16 +229,24 @@ class CurrentTierOutputSerializer(serializers.Serializer):
 
 
 class LoyaltyProfileOutputSerializer(serializers.Serializer):
+    """The account prefetched by loyalty_accounts_with_activity_prefetch, whose annotations carry the ledger
+    balances, qualifying value and next tier."""
+
     accountNumber = serializers.CharField(source="account_number")
     firstName = serializers.CharField(source="customer.first_name")
     lastName = serializers.CharField(source="customer.last_name")
     address = AddressOutputSerializer(allow_null=True)
+    # The ledger-backed cached spendable balance, kept equal to the ledger sum by loyalty/services/ledger.py.
     currentPoints = serializers.IntegerField(source="points_balance")
+    cashRewards = serializers.DecimalField(
+        source="store_credit", max_digits=12, decimal_places=2, coerce_to_string=False
+    )
     currentStoreCredit = serializers.DecimalField(
         source="store_credit", max_digits=12, decimal_places=2, coerce_to_string=False
     )
     currentTier = serializers.SerializerMethodField()
     enrollmentDate = serializers.SerializerMethodField()
+    customLoyaltyAttributes = serializers.SerializerMethodField()
 
     def get_currentTier(self, account: Any) -> dict[str, Any] | None:
         if account.tier is None:
@@ -246,6 +258,39 @@ class LoyaltyProfileOutputSerializer(serializers.Serializer):
 
     def get_enrollmentDate(self, account: Any) -> int | None:
         return datetime_to_epoch_ms(account.enrolled_at)
+
+    def get_customLoyaltyAttributes(self, account: Any) -> dict[str, Any]:
+        """Our extras, in the map the vendor leaves open: points not yet spendable, held for a payment, ever
+        earned, and the gap (qualifying points, or spend for spend-based programs) to the next tier."""
+        attributes: dict[str, Any] = {
+            "pendingPoints": account.pending_points,
+            "reservedPoints": account.reserved_points,
+            "lifetimePoints": account.lifetime_points,
+            "tierCode": account.tier.code if account.tier else None,
+        }
+        if account.next_tier_code is not None:
+            value = account.qualifying_points if _on_points(account) else account.qualifying_spend
+            attributes["nextTier"] = account.next_tier_code
+            attributes["pointsToNextTier"] = qualifying_number(
+                account.program, max(account.next_tier_threshold - Decimal(value), Decimal("0"))
+            )
+        return attributes
+
+
+def _on_points(account: Any) -> bool:
+    return account.program.tier_qualification == Program.TierQualification.POINTS
+
+
+class OrderOutputSerializer(serializers.Serializer):
+    orderId = serializers.CharField(source="transaction_id")
+    orderDate = serializers.SerializerMethodField()
+    orderTotal = serializers.DecimalField(source="total", max_digits=14, decimal_places=2, coerce_to_string=False)
+    currency = serializers.CharField()
+    status = serializers.CharField(source="state")
+    pointsEarned = serializers.IntegerField(source="points_earned")
+
+    def get_orderDate(self, purchase: Any) -> int | None:
+        return datetime_to_epoch_ms(purchase.purchased_at)
 
 
 class StoreAttributionOutputSerializer(serializers.Serializer):
@@ -277,11 +322,16 @@ class CustomerOutputSerializer(serializers.Serializer):
         return dict(LoyaltyProfileOutputSerializer(account).data) if account else None
 
     def get_orderCount(self, customer: Customer) -> int:
-        # Purchases are recorded by the loyalty engine (its own issue); until then no customer has orders.
-        return 0
+        # Annotated by the SPI queryset (loyalty.selectors.customer_order_count_annotation): purchases not rejected.
+        return getattr(customer, "order_count", 0)
 
+    @extend_schema_field(OrderOutputSerializer(many=True))
     def get_orderList(self, customer: Customer) -> list[Any]:
-        return []
+        """The latest RECENT_ORDERS purchases across the customer's accounts (each account's are prefetched)."""
+        accounts = getattr(customer, "loyalty_accounts_prefetched", None) or []
+        purchases = [purchase for account in accounts for purchase in getattr(account, "recent_purchases", [])]
+        purchases.sort(key=lambda purchase: (purchase.purchased_at, purchase.id), reverse=True)
+        return list(OrderOutputSerializer(purchases[:RECENT_ORDERS], many=True).data)
 
 
 def _has_consents(customer: Customer) -> bool:

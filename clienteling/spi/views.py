@@ -41,12 +41,23 @@ from crm.selectors import (
 )
 from crm.services.context import ChangeContext
 from crm.services.stores import associate_get_or_create, store_get_or_create
-from loyalty.selectors import customer_pks_by_loyalty_id, loyalty_accounts_prefetch
+from loyalty.selectors import (
+    customer_order_count_annotation,
+    customer_pks_by_loyalty_id,
+    loyalty_accounts_with_activity_prefetch,
+)
 from loyalty.services.customers import customer_profile_update, customer_sign_up
 
 
 def spi_customer_queryset() -> Any:
-    return customer_profile_queryset().prefetch_related(loyalty_accounts_prefetch())
+    """The full SPI customer in a fixed number of queries: the customer row (with its order count annotated),
+    addresses, loyalty accounts (with balances, qualifying value and next tier annotated) and their latest
+    purchases."""
+    return (
+        customer_profile_queryset()
+        .annotate(order_count=customer_order_count_annotation())
+        .prefetch_related(loyalty_accounts_with_activity_prefetch())
+    )
 
 
 def spi_customer_representation(customer: Customer) -> dict[str, Any]:

@@ -1,13 +1,14 @@
 """GET_CUSTOMER and SEARCH_CUSTOMERS run a fixed number of queries however many addresses or results there are:
-1 API key lookup, 1 customer query (profile address, consents, store and associate joined), 1 addresses
-prefetch, 1 loyalty accounts prefetch (program, tier, address joined)."""
+1 API key lookup, 1 customer query (profile address, consents, store and associate joined, order count
+annotated), 1 addresses prefetch, 1 loyalty accounts prefetch (program, tier, address joined, balances,
+qualifying value and next tier annotated), 1 recent purchases prefetch."""
 
 import pytest
 
 from crm.services.context import ChangeContext
 from loyalty.services.enrolment import loyalty_account_enroll
 
-QUERIES_PER_REQUEST = 4
+QUERIES_PER_REQUEST = 5
 
 
 def _customer_with_addresses(customer_factory, address_factory, count: int, **fields):

@@ -25,6 +25,7 @@ install-dev: $(VENV)/.installed-dev
 migrate: install
 	mkdir -p var
 	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py setup_periodic_tasks
 
 seed: migrate
 	$(BIN)/python manage.py seed_demo --host $(HOST) --port $(PORT)

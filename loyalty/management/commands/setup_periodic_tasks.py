@@ -1,0 +1,111 @@
+"""`manage.py setup_periodic_tasks`: writes the Celery beat schedule into django-celery-beat's tables, where the
+DatabaseScheduler reads it. The one place schedules are defined.
+
+Idempotent: entries are updated by name, so `make run` and the release step run it on every start and deploy,
+and a schedule changed here replaces the one in the database. Entries named with the `loyalty: ` prefix that are
+no longer listed here are deleted; entries added by hand under other names are left alone.
+"""
+
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django_celery_beat.models import CrontabSchedule, PeriodicTask
+
+from loyalty.tasks import confirm_due_purchases_task, evaluate_tier_expiry_task, expire_points_task
+
+NAME_PREFIX = "loyalty: "
+UTC = ZoneInfo("UTC")
+
+
+@dataclass(frozen=True)
+class Schedule:
+    name: str
+    task: str
+    minute: str
+    hour: str
+    # A run still queued after this long is dropped (workers down or backed up): the next run covers its items,
+    # so runs never pile up behind each other.
+    expire_seconds: int
+    description: str
+
+
+SCHEDULES = (
+    Schedule(
+        name=f"{NAME_PREFIX}confirm due purchases",
+        task=confirm_due_purchases_task.name,
+        # Every 15 minutes: https://crontab.guru/#*/15_*_*_*_*
+        minute="*/15",
+        hour="*",
+        expire_seconds=14 * 60,
+        description="Pending points of purchases whose return window has closed become spendable.",
+    ),
+    Schedule(
+        name=f"{NAME_PREFIX}expire points",
+        task=expire_points_task.name,
+        # Hourly, at minute 5 so as not to start together with the quarter-hourly job: https://crontab.guru/#5_*_*_*_*
+        minute="5",
+        hour="*",
+        expire_seconds=55 * 60,
+        description="What is left of lots past their expiry date expires, one entry per lot.",
+    ),
+    Schedule(
+        name=f"{NAME_PREFIX}evaluate tier expiry",
+        task=evaluate_tier_expiry_task.name,
+        # Daily at 02:30 UTC: https://crontab.guru/#30_2_*_*_*
+        minute="30",
+        hour="2",
+        expire_seconds=6 * 3600,
+        description="Tiers at their expiry date are renewed, or dropped when the renewal threshold is missed.",
+    ),
+)
+
+
+def _crontab(*, minute: str, hour: str) -> CrontabSchedule:
+    fields = {
+        "minute": minute,
+        "hour": hour,
+        "day_of_week": "*",
+        "day_of_month": "*",
+        "month_of_year": "*",
+        "timezone": UTC,
+    }
+    # The table has no unique constraint (the beat admin may have added the same crontab twice): take the first.
+    existing = CrontabSchedule.objects.filter(**fields).order_by("pk").first()
+    return existing or CrontabSchedule.objects.create(**fields)
+
+
+class Command(BaseCommand):
+    help = "Create or update the Celery beat schedules of the periodic jobs (idempotent)."
+
+    @transaction.atomic
+    def handle(self, *args: Any, **options: Any) -> None:
+        for schedule in SCHEDULES:
+            _entry, created = PeriodicTask.objects.update_or_create(
+                name=schedule.name,
+                defaults={
+                    "task": schedule.task,
+                    "crontab": _crontab(minute=schedule.minute, hour=schedule.hour),
+                    "interval": None,
+                    "solar": None,
+                    "clocked": None,
+                    "args": "[]",
+                    "kwargs": "{}",
+                    "expires": None,
+                    "expire_seconds": schedule.expire_seconds,
+                    "one_off": False,
+                    "enabled": True,
+                    "description": schedule.description,
+                },
+            )
+            action = "created" if created else "updated"
+            self.stdout.write(f"{action}: {schedule.name} ({schedule.task}, {schedule.minute} {schedule.hour} * * *)")
+        stale = PeriodicTask.objects.filter(name__startswith=NAME_PREFIX).exclude(
+            name__in=[schedule.name for schedule in SCHEDULES]
+        )
+        for entry in stale:
+            # One by one: PeriodicTask.delete tells running beats to reload, a queryset delete would not.
+            entry.delete()
+            self.stdout.write(f"deleted: {entry.name}")

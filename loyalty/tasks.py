@@ -1,0 +1,59 @@
+"""The loyalty engine's periodic jobs, run by Celery beat on the schedules of `manage.py setup_periodic_tasks`.
+
+Each task handles one batch of due items (loyalty/services/jobs.py, one transaction per item) and, when the batch
+was full, enqueues itself for the items after the last one it saw; the next beat tick starts again from the
+first due item. Every task is safe to run twice and takes only a primary key cursor, never a model instance.
+"""
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from celery import Task, shared_task
+from celery.exceptions import SoftTimeLimitExceeded
+from django.utils import timezone
+
+logger = logging.getLogger(__name__)
+
+BATCH_SIZE = 1000
+# A batch of 1,000 items takes seconds; the limits only stop a run stuck on a lock or a runaway query.
+SOFT_TIME_LIMIT = 240
+TIME_LIMIT = 300
+# A continuation not started within this time is dropped: the next beat tick covers its items anyway.
+CONTINUATION_EXPIRES = 600
+
+
+def _run_batch(task: Task, job: Callable[..., Any], after_pk: int) -> None:
+    try:
+        batch = job(now=timezone.now(), after_pk=after_pk, limit=BATCH_SIZE)
+    except SoftTimeLimitExceeded:
+        # The item in progress rolled back; the ones before it are committed and the next run goes on.
+        logger.warning("%s stopped at its soft time limit after pk %s", task.name, after_pk)
+        return
+    logger.info("%s: %d due, %d changed, %d failed", task.name, batch.selected, batch.changed, batch.failed)
+    if batch.is_full:
+        task.apply_async(kwargs={"after_pk": batch.last_pk}, expires=CONTINUATION_EXPIRES)
+
+
+@shared_task(soft_time_limit=SOFT_TIME_LIMIT, time_limit=TIME_LIMIT)
+def confirm_due_purchases_task(after_pk: int = 0) -> None:
+    """Confirm the pending points of purchases whose return window has closed (confirm_at <= now)."""
+    from loyalty.services.jobs import purchases_confirm_due
+
+    _run_batch(confirm_due_purchases_task, purchases_confirm_due, after_pk)
+
+
+@shared_task(soft_time_limit=SOFT_TIME_LIMIT, time_limit=TIME_LIMIT)
+def expire_points_task(after_pk: int = 0) -> None:
+    """Expire the remainder of every lot past its expiry date, one EXPIRE entry per lot."""
+    from loyalty.services.jobs import accounts_expire_points_due
+
+    _run_batch(expire_points_task, accounts_expire_points_due, after_pk)
+
+
+@shared_task(soft_time_limit=SOFT_TIME_LIMIT, time_limit=TIME_LIMIT)
+def evaluate_tier_expiry_task(after_pk: int = 0) -> None:
+    """Renew or downgrade the tiers that have reached their expiry date."""
+    from loyalty.services.jobs import accounts_evaluate_tier_expiry_due
+
+    _run_batch(evaluate_tier_expiry_task, accounts_evaluate_tier_expiry_due, after_pk)

@@ -156,6 +156,20 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = True
 
+# Outbound webhooks (docs/webhooks.md): seconds before each attempt, timeouts, when an endpoint is disabled.
+WEBHOOK_RETRY_SCHEDULE = (0, 5, 300, 1800, 7200, 18000, 36000, 36000)
+WEBHOOK_TIMEOUTS = {
+    "connect": env.float("WEBHOOK_CONNECT_TIMEOUT", default=5.0),
+    "read": env.float("WEBHOOK_READ_TIMEOUT", default=15.0),
+}
+WEBHOOK_DISABLE_AFTER_DAYS = env.int("WEBHOOK_DISABLE_AFTER_DAYS", default=5)
+WEBHOOK_SECRET_OVERLAP_HOURS = env.int("WEBHOOK_SECRET_OVERLAP_HOURS", default=24)
+# Must stay above the send task's 60 s hard time limit, so a live send is never reclaimed.
+WEBHOOK_STUCK_AFTER_SECONDS = 300
+WEBHOOK_SWEEP_GRACE_SECONDS = 30
+WEBHOOK_SWEEP_BATCH_SIZE = 500
+WEBHOOK_MAX_COUNTDOWN_SECONDS = 300
+
 # Phone numbers typed without a country code are read in this region (ISO 3166 alpha-2).
 PHONENUMBER_DEFAULT_REGION = env.str("PHONENUMBER_DEFAULT_REGION", default="US")
 

@@ -2,8 +2,9 @@
 DatabaseScheduler reads it. The one place schedules are defined.
 
 Idempotent: entries are updated by name, so `make run` and the release step run it on every start and deploy,
-and a schedule changed here replaces the one in the database. Entries named with the `loyalty: ` prefix that are
-no longer listed here are deleted; entries added by hand under other names are left alone.
+and a schedule changed here replaces the one in the database. Entries named with one of the managed prefixes
+(`loyalty: `, `webhooks: `) that are no longer listed here are deleted; entries added by hand under other names are
+left alone.
 """
 
 from dataclasses import dataclass
@@ -12,11 +13,15 @@ from zoneinfo import ZoneInfo
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.db.models import Q
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
 from loyalty.tasks import confirm_due_purchases_task, evaluate_tier_expiry_task, expire_points_task
+from webhooks.tasks import sweep_due_deliveries_task
 
 NAME_PREFIX = "loyalty: "
+WEBHOOKS_PREFIX = "webhooks: "
+MANAGED_PREFIXES = (NAME_PREFIX, WEBHOOKS_PREFIX)
 UTC = ZoneInfo("UTC")
 
 
@@ -60,6 +65,15 @@ SCHEDULES = (
         expire_seconds=6 * 3600,
         description="Tiers at their expiry date are renewed, or dropped when the renewal threshold is missed.",
     ),
+    Schedule(
+        name=f"{WEBHOOKS_PREFIX}sweep due deliveries",
+        task=sweep_due_deliveries_task.name,
+        # Every minute: https://crontab.guru/#*_*_*_*_*
+        minute="*",
+        hour="*",
+        expire_seconds=50,
+        description="Re-queue lost fan-outs and due deliveries, reclaim stuck sends: nothing is lost.",
+    ),
 )
 
 
@@ -102,9 +116,10 @@ class Command(BaseCommand):
             )
             action = "created" if created else "updated"
             self.stdout.write(f"{action}: {schedule.name} ({schedule.task}, {schedule.minute} {schedule.hour} * * *)")
-        stale = PeriodicTask.objects.filter(name__startswith=NAME_PREFIX).exclude(
-            name__in=[schedule.name for schedule in SCHEDULES]
-        )
+        managed = Q()
+        for prefix in MANAGED_PREFIXES:
+            managed |= Q(name__startswith=prefix)
+        stale = PeriodicTask.objects.filter(managed).exclude(name__in=[schedule.name for schedule in SCHEDULES])
         for entry in stale:
             # One by one: PeriodicTask.delete tells running beats to reload, a queryset delete would not.
             entry.delete()

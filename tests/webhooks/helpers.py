@@ -1,0 +1,52 @@
+import socket
+from datetime import datetime
+from typing import Any
+
+import time_machine
+from django.utils import timezone
+from standardwebhooks import Webhook
+
+from tests.webhooks.receiver import ReceivedRequest
+from webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
+from webhooks.services.events import event_record, webhook_event_emit
+
+CUSTOMER = {
+    "customer": {
+        "id": "C000000000001",
+        "status": "active",
+        "first_name": "Ada",
+        "last_name": "Lovelace",
+        "email": "ada@example.com",
+    }
+}
+
+
+def verified(secret: str, request: ReceivedRequest) -> dict[str, Any]:
+    """What the reference Standard Webhooks library makes of a request, at the time it was signed (tests that
+    move the clock would otherwise fail its five-minute freshness check)."""
+    with time_machine.travel(int(request.headers["webhook-timestamp"]), tick=False):
+        return Webhook(secret).verify(request.body, request.headers)
+
+
+def emit_customer_created(*, customer_id: str = "C000000000001", version: int = 1) -> WebhookEvent:
+    payload = {"customer": {**CUSTOMER["customer"], "id": customer_id}}
+    return webhook_event_emit(type="customer.created", payload=payload, entity_id=customer_id, version=version)
+
+
+def lost_delivery(endpoint: WebhookEndpoint, *, entity_id: str, due: datetime | None = None) -> WebhookDelivery:
+    """A delivery whose task message never reached a worker: written, never queued."""
+    event = event_record(
+        event_type="customer.updated",
+        entity_id=entity_id,
+        data={"customer": {"id": entity_id}},
+        entity={"id": entity_id, "version": 1},
+        fanned_out_at=timezone.now(),
+    )
+    return WebhookDelivery.objects.create(endpoint=endpoint, event=event, next_attempt_at=due or timezone.now())
+
+
+def closed_port_url() -> str:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}/hooks"

@@ -1,0 +1,87 @@
+"""Real components end to end: a Celery worker consuming from Redis, and an HTTP receiver on 127.0.0.1.
+
+The worker runs in a thread of this process (celery.contrib.testing.worker), so it shares the test database;
+its queue has a name of its own, so a worker of another test run on the same Redis cannot take its messages.
+"""
+
+import socket
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from celery import Celery
+from celery.contrib.testing.worker import start_worker
+from django.db import transaction
+from standardwebhooks import Webhook
+
+from config.celery_app import app as celery_app
+from tests.webhooks.helpers import emit_customer_created
+from webhooks.models import WebhookDelivery
+from webhooks.services.endpoints import webhook_endpoint_create
+
+REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
+REDIS_URL = f"redis://{REDIS_HOST}:{REDIS_PORT}/0"
+BROKER_SETTINGS = ("broker_url", "broker_transport_options", "task_always_eager", "task_default_queue")
+
+
+def _redis_is_up() -> bool:
+    try:
+        with socket.create_connection((REDIS_HOST, REDIS_PORT), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def _forget_broker_connections(app: Celery) -> None:
+    # The producer pool is created on first use with the broker of that moment; drop it whenever the broker changes.
+    if app._pool is not None:
+        app._pool.force_close_all()
+    app._pool = None
+    app.amqp._producer_pool = None
+
+
+@pytest.fixture
+def redis_celery_app() -> Iterator[Celery]:
+    """The project's Celery app, pointed at Redis and out of eager mode for one test."""
+    if not _redis_is_up():
+        pytest.skip(f"Redis is not reachable at {REDIS_URL}: start it (.ci/run does) to run the real-worker test.")
+    saved = {name: celery_app.conf[name] for name in BROKER_SETTINGS}
+    celery_app.conf.update(
+        broker_url=REDIS_URL,
+        broker_transport_options={},
+        task_always_eager=False,
+        task_default_queue=f"webhooks-test-{uuid.uuid4().hex}",
+    )
+    _forget_broker_connections(celery_app)
+    try:
+        yield celery_app
+    finally:
+        celery_app.conf.update(saved)
+        _forget_broker_connections(celery_app)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_delivers_a_signed_event_through_redis(redis_celery_app, receiver):
+    # given
+    _endpoint, secret = webhook_endpoint_create(url=receiver.url, event_types=["customer.created"])
+    queue = redis_celery_app.conf.task_default_queue
+
+    with start_worker(redis_celery_app, queues=[queue], perform_ping_check=False, shutdown_timeout=10):
+        # when: the change commits; the fan-out and the delivery each go through Redis to the worker
+        with transaction.atomic():
+            event = emit_customer_created()
+        arrived = receiver.wait_for(1, timeout=8)
+
+    # then
+    assert arrived, "no delivery reached the receiver within 8 s"
+    (request,) = receiver.requests
+    payload = Webhook(secret).verify(request.body, request.headers)
+    assert (payload["id"], payload["type"], payload["entity"]) == (
+        event.public_id,
+        "customer.created",
+        {"id": "C000000000001", "version": 1},
+    )
+    assert request.headers["webhook-id"] == event.public_id
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.status, delivery.attempt_count) == (WebhookDelivery.Status.SUCCEEDED, 1)
+    assert delivery.attempts.get().task_id != ""

@@ -1,0 +1,289 @@
+"""Webhook endpoints, deliveries and events in the back office. Writes go through webhooks.services; events and
+attempts are history and view-only, deliveries can only be replayed."""
+
+import json
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.utils.html import format_html
+from django.utils.translation import gettext as _
+
+from core.exceptions import ApplicationError
+from webhooks.catalogue import ALL_EVENTS, CATALOGUE, PING
+from webhooks.models import WebhookDelivery, WebhookDeliveryAttempt, WebhookEndpoint, WebhookEvent
+from webhooks.services.deliveries import webhook_delivery_replay
+from webhooks.services.endpoints import (
+    webhook_endpoint_create,
+    webhook_endpoint_disable,
+    webhook_endpoint_enable,
+    webhook_endpoint_ping,
+    webhook_endpoint_rotate_secret,
+    webhook_endpoint_update,
+)
+
+EVENT_TYPE_CHOICES = [(ALL_EVENTS, "* (every event type, including ones added later)")] + [
+    (name, f"{name}: {event_type.description}") for name, event_type in CATALOGUE.items()
+]
+
+
+def _pretty_json(body: str) -> str:
+    return format_html("<pre>{}</pre>", json.dumps(json.loads(body), indent=2, ensure_ascii=False))
+
+
+def _error_text(error: ApplicationError | ValidationError) -> str:
+    return " ".join(error.messages) if isinstance(error, ValidationError) else error.message
+
+
+class ServiceModelAdmin(admin.ModelAdmin):
+    """Saves call services; their ApplicationError or ValidationError becomes an error message, as in crm's admin
+    (which webhooks may not import)."""
+
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except (ApplicationError, ValidationError) as error:
+            self.message_user(request, _error_text(error), messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+
+class ViewOnlyMixin:
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class WebhookEndpointAdminForm(forms.ModelForm):
+    event_types = forms.MultipleChoiceField(choices=EVENT_TYPE_CHOICES, widget=forms.CheckboxSelectMultiple)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk and not self.instance.event_types:
+            self.initial["event_types"] = [ALL_EVENTS]
+
+
+class EventTypeFilter(admin.SimpleListFilter):
+    """The catalogue's types, without asking the database for the distinct values of a large table."""
+
+    title = "event type"
+    parameter_name = "event_type"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return [(name, name) for name in (*CATALOGUE, PING)]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        return queryset.filter(event__type=self.value()) if self.value() else queryset
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(ServiceModelAdmin):
+    form = WebhookEndpointAdminForm
+    list_display = ("url", "description", "event_type_list", "is_active", "failing_since", "disabled_at", "created_at")
+    list_filter = ("is_active",)
+    search_fields = ("url", "description")
+    actions = ("send_test_ping", "rotate_secret", "re_enable", "disable")
+    # The secrets are never shown here: they appear once, as a message, when created or rotated.
+    add_fields = ("url", "description", "event_types")
+    fields = (
+        "url",
+        "description",
+        "event_types",
+        "is_active",
+        "failing_since",
+        "disabled_at",
+        "disabled_reason",
+        "previous_secret_expires_at",
+        "created_at",
+        "updated_at",
+    )
+    readonly_fields = (
+        "is_active",
+        "failing_since",
+        "disabled_at",
+        "disabled_reason",
+        "previous_secret_expires_at",
+        "created_at",
+        "updated_at",
+    )
+
+    def get_fields(self, request: HttpRequest, obj: WebhookEndpoint | None = None) -> tuple[str, ...]:
+        return self.add_fields if obj is None else self.fields
+
+    def get_readonly_fields(self, request: HttpRequest, obj: WebhookEndpoint | None = None) -> tuple[str, ...]:
+        return () if obj is None else self.readonly_fields
+
+    def has_delete_permission(self, request: HttpRequest, obj: WebhookEndpoint | None = None) -> bool:
+        # Its deliveries are the history of what was sent: disable an endpoint instead.
+        return False
+
+    @admin.display(description="event types")
+    def event_type_list(self, endpoint: WebhookEndpoint) -> str:
+        return ", ".join(endpoint.event_types) or ALL_EVENTS
+
+    def save_model(self, request: HttpRequest, obj: WebhookEndpoint, form: forms.ModelForm, change: bool) -> None:
+        data = form.cleaned_data
+        if change:
+            webhook_endpoint_update(
+                endpoint=obj, url=data["url"], event_types=data["event_types"], description=data["description"]
+            )
+            return
+        endpoint, secret = webhook_endpoint_create(
+            url=data["url"], event_types=data["event_types"], description=data["description"]
+        )
+        # The admin logs the addition and redirects using `obj`: make it the row the service created.
+        obj.pk = endpoint.pk
+        obj.event_types = endpoint.event_types
+        self._show_secret_once(request, endpoint, secret)
+
+    def _show_secret_once(self, request: HttpRequest, endpoint: WebhookEndpoint, secret: str) -> None:
+        message = _(
+            "The signing secret of %(url)s is %(secret)s. Copy it now: it cannot be shown again. "
+            "Verify deliveries with it as described in docs/webhooks.md."
+        )
+        self.message_user(request, message % {"url": endpoint.url, "secret": secret}, messages.SUCCESS)
+
+    @admin.action(description="Send test ping", permissions=["change"])
+    def send_test_ping(self, request: HttpRequest, queryset: QuerySet[WebhookEndpoint]) -> None:
+        for endpoint in queryset:
+            try:
+                delivery = webhook_endpoint_ping(endpoint=endpoint)
+            except ApplicationError as error:
+                self.message_user(request, error.message, messages.ERROR)
+                continue
+            message = _("Test ping %(event)s queued for %(url)s; its result shows under Webhook deliveries.")
+            self.message_user(request, message % {"event": delivery.event.public_id, "url": endpoint.url})
+
+    @admin.action(description="Rotate secret (the old one keeps signing for an overlap)", permissions=["change"])
+    def rotate_secret(self, request: HttpRequest, queryset: QuerySet[WebhookEndpoint]) -> None:
+        for endpoint in queryset:
+            secret = webhook_endpoint_rotate_secret(endpoint=endpoint)
+            self._show_secret_once(request, endpoint, secret)
+            message = _("Until %(until)s deliveries to %(url)s carry a signature with the old secret too.")
+            until = endpoint.previous_secret_expires_at.isoformat(timespec="minutes")
+            self.message_user(request, message % {"until": until, "url": endpoint.url})
+
+    @admin.action(description="Re-enable", permissions=["change"])
+    def re_enable(self, request: HttpRequest, queryset: QuerySet[WebhookEndpoint]) -> None:
+        endpoints = list(queryset.filter(is_active=False))
+        for endpoint in endpoints:
+            webhook_endpoint_enable(endpoint=endpoint)
+        self.message_user(request, _("%(count)s endpoints re-enabled.") % {"count": len(endpoints)})
+
+    @admin.action(description="Disable", permissions=["change"])
+    def disable(self, request: HttpRequest, queryset: QuerySet[WebhookEndpoint]) -> None:
+        reason = _("Disabled by %(user)s.") % {"user": request.user.get_username()}
+        count = sum(webhook_endpoint_disable(endpoint=endpoint, reason=reason) for endpoint in queryset)
+        self.message_user(request, _("%(count)s endpoints disabled.") % {"count": count})
+
+
+class WebhookDeliveryAttemptInline(ViewOnlyMixin, admin.TabularInline):
+    model = WebhookDeliveryAttempt
+    fields = ("number", "attempted_at", "status_code", "error", "duration_ms", "response_body", "task_id")
+    readonly_fields = fields
+    ordering = ("number",)
+    extra = 0
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ViewOnlyMixin, admin.ModelAdmin):
+    list_display = (
+        "pk",
+        "event_id",
+        "event_type",
+        "endpoint",
+        "status",
+        "attempt_count",
+        "last_status_code",
+        "next_attempt_at",
+        "succeeded_at",
+        "created_at",
+    )
+    list_filter = ("status", "endpoint", EventTypeFilter)
+    list_select_related = ("endpoint", "event")
+    search_fields = ("event__public_id", "event__entity_id")
+    search_help_text = "Event id (webhook-id) or entity id."
+    show_full_result_count = False
+    actions = ("replay",)
+    fields = (
+        "endpoint",
+        "event",
+        "status",
+        "attempt_count",
+        "attempts_in_cycle",
+        "next_attempt_at",
+        "claimed_at",
+        "last_attempt_at",
+        "last_status_code",
+        "last_error",
+        "last_response_body",
+        "duration_ms",
+        "succeeded_at",
+        "created_at",
+        "updated_at",
+        "payload",
+    )
+    readonly_fields = fields
+    inlines = (WebhookDeliveryAttemptInline,)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[WebhookDelivery]:
+        # The list needs the event's id and type, not its body; the change page loads the body when it shows it.
+        return super().get_queryset(request).defer("event__body", "last_response_body")
+
+    def has_replay_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("webhooks.replay_webhookdelivery")
+
+    @admin.display(description="event", ordering="event__public_id")
+    def event_id(self, delivery: WebhookDelivery) -> str:
+        return delivery.event.public_id
+
+    @admin.display(description="type", ordering="event__type")
+    def event_type(self, delivery: WebhookDelivery) -> str:
+        return delivery.event.type
+
+    @admin.display(description="payload (as sent)")
+    def payload(self, delivery: WebhookDelivery) -> str:
+        return _pretty_json(delivery.event.body)
+
+    @admin.action(description="Replay (send again, same webhook-id)", permissions=["replay"])
+    def replay(self, request: HttpRequest, queryset: QuerySet[WebhookDelivery]) -> None:
+        replayed = 0
+        for delivery in queryset:
+            try:
+                webhook_delivery_replay(delivery=delivery)
+            except ApplicationError as error:
+                self.message_user(request, error.message, messages.ERROR)
+            else:
+                replayed += 1
+        if replayed:
+            self.message_user(request, _("%(count)s deliveries queued for replay.") % {"count": replayed})
+
+
+@admin.register(WebhookEvent)
+class WebhookEventAdmin(ViewOnlyMixin, admin.ModelAdmin):
+    list_display = ("public_id", "type", "entity_id", "created_at", "fanned_out_at")
+    list_filter = ("type",)
+    search_fields = ("public_id", "entity_id")
+    show_full_result_count = False
+    fields = ("public_id", "type", "entity_id", "created_at", "fanned_out_at", "payload")
+    readonly_fields = fields
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[WebhookEvent]:
+        return super().get_queryset(request).defer("body")
+
+    @admin.display(description="payload (as sent)")
+    def payload(self, event: WebhookEvent) -> str:
+        return _pretty_json(event.body)

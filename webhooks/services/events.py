@@ -1,0 +1,76 @@
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
+from django.utils import timezone
+
+from webhooks.catalogue import CATALOGUE
+from webhooks.ids import event_id_generate
+from webhooks.models import WebhookEvent
+from webhooks.tasks import webhook_event_fan_out_task
+
+
+def envelope_body(
+    *, event_id: str, event_type: str, created_at: datetime, data: Mapping[str, Any], entity: Mapping[str, Any]
+) -> str:
+    envelope = {"id": event_id, "type": event_type, "created_at": created_at, "entity": entity, "data": data}
+    return json.dumps(envelope, cls=DjangoJSONEncoder, ensure_ascii=False, separators=(",", ":"))
+
+
+@transaction.atomic
+def webhook_event_emit(
+    *,
+    type: str,
+    payload: Mapping[str, Any],
+    entity_id: str,
+    version: int | None = None,
+    updated_at: datetime | None = None,
+) -> WebhookEvent:
+    """Record an event in the outbox, in the caller's transaction, and fan it out once that transaction commits.
+
+    Call it inside the service that makes the change: if the change rolls back, the event never existed. `payload`
+    becomes the envelope's "data" (JSON-serialisable; dates, decimals and UUIDs are turned into strings). `entity_id`
+    and a `version` (a counter that grows with every change) or an `updated_at` go into "entity", so a receiver can
+    drop an update older than one it already has. Raises ValueError for a type not in the catalogue or without
+    either of version and updated_at: those are programming errors, not input errors.
+    """
+    if type not in CATALOGUE:
+        raise ValueError(f"Unknown webhook event type {type!r}; add it to webhooks/catalogue.py first.")
+    if version is None and updated_at is None:
+        raise ValueError("Give the entity's version or updated_at, so receivers can discard stale updates.")
+    entity: dict[str, Any] = {"id": entity_id}
+    if version is not None:
+        entity["version"] = version
+    if updated_at is not None:
+        # To the microsecond (the JSON encoder would cut to milliseconds): two updates within a millisecond must
+        # still compare in the right order.
+        entity["updated_at"] = updated_at.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    event = event_record(event_type=type, entity_id=entity_id, data=payload, entity=entity)
+    transaction.on_commit(partial(webhook_event_fan_out_task.delay, event.pk), robust=True)
+    return event
+
+
+def event_record(
+    *,
+    event_type: str,
+    entity_id: str,
+    data: Mapping[str, Any],
+    entity: Mapping[str, Any],
+    fanned_out_at: datetime | None = None,
+) -> WebhookEvent:
+    created_at = timezone.now()
+    public_id = event_id_generate()
+    body = envelope_body(event_id=public_id, event_type=event_type, created_at=created_at, data=data, entity=entity)
+    # Every field is built here, not typed in: nothing for full_clean to catch.
+    return WebhookEvent.objects.create(
+        public_id=public_id,
+        type=event_type,
+        entity_id=entity_id,
+        body=body,
+        created_at=created_at,
+        fanned_out_at=fanned_out_at,
+    )

@@ -1,6 +1,8 @@
+import importlib
 import itertools
 
 import pytest
+from django.apps import apps
 from django.db import connection
 from rest_framework.test import APIClient
 
@@ -71,3 +73,25 @@ def deterministic_ids(monkeypatch):
 def on_postgres():
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL: run with DATABASE_URL=postgres://...")
+
+
+def _uses_database(request) -> bool:
+    return bool(
+        request.node.get_closest_marker("django_db")
+        or {"db", "transactional_db", "live_server"} & set(request.fixturenames)
+    )
+
+
+@pytest.fixture(autouse=True)
+def default_program_present(request, django_db_blocker):
+    """Transactional tests end by emptying every table, the default program the data migration created included.
+    Put it back before each database test, so that test order and --reuse-db never matter. One query per test."""
+    if not _uses_database(request):
+        return
+    request.getfixturevalue("django_db_setup")
+    from loyalty.models import Program
+
+    with django_db_blocker.unblock():
+        if not Program.objects.filter(is_default=True).exists():
+            migration = importlib.import_module("loyalty.migrations.0002_default_program")
+            migration.create_default_program(apps, None)

@@ -1,15 +1,13 @@
 """Concurrent requests on one account, on PostgreSQL: row locks keep burns and reservations from overdrawing and
 a transaction id from being recorded twice. SQLite serialises writers, so these tests are skipped there."""
 
-import importlib
 import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import pytest
-from django.apps import apps
-from django.db import connection, transaction
+from django.db import connection
 
 from core.exceptions import ApplicationError
 from loyalty.models import LoyaltyAccount, PointsEntry, Purchase
@@ -18,26 +16,6 @@ from loyalty.services.points import points_add, points_reserve_for_transaction, 
 from loyalty.services.purchases import purchase_checkout, purchase_refund, request_fingerprint
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def create_default_program():
-    migration = importlib.import_module("loyalty.migrations.0002_default_program")
-    with transaction.atomic():
-        migration.create_default_program(apps, None)
-
-
-@pytest.fixture(autouse=True)
-def default_program(transactional_db):
-    """Each transactional test ends by emptying every table, the default program of the data migration included."""
-    create_default_program()
-
-
-@pytest.fixture(scope="module", autouse=True)
-def default_program_kept(django_db_setup, django_db_blocker):
-    """Put the default program back for the tests after these and for the next run with --reuse-db."""
-    yield
-    with django_db_blocker.unblock():
-        create_default_program()
 
 
 def in_threads(count, work):

@@ -1,7 +1,6 @@
 """The periodic jobs: each does its work once, a second run changes nothing, one failing item does not stop the
 others, big backlogs go in batches, and a real worker consuming a real queue runs them."""
 
-import importlib
 import logging
 import threading
 import time
@@ -13,7 +12,6 @@ import pytest
 import time_machine
 from celery.contrib.testing.worker import start_worker
 from celery.signals import setup_logging, task_postrun
-from django.apps import apps
 from django.db import OperationalError, connections
 from kombu.transport.filesystem import Transport as FilesystemTransport
 
@@ -301,17 +299,6 @@ def test_tier_job_run_twice_changes_nothing_the_second_time(enrolled_account, si
 # A real worker ---------------------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def default_program_restored(django_db_blocker):
-    """A transactional test ends by emptying every table, the default program the data migration created included.
-    Requested before `transactional_db`, this runs after that flush and puts the program back, for the tests that
-    follow and for the next run with --reuse-db."""
-    yield
-    migration = importlib.import_module("loyalty.migrations.0002_default_program")
-    with django_db_blocker.unblock():
-        migration.create_default_program(apps, None)
-
-
 @contextmanager
 def filesystem_broker(folder):
     """The project's Celery app on kombu's filesystem broker in `folder`, sending tasks instead of running them
@@ -352,9 +339,7 @@ def leave_logging_alone(**kwargs):
     """A setup_logging receiver: with one connected, the embedded worker does not reconfigure the root logger."""
 
 
-def test_a_real_worker_consumes_the_queue_and_expires_points(
-    default_program_restored, transactional_db, customer_factory, tmp_path
-):
+def test_a_real_worker_consumes_the_queue_and_expires_points(transactional_db, customer_factory, tmp_path):
     # given
     program = Program.objects.create(code="worker", name="Worker test", points_expiry_days=30)
     Tier.objects.create(program=program, rank=0, code="member", name="Member")

@@ -95,3 +95,25 @@ def default_program_present(request, django_db_blocker):
         if not Program.objects.filter(is_default=True).exists():
             migration = importlib.import_module("loyalty.migrations.0002_default_program")
             migration.create_default_program(apps, None)
+
+
+@pytest.fixture
+def program(db):
+    from loyalty.models import Program
+
+    return Program.objects.get(is_default=True)
+
+
+@pytest.fixture
+def enrolled_account(customer_factory, program):
+    """enrolled_account(**program_changes) -> a fresh account in the default program (entry tier, no points)."""
+    from crm.services.context import ChangeContext
+    from loyalty.models import Program
+    from loyalty.services.enrolment import loyalty_account_enroll
+
+    def make(**program_changes):
+        if program_changes:
+            Program.objects.filter(pk=program.pk).update(**program_changes)
+        return loyalty_account_enroll(customer=customer_factory(), context=ChangeContext())
+
+    return make

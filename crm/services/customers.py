@@ -9,8 +9,9 @@ from django.utils.translation import gettext as _
 
 from core.exceptions import ApplicationError
 from crm.error_codes import CrmErrorCode
+from crm.events import customer_created_event, customer_updated_event
 from crm.ids import generate_customer_id
-from crm.models import Customer
+from crm.models import CONSENT_NAMES, Customer
 from crm.normalization import normalize_email, normalize_phone, normalize_postal_code, search_key
 from crm.services.addresses import address_add
 from crm.services.consents import consents_set
@@ -137,6 +138,7 @@ def customer_create(
     for address in addresses:
         address_add(customer=customer, data=address)
     consents_set(customer=customer, changes=consents or {}, context=context)
+    customer_created_event(customer)
     return customer
 
 
@@ -161,6 +163,9 @@ def customer_update(
     normalised = _normalised_profile(fields)
     if "email" in normalised:
         _ensure_email_free(normalised["email"], exclude_pk=customer.pk)
+    changed_fields = [name for name, value in normalised.items() if getattr(customer, name) != value]
+    previous_address_id = customer.profile_address_id
+    address_count = customer.addresses.count()
     _apply_profile(customer, normalised)
     if profile_address:
         customer.profile_address = address_add(customer=customer, data=profile_address)
@@ -173,8 +178,21 @@ def customer_update(
     for address in addresses:
         address_add(customer=customer, data=address)
     if consents:
+        before = consents_snapshot(customer)
         consents_set(customer=customer, changes=consents, context=context)
+        changed_fields += [f"consents.{name}" for name, value in consents.items() if before.get(name) != value]
+    if customer.profile_address_id != previous_address_id:
+        changed_fields.append("profile_address")
+    if customer.addresses.count() != address_count:
+        changed_fields.append("addresses")
+    if changed_fields:
+        customer_updated_event(customer, changed_fields=changed_fields)
     return customer
+
+
+def consents_snapshot(customer: Customer) -> dict[str, bool | None]:
+    consents = getattr(customer, "consents", None)
+    return {name: getattr(consents, name) for name in CONSENT_NAMES} if consents is not None else {}
 
 
 @transaction.atomic
@@ -191,8 +209,17 @@ def customer_save_from_admin(*, customer: Customer) -> Customer:
             code=CrmErrorCode.IDENTITY_REQUIRED,
         )
     _ensure_email_free(normalised.get("email", ""), exclude_pk=customer.pk)
-    if customer.pk is None:
+    created = customer.pk is None
+    if created:
         customer.public_id = generate_customer_id()
+        changed_fields: list[str] = []
+    else:
+        stored = Customer.objects.get(pk=customer.pk)
+        changed_fields = [name for name, value in normalised.items() if getattr(stored, name) != value]
     _apply_profile(customer, normalised)
     _save(customer)
+    if created:
+        customer_created_event(customer)
+    elif changed_fields:
+        customer_updated_event(customer, changed_fields=changed_fields)
     return customer

@@ -4,6 +4,7 @@ loyalty ledger, purchases, account number); consent history holds no PII and sta
 
 from django.db import transaction
 
+from crm.events import customer_erased_event
 from crm.models import CONSENT_NAMES, Address, Customer
 from crm.services.consents import consents_set
 from crm.services.context import ChangeContext
@@ -54,6 +55,7 @@ def customer_erase(*, customer: Customer, context: ChangeContext) -> Customer:
     # an address row with no content has no use.
     Address.objects.filter(customer=customer).delete()
     consents_set(customer=customer, changes=_withdrawn_consents(customer), context=context)
+    customer_erased_event(customer)
     return customer
 
 

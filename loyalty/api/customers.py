@@ -20,7 +20,6 @@ from core.exceptions import ApplicationError
 from crm.models import ConsentChange, Customer
 from crm.permissions import HasRequiredScope
 from crm.services.context import ChangeContext
-from crm.services.privacy import customer_erase
 from loyalty.api.common import ERASED_MESSAGE, LoyaltyReadApi, account_for_api, client_of, customer_for_api
 from loyalty.api.customer_serializers import (
     ConfigurationOutputSerializer,
@@ -42,6 +41,7 @@ from loyalty.selectors import (
     customer_public_id_by_identifier,
     program_get_default_with_tiers,
 )
+from loyalty.services.privacy import customer_erase_with_loyalty_data
 from loyalty.services.purchases import points_preview
 
 TAG = "Loyalty customers"
@@ -414,5 +414,5 @@ class CustomerEraseApi(APIView):
     def post(self, request: Request, customer_id: str) -> Response:
         customer = customer_get_for_erasure(public_id=customer_id)
         context = ChangeContext(channel=ConsentChange.Channel.API, api_client=client_of(request))
-        customer = customer_erase(customer=customer, context=context)
+        customer = customer_erase_with_loyalty_data(customer=customer, context=context)
         return Response(CustomerErasedOutputSerializer(customer).data)

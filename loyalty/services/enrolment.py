@@ -7,6 +7,7 @@ from crm.models import Customer
 from crm.services.context import ChangeContext
 from loyalty.account_numbers import generate_account_number
 from loyalty.error_codes import LoyaltyErrorCode
+from loyalty.events import account_enrolled_event
 from loyalty.models import LoyaltyAccount, Program
 from loyalty.selectors import program_get_default
 
@@ -41,7 +42,7 @@ def loyalty_account_enroll(
     if existing is not None:
         return existing
     now = timezone.now()
-    return _create_with_unique_number(
+    account = _create_with_unique_number(
         customer=customer,
         program=program,
         state=LoyaltyAccount.State.ENROLLED,
@@ -51,3 +52,5 @@ def loyalty_account_enroll(
         enrolled_at=now,
         enrolled_store=context.store,
     )
+    account_enrolled_event(account)
+    return account

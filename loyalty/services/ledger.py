@@ -40,11 +40,11 @@ class EntrySource:
 
 def account_lock(account: LoyaltyAccount) -> LoyaltyAccount:
     """Lock the account row for the rest of the transaction and return it fresh from the database, with its
-    program and tier (read, not locked: `of=("self",)` keeps other accounts of the program free)."""
+    program, tier and customer (read, not locked: `of=("self",)` keeps other accounts of the program free)."""
     return (
         account_qs_select_for_update()
         .select_for_update(of=("self",))
-        .select_related("program", "tier")
+        .select_related("program", "tier", "customer")
         .get(pk=account.pk)
     )
 

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 
 from core.exceptions import ApplicationError
 from loyalty.error_codes import LoyaltyErrorCode
+from loyalty.events import points_changed_event
 from loyalty.models import LoyaltyAccount, PointsEntry
 from loyalty.services.ledger import (
     EntrySource,
@@ -25,6 +26,14 @@ from loyalty.services.tiers import tier_recalculate
 Kind = PointsEntry.Kind
 
 
+def _announce(
+    account: LoyaltyAccount, balance_before: int, kind: str, origin: EntrySource, reference: str = ""
+) -> None:
+    change = account.points_balance - balance_before
+    if change:
+        points_changed_event(account, kind=kind, change=change, source=origin.source, reference=reference)
+
+
 def _already_applied(account: LoyaltyAccount, idempotency_key: str) -> bool:
     return (
         bool(idempotency_key) and PointsEntry.objects.filter(account=account, idempotency_key=idempotency_key).exists()
@@ -39,11 +48,12 @@ def points_add(*, account: LoyaltyAccount, points: int, origin: EntrySource) -> 
     account = account_lock(account)
     if not _already_applied(account, origin.idempotency_key):
         now = timezone.now()
-        points_credit(
+        lot = points_credit(
             account=account, points=points, kind=Kind.ADJUST, origin=origin,
             expires_at=points_expiry_for(account.program, now),
         )  # fmt: skip
         tier_recalculate(account=account, now=now)
+        points_changed_event(account, kind=Kind.ADJUST, change=points, source=origin.source, expires_at=lot.expires_at)
     return account
 
 
@@ -53,6 +63,7 @@ def points_subtract(*, account: LoyaltyAccount, points: int, origin: EntrySource
     account = account_lock(account)
     if not _already_applied(account, origin.idempotency_key):
         points_debit(account=account, points=points, kind=Kind.ADJUST, origin=origin)
+        points_changed_event(account, kind=Kind.ADJUST, change=-points, source=origin.source)
     return account
 
 
@@ -80,7 +91,9 @@ def points_reserve_for_transaction(
     been spent or released."""
     account = account_lock(account)
     if not _already_applied(account, origin.idempotency_key):
+        balance_before = account.points_balance
         points_reserve(account=account, transaction_id=transaction_id, points=points, origin=origin)
+        _announce(account, balance_before, Kind.RESERVE, origin, transaction_id)
     return account
 
 
@@ -92,7 +105,9 @@ def points_release_for_transaction(
     keeps the idempotency key in `origin`, so that a replay of it does not release a later reservation."""
     account = account_lock(account)
     if not _already_applied(account, origin.idempotency_key):
+        balance_before = account.points_balance
         points_release(account=account, transaction_id=transaction_id, origin=origin)
+        _announce(account, balance_before, Kind.RELEASE, origin, transaction_id)
     return account
 
 
@@ -100,4 +115,7 @@ def points_release_for_transaction(
 def points_expire(*, account: LoyaltyAccount, now: datetime | None = None) -> int:
     """Expire the remainders of this account's lots past their date. Returns the points expired."""
     account = account_lock(account)
-    return points_expire_due(account=account, now=now or timezone.now())
+    expired = points_expire_due(account=account, now=now or timezone.now())
+    if expired:
+        points_changed_event(account, kind=Kind.EXPIRE, change=-expired, source="system")
+    return expired

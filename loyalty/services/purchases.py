@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from core.exceptions import ApplicationError
 from crm.models import Store
 from loyalty.error_codes import LoyaltyErrorCode
+from loyalty.events import points_changed_event, purchase_accepted_event, purchase_refunded_event
 from loyalty.models import LoyaltyAccount, PointsEntry, Program, Purchase
 from loyalty.rules.earning import EarnResult, EarnRule, PurchaseLine, points_for_purchase, share_of_points
 from loyalty.services.ledger import (
@@ -74,6 +75,15 @@ class CheckoutResult:
     created: bool
 
 
+def _announce_points(
+    account: LoyaltyAccount, *, balance_before: int, pending_moved: int, kind: str, reference: str
+) -> None:
+    """One loyalty.points_changed event for an operation that moved spendable or pending points."""
+    change = account.points_balance - balance_before
+    if change or pending_moved:
+        points_changed_event(account, kind=kind, change=change, source="purchase", reference=reference)
+
+
 def _existing_checkout(program: Program, transaction_id: str, fingerprint: str) -> Purchase | None:
     existing = Purchase.objects.filter(program=program, transaction_id=transaction_id).first()
     if existing is not None and existing.request_fingerprint != fingerprint:
@@ -115,6 +125,7 @@ def purchase_checkout(
         return CheckoutResult(purchase=existing, created=False)
     account = account_lock(account)
     _ensure_can_transact(account)
+    balance_before = account.points_balance
     now = timezone.now()
     earned = points_for_purchase(total=total, lines=lines, rule=earn_rule_for(account))
     pending = program.pending_days > 0
@@ -166,6 +177,15 @@ def purchase_checkout(
             )  # fmt: skip
     if not pending:
         tier_recalculate(account=account, now=now)
+    _announce_points(
+        account,
+        balance_before=balance_before,
+        pending_moved=earned.total if pending else 0,
+        kind=Kind.EARN if earned.total else Kind.BURN,
+        reference=transaction_id,
+    )
+    if not pending:
+        purchase_accepted_event(purchase)
     return CheckoutResult(purchase=purchase, created=True)
 
 
@@ -194,15 +214,23 @@ def purchase_accept(*, purchase: Purchase, now: datetime | None = None) -> Purch
     if purchase.state == Purchase.State.REJECTED:
         raise _wrong_state(purchase, "accepted")
     now = now or timezone.now()
+    balance_before = account.points_balance
     origin = EntrySource(source="purchase", note=f"Checkout {purchase.transaction_id} accepted")
-    points_confirm_pending(
+    confirmed = points_confirm_pending(
         account=account, purchase=purchase, expires_at=points_expiry_for(purchase.program, now), origin=origin
     )
-    if purchase.state == Purchase.State.PENDING:
+    newly_accepted = purchase.state == Purchase.State.PENDING
+    if newly_accepted:
         purchase.state = Purchase.State.ACCEPTED
     purchase.confirm_at = None
     purchase.save(update_fields=["state", "confirm_at", "updated_at"])
     tier_recalculate(account=account, now=now)
+    _announce_points(
+        account, balance_before=balance_before, pending_moved=confirmed, kind=Kind.EARN,
+        reference=purchase.transaction_id,
+    )  # fmt: skip
+    if newly_accepted:
+        purchase_accepted_event(purchase)
     return purchase
 
 
@@ -215,12 +243,17 @@ def purchase_reject(*, purchase: Purchase) -> Purchase:
         return purchase
     if purchase.state != Purchase.State.PENDING:
         raise _wrong_state(purchase, "rejected")
+    balance_before = account.points_balance
     origin = EntrySource(source="purchase", purchase=purchase, note=f"Checkout {purchase.transaction_id} rejected")
-    points_cancel_pending(account=account, purchase=purchase, points=purchase.points_earned, origin=origin)
+    cancelled = points_cancel_pending(account=account, purchase=purchase, points=purchase.points_earned, origin=origin)
     _give_back_burned(account, purchase, purchase.points_burned - purchase.points_returned, origin)
     purchase.state = Purchase.State.REJECTED
     purchase.confirm_at = None
     purchase.save(update_fields=["state", "points_returned", "confirm_at", "updated_at"])
+    _announce_points(
+        account, balance_before=balance_before, pending_moved=cancelled, kind=Kind.CANCEL,
+        reference=purchase.transaction_id,
+    )  # fmt: skip
     return purchase
 
 
@@ -272,6 +305,7 @@ def purchase_refund(*, purchase: Purchase, amount: Decimal | None = None) -> Pur
     to_take -= purchase.points_taken_back
     to_give = share_of_points(points=purchase.points_burned, part=refunded_total, whole=purchase.total)
     to_give -= purchase.points_returned
+    balance_before = account.points_balance
     origin = EntrySource(source="purchase", purchase=purchase, note=f"Refund of {purchase.transaction_id}")
     # Burned points go back first, so that under the forgive policy they are taken before anything is forgiven.
     _give_back_burned(account, purchase, to_give, origin)
@@ -292,4 +326,9 @@ def purchase_refund(*, purchase: Purchase, amount: Decimal | None = None) -> Pur
     if pending_of_purchase(purchase) == 0:
         purchase.confirm_at = None
     purchase.save()
+    _announce_points(
+        account, balance_before=balance_before, pending_moved=taken, kind=Kind.REFUND,
+        reference=purchase.transaction_id,
+    )  # fmt: skip
+    purchase_refunded_event(purchase, amount=amount, points_taken_back=to_take)
     return purchase

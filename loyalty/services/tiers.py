@@ -4,6 +4,7 @@ from decimal import Decimal
 from django.db.models import F, Q, Sum
 from django.db.models.functions import Coalesce
 
+from loyalty.events import tier_changed_event
 from loyalty.models import LoyaltyAccount, PointsEntry, Program, Purchase, Tier, TierChange
 from loyalty.rules.tiers import decision_at_expiry, is_upgrade, tier_reached
 
@@ -51,7 +52,7 @@ def _move(account: LoyaltyAccount, tier: Tier, reason: str, value: Decimal, now:
         account.tier_achieved_at = now
     account.tier_expires_at = None if tier.rank == 0 else starts + timedelta(days=account.program.tier_validity_days)
     account.save(update_fields=["tier", "tier_achieved_at", "tier_expires_at", "updated_at"])
-    return TierChange.objects.create(
+    change = TierChange.objects.create(
         account=account,
         from_tier=previous,
         to_tier=tier,
@@ -60,6 +61,8 @@ def _move(account: LoyaltyAccount, tier: Tier, reason: str, value: Decimal, now:
         expires_at=account.tier_expires_at,
         changed_at=now,
     )
+    tier_changed_event(change)
+    return change
 
 
 def tier_recalculate(*, account: LoyaltyAccount, now: datetime) -> TierChange | None:

@@ -1,0 +1,119 @@
+"""Webhook events of the loyalty engine, written to the outbox inside the service's transaction."""
+
+from datetime import datetime
+from decimal import Decimal
+
+from django.db.models import Max, Q, Sum
+from django.db.models.functions import Coalesce
+
+from loyalty.models import LoyaltyAccount, PointsEntry, Purchase, TierChange
+from webhooks.services.events import webhook_event_emit
+
+
+def account_enrolled_event(account: LoyaltyAccount) -> None:
+    webhook_event_emit(
+        type="loyalty.enrolled",
+        payload={
+            "customer_id": account.customer.public_id,
+            "account": {
+                "number": account.account_number,
+                "program": account.program.code,
+                "state": account.state,
+                "tier": account.tier.code if account.tier else None,
+                "points_balance": account.points_balance,
+                "enrolled_at": account.enrolled_at,
+                "enrolled_store": account.enrolled_store.code if account.enrolled_store else None,
+            },
+        },
+        entity_id=account.account_number,
+        updated_at=account.updated_at,
+    )
+
+
+def points_changed_event(
+    account: LoyaltyAccount,
+    *,
+    kind: str,
+    change: int,
+    source: str,
+    reference: str = "",
+    expires_at: datetime | None = None,
+) -> None:
+    """One event per operation (a checkout that burns and earns is one event with the net change). The entity
+    version is the newest ledger entry id, which only grows, so receivers can drop stale balances."""
+    sums = PointsEntry.objects.filter(account=account).aggregate(
+        pending=Coalesce(Sum("points", filter=Q(bucket=PointsEntry.Bucket.PENDING)), 0), version=Max("id")
+    )
+    webhook_event_emit(
+        type="loyalty.points_changed",
+        payload={
+            "customer_id": account.customer.public_id,
+            "account_number": account.account_number,
+            "kind": kind,
+            "change": change,
+            # The cached balance equals the ledger's spendable sum (loyalty/services/ledger.py keeps it so).
+            "balance": account.points_balance,
+            "pending": sums["pending"],
+            "source": source,
+            "reference": reference,
+            "expires_at": expires_at,
+        },
+        entity_id=account.account_number,
+        version=sums["version"] or 0,
+    )
+
+
+def tier_changed_event(change: TierChange) -> None:
+    account = change.account
+    webhook_event_emit(
+        type="loyalty.tier_changed",
+        payload={
+            "customer_id": account.customer.public_id,
+            "account_number": account.account_number,
+            "from_tier": change.from_tier.code if change.from_tier else None,
+            "to_tier": change.to_tier.code,
+            "reason": change.reason,
+            "qualifying_value": Decimal(change.qualifying_value),
+            "expires_at": change.expires_at,
+        },
+        entity_id=account.account_number,
+        updated_at=change.changed_at,
+    )
+
+
+def _purchase_payload(purchase: Purchase) -> dict:
+    return {
+        "customer_id": purchase.account.customer.public_id,
+        "account_number": purchase.account.account_number,
+        "transaction_id": purchase.transaction_id,
+        "store": purchase.store.code if purchase.store else None,
+        "channel": purchase.channel,
+        "currency": purchase.currency,
+        "total": purchase.total,
+        "eligible_total": purchase.eligible_total,
+        "points_earned": purchase.points_earned,
+        "points_burned": purchase.points_burned,
+        "state": purchase.state,
+        "purchased_at": purchase.purchased_at,
+    }
+
+
+def purchase_accepted_event(purchase: Purchase) -> None:
+    webhook_event_emit(
+        type="purchase.accepted",
+        payload={"purchase": _purchase_payload(purchase)},
+        entity_id=purchase.transaction_id,
+        updated_at=purchase.updated_at,
+    )
+
+
+def purchase_refunded_event(purchase: Purchase, *, amount: Decimal, points_taken_back: int) -> None:
+    webhook_event_emit(
+        type="purchase.refunded",
+        payload={
+            "purchase": {**_purchase_payload(purchase), "refunded_total": purchase.refunded_total},
+            "refund": {"amount": amount, "points_taken_back": points_taken_back, "refunded_at": purchase.updated_at},
+        },
+        entity_id=purchase.transaction_id,
+        updated_at=purchase.updated_at,
+    )

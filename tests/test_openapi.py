@@ -64,3 +64,19 @@ def test_swagger_ui_asset_is_served(client, settings):
 
     # then
     assert response.status_code == 200
+
+
+@pytest.mark.django_db
+def test_schema_description_lists_every_webhook_event(client):
+    # given
+    from webhooks.catalogue import CATALOGUE
+
+    # when
+    description = client.get("/api/schema/", HTTP_ACCEPT="application/json").json()["info"]["description"]
+
+    # then
+    assert "## Webhooks" in description
+    webhooks_section = description.split("## Webhooks", 1)[1]
+    for name in CATALOGUE:
+        assert f"| `{name}` |" in webhooks_section
+    assert webhooks_section.count("\n| `") == len(CATALOGUE) == 11

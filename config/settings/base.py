@@ -128,6 +128,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "webhooks.schema.add_webhook_catalogue",
+    ],
 }
 
 # Celery: kombu's filesystem broker under var/ unless CELERY_BROKER_URL names Redis or RabbitMQ.

@@ -8,6 +8,7 @@ import socket
 import uuid
 from collections.abc import Iterator
 
+import kombu.pools
 import pytest
 from celery import Celery
 from celery.contrib.testing.worker import start_worker
@@ -38,6 +39,8 @@ def _forget_broker_connections(app: Celery) -> None:
         app._pool.force_close_all()
     app._pool = None
     app.amqp._producer_pool = None
+    # kombu keeps closed pools in a process-wide registry; a later Redis test would get "Acquire on closed pool".
+    kombu.pools.reset()
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ import enum
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import partial
 
 from django.db import transaction
 from django.db.models import F
@@ -19,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from core.exceptions import ApplicationError
 from webhooks import conf
+from webhooks.enqueue import enqueue_after_commit
 from webhooks.error_codes import WebhookErrorCode
 from webhooks.models import WebhookDelivery, WebhookDeliveryAttempt, WebhookEndpoint, WebhookEvent
 from webhooks.selectors import (
@@ -60,9 +60,7 @@ def outcome_of(result: TransportResult) -> Outcome:
 
 
 def _enqueue_send(delivery_pk: int, countdown: int = 0) -> None:
-    send = partial(webhook_delivery_send_task.apply_async, args=(delivery_pk,), countdown=countdown)
-    # robust: a broker that is down must not fail the committed change; the sweeper sends it later.
-    transaction.on_commit(send, robust=True)
+    enqueue_after_commit(webhook_delivery_send_task, delivery_pk, countdown=countdown)
 
 
 @transaction.atomic
@@ -268,7 +266,7 @@ def webhook_deliveries_sweep() -> SweepResult:
     reclaimed = sum(webhook_delivery_reclaim(delivery_pk=pk, now=now) for pk in webhook_deliveries_stuck(now=now))
     events = webhook_events_not_fanned_out(now=now)
     for event_pk in events:
-        transaction.on_commit(partial(webhook_event_fan_out_task.delay, event_pk), robust=True)
+        enqueue_after_commit(webhook_event_fan_out_task, event_pk)
     deliveries = webhook_deliveries_due(now=now)
     for delivery_pk in deliveries:
         _enqueue_send(delivery_pk)

@@ -1,5 +1,4 @@
 from collections.abc import Iterable
-from functools import partial
 
 from django.db import transaction
 from django.utils import timezone
@@ -8,6 +7,7 @@ from django.utils.translation import gettext as _
 from core.exceptions import ApplicationError
 from webhooks import conf
 from webhooks.catalogue import ALL_EVENTS, CATALOGUE, PING, event_types_unknown
+from webhooks.enqueue import enqueue_after_commit
 from webhooks.error_codes import WebhookErrorCode
 from webhooks.models import WebhookDelivery, WebhookEndpoint
 from webhooks.services.events import event_record
@@ -117,5 +117,5 @@ def webhook_endpoint_ping(*, endpoint: WebhookEndpoint) -> WebhookDelivery:
         fanned_out_at=now,
     )
     delivery = WebhookDelivery.objects.create(endpoint=endpoint, event=event, next_attempt_at=event.created_at)
-    transaction.on_commit(partial(webhook_delivery_send_task.delay, delivery.pk), robust=True)
+    enqueue_after_commit(webhook_delivery_send_task, delivery.pk)
     return delivery

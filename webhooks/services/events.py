@@ -1,7 +1,6 @@
 import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from functools import partial
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -9,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from webhooks.catalogue import CATALOGUE
+from webhooks.enqueue import enqueue_after_commit
 from webhooks.ids import event_id_generate
 from webhooks.models import WebhookEvent
 from webhooks.tasks import webhook_event_fan_out_task
@@ -50,7 +50,7 @@ def webhook_event_emit(
         # still compare in the right order.
         entity["updated_at"] = updated_at.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
     event = event_record(event_type=type, entity_id=entity_id, data=payload, entity=entity)
-    transaction.on_commit(partial(webhook_event_fan_out_task.delay, event.pk), robust=True)
+    enqueue_after_commit(webhook_event_fan_out_task, event.pk)
     return event
 
 

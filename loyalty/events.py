@@ -1,12 +1,12 @@
 """Webhook events of the loyalty engine, written to the outbox inside the service's transaction."""
 
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from django.db.models import Max, Q, Sum
 from django.db.models.functions import Coalesce
 
-from loyalty.models import LoyaltyAccount, PointsEntry, Purchase, TierChange
+from loyalty.models import CouponDefinition, LoyaltyAccount, PointsEntry, Purchase, TierChange, Voucher
 from webhooks.services.events import webhook_event_emit
 
 
@@ -116,4 +116,86 @@ def purchase_refunded_event(purchase: Purchase, *, amount: Decimal, points_taken
         },
         entity_id=purchase.transaction_id,
         updated_at=purchase.updated_at,
+    )
+
+
+# Our coupon kinds under the names of Antavo's voucher types, which coupon.claimed receivers already know.
+COUPON_TYPES = {
+    CouponDefinition.Kind.PERCENT: "percentage",
+    CouponDefinition.Kind.AMOUNT: "fixed_amount",
+    CouponDefinition.Kind.FREE_ITEM: "free_item",
+}
+
+
+def _coupon_value(definition: CouponDefinition) -> str:
+    if definition.kind == CouponDefinition.Kind.FREE_ITEM:
+        return definition.product_id
+    if definition.kind == CouponDefinition.Kind.PERCENT:
+        # "10", not "10.00": a percentage is not money.
+        return format(Decimal(definition.value).normalize(), "f")
+    return str(Decimal(definition.value).quantize(Decimal("0.01")))
+
+
+def _coupon_payload(voucher: Voucher) -> dict:
+    definition = voucher.definition
+    return {
+        "code": voucher.code,
+        "status": voucher.status,
+        "type": COUPON_TYPES[definition.kind],
+        "value": _coupon_value(definition),
+        "name": definition.name,
+        "expires_at": voucher.expires_at,
+        "created_at": voucher.issued_at,
+    }
+
+
+def _iso_with_offset(moment: datetime | None) -> str | None:
+    return moment.astimezone(UTC).isoformat(timespec="seconds") if moment else None
+
+
+def coupon_issued_event(voucher: Voucher) -> None:
+    webhook_event_emit(
+        type="coupon.issued",
+        payload={
+            "customer_id": voucher.customer.public_id if voucher.customer else None,
+            "coupon": _coupon_payload(voucher),
+        },
+        entity_id=voucher.code,
+        updated_at=voucher.updated_at,
+    )
+
+
+def coupon_claimed_event(voucher: Voucher) -> None:
+    """Antavo's voucher_claimed fields, in its camelCase (webhooks/catalogue.py says why)."""
+    definition = voucher.definition
+    webhook_event_emit(
+        type="coupon.claimed",
+        payload={
+            "customerId": voucher.customer.public_id if voucher.customer else None,
+            "voucherCode": voucher.code,
+            "voucherStatus": voucher.status,
+            "voucherType": COUPON_TYPES[definition.kind],
+            "value": _coupon_value(definition),
+            "voucherName": definition.name,
+            "expiresAt": _iso_with_offset(voucher.expires_at),
+            "createdAt": _iso_with_offset(voucher.issued_at),
+            "claimedAt": _iso_with_offset(voucher.claimed_at),
+        },
+        entity_id=voucher.code,
+        updated_at=voucher.updated_at,
+    )
+
+
+def coupon_redeemed_event(voucher: Voucher) -> None:
+    webhook_event_emit(
+        type="coupon.redeemed",
+        payload={
+            "customer_id": voucher.customer.public_id if voucher.customer else None,
+            "coupon": _coupon_payload(voucher),
+            "redeemed_at": voucher.redeemed_at,
+            "transaction_id": voucher.redeemed_transaction_id,
+            "store": voucher.redeemed_store.code if voucher.redeemed_store else None,
+        },
+        entity_id=voucher.code,
+        updated_at=voucher.updated_at,
     )

@@ -1,0 +1,355 @@
+"""Coupons: definitions and the life of their vouchers (issued -> claimed -> redeemed, or expired or cancelled).
+
+Locks, always taken in this order so that two services cannot deadlock: a voucher row, then its definition row.
+- Issuing locks the definition, so that counting its vouchers against the limits and inserting the new one are
+  one step (two marketing jobs cannot both issue the last voucher).
+- Claiming an anonymous code locks the voucher, then the definition for the per-customer limit.
+- Redeeming locks only the voucher: two tills redeeming it at once queue on that row and the second sees it
+  redeemed. Limits are not re-counted under a lock there: issuing already capped the live vouchers.
+A "use" for the limits is a voucher issued, claimed or redeemed: cancelled and expired ones free their place.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from core.exceptions import ApplicationError
+from crm.models import Customer, Store
+from loyalty.coupon_codes import code_normalise, voucher_code_generate
+from loyalty.error_codes import LoyaltyErrorCode
+from loyalty.events import coupon_claimed_event, coupon_issued_event, coupon_redeemed_event
+from loyalty.models import CouponDefinition, LoyaltyAccount, Program, Tier, Voucher
+from loyalty.rules.coupons import (
+    ENDED,
+    INACTIVE,
+    ITEM_NOT_IN_BASKET,
+    CartLine,
+    CouponTerms,
+    basket_total,
+    coupon_discount,
+    coupon_failures,
+)
+
+Status = Voucher.Status
+LIVE = (Status.ISSUED, Status.CLAIMED, Status.REDEEMED)
+REDEEMABLE = (Status.ISSUED, Status.CLAIMED)
+OTHER_CUSTOMER = "other_customer"
+CODE_ATTEMPTS = 5
+EXPIRY_BATCH = 1000
+
+
+@dataclass(frozen=True)
+class VoucherValidation:
+    eligible: bool
+    reasons: list[str] = field(default_factory=list)
+    discount: Decimal | None = None
+
+
+def voucher_qs_select_for_update() -> QuerySet[Voucher]:
+    return Voucher.objects.select_for_update(of=("self",)).select_related("definition", "customer", "redeemed_store")
+
+
+def coupon_definition_qs_select_for_update() -> QuerySet[CouponDefinition]:
+    return CouponDefinition.objects.select_for_update()
+
+
+def coupon_terms(definition: CouponDefinition) -> CouponTerms:
+    return CouponTerms(
+        kind=definition.kind,
+        value=Decimal(definition.value),
+        product_id=definition.product_id,
+        is_active=definition.is_active,
+        valid_from=definition.valid_from,
+        valid_until=definition.valid_until,
+        channels=frozenset(definition.channels),
+        eligible_tiers=frozenset(definition.eligible_tiers.values_list("code", flat=True)),
+        min_basket=Decimal(definition.min_basket),
+        limit_per_customer=definition.limit_per_customer,
+        limit_total=definition.limit_total,
+    )
+
+
+@transaction.atomic
+def coupon_definition_create(
+    *,
+    program: Program,
+    code: str,
+    name: str,
+    kind: str,
+    value: Decimal = Decimal("0"),
+    eligible_tiers: Sequence[Tier] = (),
+    **fields: Any,
+) -> CouponDefinition:
+    """Create a coupon definition; other model fields (channels, valid_from, limits, ...) pass through `fields`.
+    Raises ValidationError for values the model's constraints refuse."""
+    definition = CouponDefinition(program=program, code=code, name=name, kind=kind, value=value, **fields)
+    definition.full_clean()
+    definition.save()
+    definition.eligible_tiers.set(eligible_tiers)
+    return definition
+
+
+def _not_found() -> ApplicationError:
+    return ApplicationError(_("No such coupon code."), code=LoyaltyErrorCode.COUPON_NOT_FOUND, status=404)
+
+
+def _not_eligible(reasons: list[str]) -> ApplicationError:
+    return ApplicationError(
+        _("The coupon cannot be used here."),
+        code=LoyaltyErrorCode.COUPON_NOT_ELIGIBLE,
+        status=422,
+        extra={"reasons": reasons},
+    )
+
+
+def _refuse_unusable(voucher: Voucher, *, now: datetime) -> None:
+    """Raise for a voucher that can no longer be claimed or redeemed (redeemed, cancelled, expired)."""
+    if voucher.status == Status.REDEEMED:
+        raise ApplicationError(
+            _("The coupon was already redeemed."), code=LoyaltyErrorCode.COUPON_ALREADY_REDEEMED, status=409
+        )
+    if voucher.status == Status.CANCELLED:
+        raise ApplicationError(_("The coupon was cancelled."), code=LoyaltyErrorCode.COUPON_CANCELLED, status=409)
+    # expires_at is exclusive, like valid_until: at that instant the voucher is expired even before the job ran.
+    if voucher.status == Status.EXPIRED or (voucher.expires_at is not None and voucher.expires_at <= now):
+        raise ApplicationError(_("The coupon has expired."), code=LoyaltyErrorCode.COUPON_EXPIRED, status=409)
+
+
+def _live_count(definition: CouponDefinition, *, customer: Customer | None = None) -> int:
+    vouchers = Voucher.objects.filter(definition=definition, status__in=LIVE)
+    if customer is not None:
+        vouchers = vouchers.filter(customer=customer)
+    return vouchers.count()
+
+
+def _limit_reached() -> ApplicationError:
+    return ApplicationError(
+        _("The coupon's issue limit is reached."), code=LoyaltyErrorCode.COUPON_LIMIT_REACHED, status=409
+    )
+
+
+def _customer_tier(customer: Customer | None, program: Program) -> str | None:
+    if customer is None:
+        return None
+    account = LoyaltyAccount.objects.filter(customer=customer, program=program).select_related("tier").first()
+    return account.tier.code if account is not None and account.tier is not None else None
+
+
+def _voucher_get_locked(code: str) -> Voucher:
+    try:
+        return voucher_qs_select_for_update().get(normalised_code=code_normalise(code))
+    except Voucher.DoesNotExist:
+        raise _not_found() from None
+
+
+def _insert_with_unique_code(definition: CouponDefinition, **fields: Any) -> Voucher:
+    for _attempt in range(CODE_ATTEMPTS):
+        code = voucher_code_generate(definition.code_pattern)
+        voucher = Voucher(definition=definition, code=code, normalised_code=code_normalise(code), **fields)
+        voucher.full_clean(validate_unique=False, validate_constraints=True)
+        try:
+            # A savepoint: a (vanishingly rare) code collision must not poison the caller's transaction.
+            with transaction.atomic():
+                voucher.save()
+        except IntegrityError:
+            continue
+        return voucher
+    raise RuntimeError("Could not generate a unique voucher code; is the alphabet or length misconfigured?")
+
+
+@transaction.atomic
+def voucher_issue(
+    *,
+    definition: CouponDefinition,
+    customer: Customer | None = None,
+    expires_at: datetime | None = None,
+    now: datetime | None = None,
+) -> Voucher:
+    """Issue one voucher, to the customer or as an anonymous code; it expires at `expires_at`, by default at the
+    end of the definition's validity. Locks the definition row. Emits coupon.issued for a customer's voucher.
+
+    Raises COUPON_NOT_ELIGIBLE (inactive or ended definition) and COUPON_LIMIT_REACHED (limit_total, or
+    limit_per_customer for that customer, already used by live vouchers).
+    """
+    now = now or timezone.now()
+    definition = coupon_definition_qs_select_for_update().get(pk=definition.pk)
+    reasons = []
+    if not definition.is_active:
+        reasons.append(INACTIVE)
+    if definition.valid_until is not None and now >= definition.valid_until:
+        reasons.append(ENDED)
+    if reasons:
+        raise _not_eligible(reasons)
+    if definition.limit_total is not None and _live_count(definition) >= definition.limit_total:
+        raise _limit_reached()
+    if (
+        customer is not None
+        and definition.limit_per_customer is not None
+        and _live_count(definition, customer=customer) >= definition.limit_per_customer
+    ):
+        raise _limit_reached()
+    voucher = _insert_with_unique_code(
+        definition,
+        customer=customer,
+        status=Status.ISSUED,
+        issued_at=now,
+        expires_at=expires_at if expires_at is not None else definition.valid_until,
+    )
+    if customer is not None:
+        coupon_issued_event(voucher)
+    return voucher
+
+
+@transaction.atomic
+def voucher_claim(*, code: str, customer: Customer, now: datetime | None = None) -> Voucher:
+    """The customer claims an anonymous code, or a voucher issued to them, which becomes claimed. Claiming a voucher
+    one already claimed returns it unchanged. Emits coupon.claimed (Antavo voucher_claimed fields).
+
+    Raises COUPON_NOT_FOUND (also for a voucher of another customer: codes are not confirmed to strangers),
+    COUPON_ALREADY_REDEEMED, COUPON_CANCELLED, COUPON_EXPIRED, COUPON_LIMIT_REACHED (limit_per_customer).
+    """
+    now = now or timezone.now()
+    voucher = _voucher_get_locked(code)
+    if voucher.customer_id is not None and voucher.customer_id != customer.pk:
+        raise _not_found()
+    _refuse_unusable(voucher, now=now)
+    if voucher.status == Status.CLAIMED:
+        return voucher
+    if voucher.customer_id is None:
+        definition = coupon_definition_qs_select_for_update().get(pk=voucher.definition_id)
+        limit = definition.limit_per_customer
+        if limit is not None and _live_count(definition, customer=customer) >= limit:
+            raise _limit_reached()
+    voucher.customer = customer
+    voucher.status = Status.CLAIMED
+    voucher.claimed_at = now
+    voucher.full_clean(validate_unique=False)
+    voucher.save(update_fields=["customer", "status", "claimed_at", "updated_at"])
+    coupon_claimed_event(voucher)
+    return voucher
+
+
+def _check(
+    voucher: Voucher, *, customer: Customer | None, channel: str, lines: Sequence[CartLine], now: datetime
+) -> VoucherValidation:
+    definition = voucher.definition
+    terms = coupon_terms(definition)
+    customer_uses = 0
+    if customer is not None:
+        customer_uses = (
+            Voucher.objects.filter(definition=definition, customer=customer, status=Status.REDEEMED)
+            .exclude(pk=voucher.pk)
+            .count()
+        )
+    total_uses = Voucher.objects.filter(definition=definition, status=Status.REDEEMED).exclude(pk=voucher.pk).count()
+    reasons = coupon_failures(
+        terms,
+        tier=_customer_tier(customer, definition.program),
+        channel=channel,
+        now=now,
+        basket=basket_total(lines),
+        customer_uses=customer_uses,
+        total_uses=total_uses,
+    )
+    if voucher.customer_id is not None and (customer is None or voucher.customer_id != customer.pk):
+        reasons.insert(0, OTHER_CUSTOMER)
+    discount = coupon_discount(terms, lines)
+    if discount is None:
+        reasons.append(ITEM_NOT_IN_BASKET)
+    return VoucherValidation(eligible=not reasons, reasons=reasons, discount=None if reasons else discount)
+
+
+def voucher_validate(
+    *,
+    code: str,
+    customer: Customer | None,
+    channel: str,
+    lines: Sequence[CartLine],
+    now: datetime | None = None,
+) -> VoucherValidation:
+    """Would the voucher apply to this cart, and with what discount? Writes nothing and locks nothing.
+
+    Raises COUPON_NOT_FOUND, COUPON_ALREADY_REDEEMED, COUPON_CANCELLED, COUPON_EXPIRED; every other refusal is
+    a reason in the answer (see loyalty/rules/coupons.py and OTHER_CUSTOMER).
+    """
+    now = now or timezone.now()
+    voucher = Voucher.objects.select_related("definition__program").filter(normalised_code=code_normalise(code)).first()
+    if voucher is None:
+        raise _not_found()
+    _refuse_unusable(voucher, now=now)
+    return _check(voucher, customer=customer, channel=channel, lines=lines, now=now)
+
+
+@transaction.atomic
+def voucher_redeem(
+    *,
+    code: str,
+    transaction_id: str,
+    customer: Customer | None,
+    channel: str,
+    lines: Sequence[CartLine],
+    store: Store | None = None,
+    now: datetime | None = None,
+) -> Voucher:
+    """Redeem the voucher in a purchase, once. Locks the voucher row, so that of two tills redeeming it at the
+    same moment one succeeds and the other gets COUPON_ALREADY_REDEEMED. Redeeming it again with the same
+    transaction id returns the first redemption unchanged (a till retrying). Emits coupon.redeemed.
+
+    Raises COUPON_NOT_FOUND, COUPON_ALREADY_REDEEMED, COUPON_CANCELLED, COUPON_EXPIRED and COUPON_NOT_ELIGIBLE
+    (with the reasons in extra["reasons"]). Nothing is written when it raises.
+    """
+    now = now or timezone.now()
+    voucher = _voucher_get_locked(code)
+    if voucher.status == Status.REDEEMED and voucher.redeemed_transaction_id == transaction_id:
+        return voucher
+    _refuse_unusable(voucher, now=now)
+    result = _check(voucher, customer=customer, channel=channel, lines=lines, now=now)
+    if not result.eligible:
+        raise _not_eligible(result.reasons)
+    if voucher.customer_id is None and customer is not None:
+        voucher.customer = customer
+    voucher.status = Status.REDEEMED
+    voucher.redeemed_at = now
+    voucher.redeemed_transaction_id = transaction_id
+    voucher.redeemed_store = store
+    voucher.redemption_amount = result.discount
+    voucher.full_clean(validate_unique=False)
+    voucher.save()
+    coupon_redeemed_event(voucher)
+    return voucher
+
+
+@transaction.atomic
+def voucher_cancel(*, code: str, now: datetime | None = None) -> Voucher:
+    """Cancel an issued or claimed voucher; cancelling a cancelled one returns it unchanged. No webhook: the
+    catalogue has no coupon.cancelled. Raises COUPON_NOT_FOUND, COUPON_ALREADY_REDEEMED, COUPON_EXPIRED."""
+    now = now or timezone.now()
+    voucher = _voucher_get_locked(code)
+    if voucher.status == Status.CANCELLED:
+        return voucher
+    _refuse_unusable(voucher, now=now)
+    voucher.status = Status.CANCELLED
+    voucher.cancelled_at = now
+    voucher.save(update_fields=["status", "cancelled_at", "updated_at"])
+    return voucher
+
+
+@transaction.atomic
+def vouchers_expire_due(*, now: datetime | None = None, batch_size: int = EXPIRY_BATCH) -> int:
+    """Mark issued and claimed vouchers whose expires_at has come (<= now) expired, at most `batch_size` of them,
+    and return how many; the beat job calls it until it returns less than a batch. The UPDATE re-checks the
+    status, so a voucher redeemed meanwhile stays redeemed and running it twice expires nothing twice."""
+    now = now or timezone.now()
+    due = list(
+        Voucher.objects.filter(status__in=REDEEMABLE, expires_at__lte=now)
+        .order_by("expires_at", "pk")
+        .values_list("pk", flat=True)[:batch_size]
+    )
+    return Voucher.objects.filter(pk__in=due, status__in=REDEEMABLE).update(status=Status.EXPIRED, updated_at=now)

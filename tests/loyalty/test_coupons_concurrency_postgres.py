@@ -1,0 +1,82 @@
+"""Two tills at the same moment, on PostgreSQL: a voucher is redeemed once and a limit is never overrun. SQLite
+serialises writers, so these tests are skipped there."""
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+
+from core.exceptions import ApplicationError
+from loyalty.models import Voucher
+from loyalty.rules.coupons import CartLine
+from loyalty.services.coupons import coupon_definition_create, voucher_issue, voucher_redeem
+from webhooks.models import WebhookEvent
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+NOW = datetime(2026, 3, 1, 9, 10, tzinfo=UTC)
+
+
+def in_threads(count, work):
+    """Run work(i) in `count` threads that start together; each returns "ok" or the (code, status) it raised."""
+    start = threading.Barrier(count)
+
+    def run(index):
+        try:
+            start.wait(timeout=30)
+            work(index)
+            return "ok"
+        except ApplicationError as error:
+            return (str(error.code), error.status)
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        return list(pool.map(run, range(count)))
+
+
+def test_two_tills_redeeming_one_voucher_at_once_exactly_one_succeeds(on_postgres, program, enrolled_account):
+    # given
+    customer = enrolled_account().customer
+    definition = coupon_definition_create(
+        program=program, code="five-off", name="5 off", kind="amount", value=Decimal("5")
+    )
+    voucher = voucher_issue(definition=definition, customer=customer, now=NOW)
+
+    def redeem(index):
+        voucher_redeem(
+            code=voucher.code,
+            transaction_id=f"TILL{index}-0001",
+            customer=customer,
+            channel="pos",
+            lines=[CartLine("SHIRT", Decimal("40.00"))],
+            now=NOW,
+        )
+
+    # when
+    results = in_threads(2, redeem)
+
+    # then
+    assert sorted(results, key=str) == [("COUPON_ALREADY_REDEEMED", 409), "ok"]
+    redeemed = Voucher.objects.get(pk=voucher.pk)
+    winner = results.index("ok")
+    assert (redeemed.status, redeemed.redeemed_transaction_id) == ("redeemed", f"TILL{winner}-0001")
+    assert redeemed.redemption_amount == Decimal("5.00")
+    assert WebhookEvent.objects.filter(type="coupon.redeemed").count() == 1
+
+
+def test_concurrent_issues_never_overrun_the_total_limit(on_postgres, program):
+    # given
+    definition = coupon_definition_create(
+        program=program, code="last-one", name="Last one", kind="amount", value=Decimal("5"), limit_total=1
+    )
+
+    # when
+    results = in_threads(4, lambda _index: voucher_issue(definition=definition, now=NOW))
+
+    # then
+    assert sorted(results, key=str) == [("COUPON_LIMIT_REACHED", 409)] * 3 + ["ok"]
+    assert Voucher.objects.filter(definition=definition).count() == 1

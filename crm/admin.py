@@ -25,6 +25,8 @@ from crm.services.context import ChangeContext
 from crm.services.customers import customer_save_from_admin
 
 TIMESTAMPS = ("created_at", "updated_at")
+# Hidden from the customer changelist of users who may not change customers.
+CONTACT_COLUMNS = ("email", "phone_mobile", "phone_home")
 
 
 class ServiceModelAdmin(admin.ModelAdmin):
@@ -254,6 +256,13 @@ class CustomerAdmin(ServiceModelAdmin):
         ("Attribution", {"fields": ("created_store", "created_associate", *TIMESTAMPS)}),
     )
     inlines = (AddressInline, ConsentsInline, ConsentChangeInline)
+
+    def get_list_display(self, request: HttpRequest) -> tuple[str, ...]:
+        # Read-only users (marketing) browse customers without their contact details; the change page still shows
+        # them, read-only.
+        if request.user.has_perm("crm.change_customer"):
+            return self.list_display
+        return tuple(name for name in self.list_display if name not in CONTACT_COLUMNS)
 
     def has_delete_permission(self, request: HttpRequest, obj: Customer | None = None) -> bool:
         # Customers are erased (personal data removed, history kept), never deleted: a delete would cascade

@@ -8,6 +8,8 @@ read-only: points move only through the services, and the one write offered, "Ad
 points_adjust_by_admin with the admin user as the source.
 """
 
+import csv
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -18,7 +20,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.forms.models import BaseInlineFormSet
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.template import engines
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
@@ -28,10 +30,12 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
 from core.exceptions import ApplicationError
-from crm.admin import TIMESTAMPS, CustomerAdmin
+from crm.admin import TIMESTAMPS, CustomerAdmin, ServiceModelAdmin
 from crm.models import Customer
-from loyalty.models import LoyaltyAccount, PointsEntry, Program, Purchase, Tier, TierChange
+from loyalty.coupon_codes import code_normalise
+from loyalty.models import CouponDefinition, LoyaltyAccount, PointsEntry, Program, Purchase, Tier, TierChange, Voucher
 from loyalty.selectors import customer_pks_by_loyalty_id
+from loyalty.services.coupons import coupon_definition_create, voucher_cancel
 from loyalty.services.ledger import account_balances
 from loyalty.services.points import points_adjust_by_admin
 from loyalty.services.tiers import qualifying_value
@@ -502,3 +506,196 @@ class PointsEntryAdmin(ViewOnlyMixin, admin.ModelAdmin):
         # The account is looked up first, so that the ledger is filtered on its indexed account column.
         account_pks = list(LoyaltyAccount.objects.filter(account_number=term).values_list("pk", flat=True))
         return queryset.filter(account_id__in=account_pks), False
+
+
+# Coupons ---------------------------------------------------------------------------------------------------------
+
+
+class CouponDefinitionAdminForm(forms.ModelForm):
+    channels = forms.MultipleChoiceField(choices=CouponDefinition.Channel.choices, widget=forms.CheckboxSelectMultiple)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned_data = super().clean()
+        program = cleaned_data.get("program") or getattr(self.instance, "program", None)
+        tiers = cleaned_data.get("eligible_tiers") or []
+        if program is not None and any(tier.program_id != program.pk for tier in tiers):
+            self.add_error("eligible_tiers", _("Choose tiers of the coupon's program."))
+        return cleaned_data
+
+
+@admin.register(CouponDefinition)
+class CouponDefinitionAdmin(ServiceModelAdmin):
+    """Marketing's coupon configuration. A new definition is created by coupon_definition_create.
+
+    There is no update service yet: an edit is validated with full_clean (the model's constraints) and saved here.
+    Program and code are fixed once created, since vouchers and tills name a coupon by them; a changed rule
+    applies from the next issue, claim or redemption on, and vouchers already issued keep their codes."""
+
+    form = CouponDefinitionAdminForm
+    list_display = (
+        "name",
+        "code",
+        "program",
+        "kind",
+        "value",
+        "valid_from",
+        "valid_until",
+        "channel_list",
+        "auto_apply",
+        "is_active",
+    )
+    list_filter = ("is_active", "kind", "auto_apply", "program")
+    list_select_related = ("program",)
+    search_fields = ("code", "name")
+    filter_horizontal = ("eligible_tiers",)
+    readonly_fields = TIMESTAMPS
+    fieldsets = (
+        (None, {"fields": ("program", "code", "name", "description", "is_active")}),
+        ("Discount", {"fields": ("kind", "value", "product_id")}),
+        ("Where and when", {"fields": ("valid_from", "valid_until", "channels", "auto_apply")}),
+        ("Who", {"fields": ("eligible_tiers", "min_basket")}),
+        ("Limits", {"fields": ("limit_per_customer", "limit_total")}),
+        ("Codes", {"fields": ("code_pattern",)}),
+        ("History", {"fields": TIMESTAMPS, "classes": ("collapse",)}),
+    )
+
+    def get_readonly_fields(self, request: HttpRequest, obj: CouponDefinition | None = None) -> tuple[str, ...]:
+        return TIMESTAMPS if obj is None else ("program", "code", *TIMESTAMPS)
+
+    def formfield_for_manytomany(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "eligible_tiers":
+            # A tier's name shows its program's code.
+            kwargs["queryset"] = Tier.objects.select_related("program").order_by("program", "rank")
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+    @admin.display(description="channels")
+    def channel_list(self, definition: CouponDefinition) -> str:
+        return ", ".join(definition.channels)
+
+    def save_model(self, request: HttpRequest, obj: CouponDefinition, form: forms.ModelForm, change: bool) -> None:
+        if change:
+            # Gap: no coupon_definition_update service exists; validate as the create service does, then save.
+            obj.full_clean()
+            obj.save()
+            return
+        data = form.cleaned_data
+        other_fields = {
+            name: data[name]
+            for name in (
+                "description",
+                "product_id",
+                "valid_from",
+                "valid_until",
+                "channels",
+                "auto_apply",
+                "min_basket",
+                "limit_per_customer",
+                "limit_total",
+                "code_pattern",
+                "is_active",
+            )
+        }
+        definition = coupon_definition_create(
+            program=data["program"],
+            code=data["code"],
+            name=data["name"],
+            kind=data["kind"],
+            value=data["value"],
+            eligible_tiers=list(data["eligible_tiers"]),
+            **other_fields,
+        )
+        # The admin saves the many-to-many fields, logs the addition and redirects using `obj`: make it the row
+        # the service created.
+        obj.pk = definition.pk
+        obj.created_at = definition.created_at
+        obj.updated_at = definition.updated_at
+        obj._state.adding = False
+
+
+VOUCHER_CSV_COLUMNS = ("code", "status", "customer", "expires_at", "redeemed_at")
+VOUCHER_EXPORT_CHUNK = 2000
+
+
+class _Echo:
+    """A file-like object whose write returns the line, for csv.writer feeding a streaming response."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def _voucher_csv_rows(queryset: QuerySet[Voucher]) -> Iterator[str]:
+    writer = csv.writer(_Echo())
+    yield writer.writerow(VOUCHER_CSV_COLUMNS)
+    rows = queryset.order_by("pk").values_list("code", "status", "customer__public_id", "expires_at", "redeemed_at")
+    for code, status, customer, expires_at, redeemed_at in rows.iterator(chunk_size=VOUCHER_EXPORT_CHUNK):
+        yield writer.writerow(
+            (
+                code,
+                status,
+                customer or "",
+                expires_at.isoformat() if expires_at else "",
+                redeemed_at.isoformat() if redeemed_at else "",
+            )
+        )
+
+
+@admin.register(Voucher)
+class VoucherAdmin(ViewOnlyMixin, admin.ModelAdmin):
+    """View-only: vouchers change through the coupon services. "Cancel" calls voucher_cancel and needs the "change
+    voucher" permission; "Export selected to CSV" streams, so that a campaign's 100,000 codes never sit in memory."""
+
+    list_display = ("code", "definition", "customer", "status", "issued_at", "expires_at", "redeemed_at")
+    list_filter = ("status", "definition")
+    list_select_related = ("definition", "customer")
+    raw_id_fields = ("customer",)
+    # Vouchers are issued in bulk: page by the primary key and skip the unfiltered COUNT(*).
+    ordering = ("-pk",)
+    sortable_by = ()
+    show_full_result_count = False
+    # Switches the search box on; get_search_results replaces the stock search with exact, indexed lookups.
+    search_fields = ("normalised_code",)
+    search_help_text = "Voucher code (any spacing or case) or customer id."
+    actions = ("export_csv", "cancel")
+    fieldsets = (
+        (None, {"fields": ("code", "definition", "customer", "status")}),
+        ("When", {"fields": ("issued_at", "claimed_at", "redeemed_at", "cancelled_at", "expires_at")}),
+        ("Redemption", {"fields": ("redeemed_transaction_id", "redeemed_store", "redemption_amount")}),
+        ("History", {"fields": TIMESTAMPS, "classes": ("collapse",)}),
+    )
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Voucher]:
+        return super().get_queryset(request).select_related("definition", "customer", "redeemed_store")
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Voucher], search_term: str
+    ) -> tuple[QuerySet[Voucher], bool]:
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        # The customer is looked up first: an OR across a join cannot be answered from the two indexes.
+        customer_pks = list(Customer.objects.filter(public_id=term.upper()).values_list("pk", flat=True))
+        return queryset.filter(Q(normalised_code=code_normalise(term)) | Q(customer_id__in=customer_pks)), False
+
+    def has_cancel_permission(self, request: HttpRequest) -> bool:
+        # The admin's own change permission is off (no field is edited by hand); the Django permission "change
+        # voucher" is what allows cancelling through the service.
+        return request.user.has_perm("loyalty.change_voucher")
+
+    @admin.action(description="Export selected to CSV", permissions=["view"])
+    def export_csv(self, request: HttpRequest, queryset: QuerySet[Voucher]) -> StreamingHttpResponse:
+        response = StreamingHttpResponse(_voucher_csv_rows(queryset), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="vouchers.csv"'
+        return response
+
+    @admin.action(description="Cancel", permissions=["cancel"])
+    def cancel(self, request: HttpRequest, queryset: QuerySet[Voucher]) -> None:
+        cancelled = 0
+        for code in queryset.values_list("code", flat=True):
+            try:
+                voucher_cancel(code=code)
+            except ApplicationError as error:
+                self.message_user(request, f"{code}: {error.message}", messages.ERROR)
+            else:
+                cancelled += 1
+        if cancelled:
+            self.message_user(request, f"{cancelled} voucher(s) cancelled.", messages.SUCCESS)

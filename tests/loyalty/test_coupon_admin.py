@@ -1,0 +1,248 @@
+"""The coupon back office: coupon definition and voucher pages load without a query per row, definitions are
+created through coupon_definition_create, vouchers are view-only, found by code or customer id, cancelled through
+voucher_cancel and exported to CSV."""
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+from django.contrib.messages import get_messages
+
+from loyalty.models import CouponDefinition, Tier, Voucher
+from loyalty.services.coupons import coupon_definition_create, voucher_issue
+
+DEFINITIONS_URL = "/admin/loyalty/coupondefinition/"
+VOUCHERS_URL = "/admin/loyalty/voucher/"
+NOW = datetime(2026, 3, 1, 9, 10, tzinfo=UTC)
+# Session, user, the filtered COUNT(*), the page with its foreign keys joined, the filter's choices.
+CHANGELIST_QUERIES = 5
+
+
+@pytest.fixture
+def definition(program):
+    return coupon_definition_create(
+        program=program,
+        code="welcome-10",
+        name="Welcome 10",
+        kind=CouponDefinition.Kind.PERCENT,
+        value=Decimal("10"),
+        code_pattern="WELCOME-{code}",
+    )
+
+
+@pytest.fixture
+def member(enrolled_account):
+    return enrolled_account().customer
+
+
+def _voucher(definition, code, customer=None, **changes) -> Voucher:
+    voucher = voucher_issue(definition=definition, customer=customer, now=NOW)
+    Voucher.objects.filter(pk=voucher.pk).update(code=code, normalised_code=code.replace("-", ""), **changes)
+    voucher.refresh_from_db()
+    return voucher
+
+
+def _shown_messages(response) -> list[tuple[str, str]]:
+    return [(message.level_tag, message.message) for message in get_messages(response.wsgi_request)]
+
+
+def _action(admin_client, action, vouchers):
+    return admin_client.post(VOUCHERS_URL, {"action": action, "_selected_action": [v.pk for v in vouchers]})
+
+
+# Coupon definitions ------------------------------------------------------------------------------------------------
+
+
+def test_coupon_definition_admin_pages_load(admin_client, definition, django_assert_max_num_queries):
+    # when
+    with django_assert_max_num_queries(CHANGELIST_QUERIES + 1):
+        changelist = admin_client.get(DEFINITIONS_URL)
+    pages = [changelist, admin_client.get(f"{DEFINITIONS_URL}{definition.pk}/change/")]
+    pages.append(admin_client.get(f"{DEFINITIONS_URL}add/"))
+
+    # then
+    assert [page.status_code for page in pages] == [200, 200, 200]
+    assert "Welcome 10" in changelist.content.decode()
+
+
+def test_adding_a_coupon_definition_goes_through_the_service(admin_client, program, monkeypatch):
+    # given
+    gold = Tier.objects.create(program=program, rank=1, code="gold", name="Gold", threshold=Decimal("1000"))
+    calls = []
+
+    def spy(**kwargs):
+        calls.append(kwargs["code"])
+        return coupon_definition_create(**kwargs)
+
+    monkeypatch.setattr("loyalty.admin.coupon_definition_create", spy)
+
+    # when
+    response = admin_client.post(
+        f"{DEFINITIONS_URL}add/",
+        {
+            "program": program.pk,
+            "code": "gold-15",
+            "name": "Gold 15",
+            "kind": "percent",
+            "value": "15",
+            "channels": ["pos", "scan_and_go"],
+            "eligible_tiers": [gold.pk],
+            "min_basket": "20",
+            "code_pattern": "GOLD-{code}",
+            "is_active": "on",
+        },
+    )
+
+    # then
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    assert calls == ["gold-15"]
+    definition = CouponDefinition.objects.get(code="gold-15")
+    assert (definition.kind, definition.value, definition.channels) == (
+        "percent",
+        Decimal("15"),
+        ["pos", "scan_and_go"],
+    )
+    assert list(definition.eligible_tiers.all()) == [gold]
+
+
+def test_a_percent_over_100_is_shown_on_the_form_and_writes_nothing(admin_client, program):
+    # when
+    response = admin_client.post(
+        f"{DEFINITIONS_URL}add/",
+        {
+            "program": program.pk,
+            "code": "too-much",
+            "name": "Too much",
+            "kind": "percent",
+            "value": "150",
+            "channels": ["pos"],
+            "min_basket": "0",
+            "code_pattern": "{code}",
+        },
+    )
+
+    # then
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors
+    assert not CouponDefinition.objects.filter(code="too-much").exists()
+
+
+def test_editing_a_coupon_definition_validates_and_keeps_program_and_code(admin_client, definition):
+    # given
+    url = f"{DEFINITIONS_URL}{definition.pk}/change/"
+    data = {
+        "name": "Welcome 12",
+        "kind": "percent",
+        "value": "12",
+        "channels": ["web"],
+        "min_basket": "0",
+        "code_pattern": "WELCOME-{code}",
+        "is_active": "on",
+        "code": "renamed",
+    }
+
+    # when
+    response = admin_client.post(url, data)
+
+    # then
+    assert response.status_code == 302
+    definition.refresh_from_db()
+    assert (definition.code, definition.name, definition.value, definition.channels) == (
+        "welcome-10",
+        "Welcome 12",
+        Decimal("12"),
+        ["web"],
+    )
+
+
+# Vouchers ----------------------------------------------------------------------------------------------------------
+
+
+def test_voucher_admin_pages_load_and_are_view_only(admin_client, definition, member, django_assert_max_num_queries):
+    # given
+    voucher = _voucher(definition, "WELCOME-AAAA-BBBB", customer=member)
+    for _ in range(5):
+        voucher_issue(definition=definition, now=NOW)
+
+    # when
+    with django_assert_max_num_queries(CHANGELIST_QUERIES + 1):
+        changelist = admin_client.get(VOUCHERS_URL)
+    change = admin_client.get(f"{VOUCHERS_URL}{voucher.pk}/change/")
+    add = admin_client.get(f"{VOUCHERS_URL}add/")
+    edit = admin_client.post(f"{VOUCHERS_URL}{voucher.pk}/change/", {"status": "redeemed"})
+
+    # then
+    assert (changelist.status_code, change.status_code, add.status_code, edit.status_code) == (200, 200, 403, 403)
+    assert change.context["has_change_permission"] is False
+    voucher.refresh_from_db()
+    assert voucher.status == Voucher.Status.ISSUED
+
+
+def test_voucher_search_finds_a_code_typed_loosely_and_a_customer_id(admin_client, definition, member):
+    # given
+    mine = _voucher(definition, "WELCOME-AAAA-BBBB", customer=member)
+    _voucher(definition, "WELCOME-CCCC-DDDD")
+
+    # when
+    by_code = admin_client.get(VOUCHERS_URL, {"q": " welcome aaaa_bbbb "})
+    by_customer = admin_client.get(VOUCHERS_URL, {"q": member.public_id.lower()})
+
+    # then
+    assert list(by_code.context["cl"].result_list) == [mine]
+    assert list(by_customer.context["cl"].result_list) == [mine]
+
+
+def test_cancel_action_cancels_through_the_service_and_shows_refusals(admin_client, definition, member):
+    # given
+    live = _voucher(definition, "WELCOME-AAAA-BBBB")
+    redeemed = _voucher(
+        definition,
+        "WELCOME-CCCC-DDDD",
+        customer=member,
+        status=Voucher.Status.REDEEMED,
+        redeemed_at=NOW,
+        redeemed_transaction_id="T1",
+        redemption_amount=Decimal("1.00"),
+    )
+
+    # when
+    response = _action(admin_client, "cancel", [live, redeemed])
+
+    # then
+    assert response.status_code == 302
+    live.refresh_from_db()
+    redeemed.refresh_from_db()
+    assert (live.status, redeemed.status) == (Voucher.Status.CANCELLED, Voucher.Status.REDEEMED)
+    levels = [level for level, _text in _shown_messages(response)]
+    assert sorted(levels) == ["error", "success"]
+    assert any(text.startswith("WELCOME-CCCC-DDDD: ") for _level, text in _shown_messages(response))
+
+
+def test_csv_export_streams_the_selected_vouchers(admin_client, definition, member):
+    # given
+    first = _voucher(definition, "WELCOME-AAAA-BBBB", customer=member, expires_at=datetime(2026, 6, 1, tzinfo=UTC))
+    second = _voucher(
+        definition,
+        "WELCOME-CCCC-DDDD",
+        customer=member,
+        status=Voucher.Status.REDEEMED,
+        redeemed_at=datetime(2026, 3, 2, 12, 30, tzinfo=UTC),
+        redeemed_transaction_id="T1",
+        redemption_amount=Decimal("1.00"),
+    )
+    anonymous = _voucher(definition, "WELCOME-EEEE-FFFF")
+    _voucher(definition, "WELCOME-GGGG-HHHH")  # not selected
+
+    # when
+    response = _action(admin_client, "export_csv", [second, anonymous, first])
+
+    # then
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert response["Content-Disposition"] == 'attachment; filename="vouchers.csv"'
+    assert b"".join(response.streaming_content).decode() == (
+        "code,status,customer,expires_at,redeemed_at\r\n"
+        f"WELCOME-AAAA-BBBB,issued,{member.public_id},2026-06-01T00:00:00+00:00,\r\n"
+        f"WELCOME-CCCC-DDDD,redeemed,{member.public_id},,2026-03-02T12:30:00+00:00\r\n"
+        "WELCOME-EEEE-FFFF,issued,,,\r\n"
+    )

@@ -10,11 +10,15 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from loyalty.api.coupon_serializers import CouponOutputSerializer
 from loyalty.api.event_serializers import CheckoutItemSerializer
 from loyalty.models import Tier
 from loyalty.selectors import CUSTOMER_EMBEDS, LOOKUP_IDENTIFIERS, CustomerOverview, qualifying_number
 
 MAX_PREVIEW_ITEMS = 500  # as many lines as a checkout takes
+# The selector's embeds, plus `coupons`, which the API adds itself (loyalty/api/customers.py).
+COUPONS_EMBED = "coupons"
+API_EMBEDS = (*CUSTOMER_EMBEDS, COUPONS_EMBED)
 
 
 def _money(**kwargs: Any) -> serializers.DecimalField:
@@ -44,18 +48,18 @@ class EmbedField(serializers.CharField):
             required=False,
             allow_blank=True,
             max_length=200,
-            help_text="Comma-separated: " + ", ".join(CUSTOMER_EMBEDS),
+            help_text="Comma-separated: " + ", ".join(API_EMBEDS),
             **kwargs,
         )
 
     def to_internal_value(self, data: Any) -> frozenset[str]:  # type: ignore[override]
         text = super().to_internal_value(data)
         names = frozenset(name.strip() for name in text.split(",") if name.strip())
-        unknown = sorted(names - set(CUSTOMER_EMBEDS))
+        unknown = sorted(names - set(API_EMBEDS))
         if unknown:
             raise serializers.ValidationError(
                 _("Unknown embed %(names)s; expected any of %(known)s.")
-                % {"names": ", ".join(f'"{name}"' for name in unknown), "known": ", ".join(CUSTOMER_EMBEDS)}
+                % {"names": ", ".join(f'"{name}"' for name in unknown), "known": ", ".join(API_EMBEDS)}
             )
         return names
 
@@ -185,6 +189,9 @@ class LoyaltyCustomerOutputSerializer(serializers.Serializer):
     renewal = RenewalOutputSerializer(allow_null=True, required=False)
     transactions = CustomerTransactionOutputSerializer(many=True, required=False)
     addresses = CustomerAddressOutputSerializer(many=True, required=False)
+    coupons = CouponOutputSerializer(
+        many=True, required=False, help_text="embed=coupons: issued and claimed vouchers usable now, newest first."
+    )
 
     def to_representation(self, instance: CustomerOverview) -> dict[str, Any]:
         data = super().to_representation(instance)

@@ -21,7 +21,11 @@ from crm.models import ConsentChange, Customer
 from crm.permissions import HasRequiredScope
 from crm.services.context import ChangeContext
 from loyalty.api.common import ERASED_MESSAGE, LoyaltyReadApi, account_for_api, client_of, customer_for_api
+from loyalty.api.coupon_serializers import CouponOutputSerializer
+from loyalty.api.coupons import customer_vouchers_usable_now
 from loyalty.api.customer_serializers import (
+    API_EMBEDS,
+    COUPONS_EMBED,
     ConfigurationOutputSerializer,
     CustomerErasedOutputSerializer,
     CustomerGetInputSerializer,
@@ -34,7 +38,6 @@ from loyalty.error_codes import LoyaltyErrorCode
 from loyalty.models import LoyaltyAccount
 from loyalty.rules.earning import PurchaseLine
 from loyalty.selectors import (
-    CUSTOMER_EMBEDS,
     account_for_preview,
     customer_get_for_erasure,
     customer_overview_get,
@@ -141,9 +144,9 @@ NOT_FOUND_EXAMPLE = _error("Customer not found.", "CUSTOMER_NOT_FOUND", field="c
 BAD_EMBED_EXAMPLE = OpenApiExample(
     "Unknown embed",
     value={
-        "message": 'embed: Unknown embed "coupons"; expected any of ' + ", ".join(CUSTOMER_EMBEDS) + ".",
+        "message": 'embed: Unknown embed "ledger"; expected any of ' + ", ".join(API_EMBEDS) + ".",
         "code": "validation_error",
-        "extra": {"fields": {"embed": ['Unknown embed "coupons"; expected any of ...']}},
+        "extra": {"fields": {"embed": ['Unknown embed "ledger"; expected any of ...']}},
     },
     response_only=True,
     status_codes=["400"],
@@ -155,7 +158,7 @@ CUSTOMER_RESPONSES = {
     410: OpenApiResponse(description=f'The customer was erased: "{ERASED_MESSAGE}".'),
 }
 EMBED_PARAMETER = OpenApiParameter(
-    "embed", str, description="Comma-separated blocks to add: " + ", ".join(CUSTOMER_EMBEDS) + "."
+    "embed", str, description="Comma-separated blocks to add: " + ", ".join(API_EMBEDS) + "."
 )
 
 
@@ -170,8 +173,13 @@ def _account_or_guest(customer: Customer) -> LoyaltyAccount | None:
 
 
 def _customer_body(customer: Customer, embeds: frozenset[str]) -> dict[str, Any]:
-    overview = customer_overview_get(customer=customer, account=_account_or_guest(customer), embeds=embeds)
-    return LoyaltyCustomerOutputSerializer(overview).data
+    overview = customer_overview_get(
+        customer=customer, account=_account_or_guest(customer), embeds=embeds - {COUPONS_EMBED}
+    )
+    body = dict(LoyaltyCustomerOutputSerializer(overview).data)
+    if COUPONS_EMBED in embeds:
+        body[COUPONS_EMBED] = CouponOutputSerializer(customer_vouchers_usable_now(customer=customer), many=True).data
+    return body
 
 
 class CustomerGetApi(LoyaltyReadApi):
@@ -185,7 +193,8 @@ class CustomerGetApi(LoyaltyReadApi):
             "refunds) and the current tier with the gap to the next one. `embed=` adds blocks: "
             "`expiry_schedule` (open points per expiry date, soonest first), `upgrade` (gap to the next tier), "
             "`renewal` (gap to keep the tier at its expiry; null in the entry tier), `transactions` (latest 20 "
-            "purchases) and `addresses`. Qualifying values are whole points, or money for spend-based programs."
+            "purchases), `addresses` and `coupons` (issued and claimed vouchers usable now, newest first, at most "
+            "50). Qualifying values are whole points, or money for spend-based programs."
         ),
         parameters=[EMBED_PARAMETER],
         responses=CUSTOMER_RESPONSES,

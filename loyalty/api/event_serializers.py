@@ -18,6 +18,7 @@ from rest_framework import serializers
 
 from crm.normalization import normalize_phone
 from crm.validators import validate_code, validate_language, validate_person_name, validate_plain_text
+from loyalty.api.coupon_serializers import CouponOutputSerializer, CouponRedeemDataSerializer
 
 # The order is the one the documentation lists them in.
 ACTIONS = (
@@ -33,8 +34,9 @@ ACTIONS = (
     "point_sub",
     "reserve_points",
     "release_points",
+    "coupon_redeem",
 )
-NOT_YET_SUPPORTED = ("coupon_redeem",)
+NOT_YET_SUPPORTED: tuple[str, ...] = ()
 PURCHASE_ACTIONS = frozenset({"checkout", "checkout_accept", "checkout_reject", "refund", "partial_refund"})
 MAX_BULK_EVENTS = 500
 # A till's clock may run a little ahead of ours.
@@ -198,6 +200,7 @@ DATA_SERIALIZERS: dict[str, type[serializers.Serializer]] = {
     "point_sub": PointsDataSerializer,
     "reserve_points": ReservePointsDataSerializer,
     "release_points": TransactionDataSerializer,
+    "coupon_redeem": CouponRedeemDataSerializer,
 }
 
 
@@ -326,6 +329,7 @@ class EventOutputSerializer(CustomerSummaryOutputSerializer):
         many=True, help_text="Ledger entries that changed spendable points. [] while points are pending."
     )
     transaction = TransactionOutputSerializer(required=False, help_text="For checkout and refund actions.")
+    coupon = CouponOutputSerializer(required=False, help_text="For coupon_redeem: the redeemed coupon.")
 
 
 class ErrorOutputSerializer(serializers.Serializer):
@@ -340,6 +344,7 @@ class EventBulkResultOutputSerializer(serializers.Serializer):
     customer = serializers.CharField(required=False, help_text="Our public customer id (new ones from opt_in).")
     events = EventEntryOutputSerializer(many=True, required=False)
     transaction = TransactionOutputSerializer(required=False)
+    coupon = CouponOutputSerializer(required=False)
     replayed = serializers.BooleanField(required=False, help_text="A replayed checkout or idempotency key.")
     error = ErrorOutputSerializer(required=False)
 
@@ -399,8 +404,10 @@ Submit one event, Antavo style: `{"customer": "<our public id>", "action": "..."
 Actions: `opt_in` (enrol the customer; without `customer` a new customer is signed up from `data` and its id is
 returned; an email already in use is 409), `opt_out` (the account becomes a guest, its points stay), `profile`
 (merge the given fields into the profile), `checkout`, `checkout_accept`, `checkout_reject`, `refund`,
-`partial_refund`, `point_add`, `point_sub`, `reserve_points`, `release_points`. `coupon_redeem` is not supported
-yet (400).
+`partial_refund`, `point_add`, `point_sub`, `reserve_points`, `release_points`, `coupon_redeem` (redeem a coupon
+code in the purchase `transaction_id`, with the basket `amount` or the `cart`; the answer adds `coupon`, and
+`events` is [] since a redemption moves no points. Idempotent on `transaction_id` like
+`POST /api/v1/coupons/redeem`: another transaction id is 409 `COUPON_ALREADY_REDEEMED`).
 
 The answer is the customer summary plus `events`: the ledger entries that changed spendable points, each with
 the expiry date of the points (`expdate`). Points still pending (inside the return window) are not in `events`;
@@ -511,6 +518,20 @@ EVENT_EXAMPLES = [
         },
         request_only=True,
     ),
+    OpenApiExample(
+        "Redeem a coupon",
+        value={
+            "customer": "C8M4Q2T7ZK1PA",
+            "action": "coupon_redeem",
+            "data": {
+                "code": "WELCOME-7KQ4-M2XR",
+                "transaction_id": "5875-9373-2618-7461-9237",
+                "channel": "pos",
+                "amount": "100.00",
+            },
+        },
+        request_only=True,
+    ),
     OpenApiExample("Checkout answer", value=_CHECKOUT_RESPONSE, response_only=True, status_codes=["200"]),
     OpenApiExample("Missing field", value=_ERROR, response_only=True, status_codes=["400"]),
     OpenApiExample(
@@ -588,10 +609,13 @@ def event_responses(output: type[serializers.Serializer]) -> dict[int, Any]:
         **_errors(
             {
                 **_ERROR_STATUSES,
-                404: "Unknown customer or transaction.",
-                409: "ERR_TX_ALREADY_EXISTS, INSUFFICIENT_POINTS, NOT_ENROLLED, EMAIL_ALREADY_IN_USE, idempotency.",
+                404: "Unknown customer, transaction or coupon code.",
+                409: (
+                    "ERR_TX_ALREADY_EXISTS, INSUFFICIENT_POINTS, NOT_ENROLLED, EMAIL_ALREADY_IN_USE, idempotency, "
+                    "COUPON_ALREADY_REDEEMED, COUPON_CANCELLED, COUPON_EXPIRED."
+                ),
                 410: "The customer's personal data was erased.",
-                422: "A refund larger than what is left to refund.",
+                422: "A refund larger than what is left to refund; COUPON_NOT_ELIGIBLE (extra.reasons).",
             }
         ),
     }

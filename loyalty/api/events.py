@@ -38,6 +38,7 @@ from crm.services.customers import customer_update
 from crm.services.stores import store_get_or_create
 from loyalty.api import event_serializers as schema
 from loyalty.api.common import LoyaltyWriteApi, account_for_api, customer_for_api, customer_summary
+from loyalty.api.coupon_serializers import cart_lines, coupon_body
 from loyalty.api.event_serializers import (
     Event,
     EventBulkInputSerializer,
@@ -51,6 +52,7 @@ from loyalty.error_codes import LoyaltyErrorCode
 from loyalty.models import LoyaltyAccount, PointsEntry, Purchase
 from loyalty.rules.earning import PurchaseLine
 from loyalty.selectors import program_get_default
+from loyalty.services.coupons import voucher_redeem
 from loyalty.services.customers import customer_sign_up
 from loyalty.services.ledger import EntrySource, account_lock
 from loyalty.services.membership import (
@@ -243,6 +245,24 @@ def _points_event(
     return handle
 
 
+def _coupon_redeem(event: Event, client: ApiClient) -> Body:
+    """Redeem a coupon (Antavo reports redemptions with this event): the same service as POST
+    /api/v1/coupons/redeem, idempotent on transaction_id. No points move, so `events` is []."""
+    customer = customer_for_api(event.customer)  # type: ignore[arg-type]
+    data = event.data
+    cart = data["cart"] if "cart" in data else {"total": data["amount"]}
+    voucher = voucher_redeem(
+        code=data["code"],
+        transaction_id=data["transaction_id"],
+        customer=customer,
+        channel=data["channel"],
+        lines=cart_lines(cart),
+    )
+    body = _body(customer, _account_or_none(customer), event.action, [], account_is_current=True)
+    body["coupon"] = coupon_body(voucher)
+    return body
+
+
 HANDLERS: dict[str, Callable[[Event, ApiClient], Body]] = {
     "opt_in": _opt_in,
     "opt_out": _opt_out,
@@ -271,6 +291,7 @@ HANDLERS: dict[str, Callable[[Event, ApiClient], Body]] = {
         ),
         needs_enrolment=False,
     ),
+    "coupon_redeem": _coupon_redeem,
 }
 
 
@@ -419,6 +440,8 @@ def _bulk_result(index: int, payload: Any, client: ApiClient, recorded: dict[str
     result = {"index": index, "status": 200, "customer": outcome.body["id"], "events": outcome.body["events"]}
     if "transaction" in outcome.body:
         result["transaction"] = outcome.body["transaction"]
+    if "coupon" in outcome.body:
+        result["coupon"] = outcome.body["coupon"]
     result["replayed"] = outcome.replayed
     return result
 

@@ -394,7 +394,7 @@ def test_unknown_customer_is_404_naming_the_customer(reader, db):
 
 @pytest.mark.parametrize(
     ("embed", "named"),
-    [("coupons", '"coupons"'), ("upgrade,ledger,points", '"ledger", "points"')],
+    [("vouchers", '"vouchers"'), ("upgrade,ledger,points", '"ledger", "points"')],
 )
 def test_unknown_embed_is_400_naming_it(reader, ada, embed, named):
     # given
@@ -404,7 +404,9 @@ def test_unknown_embed_is_400_naming_it(reader, ada, embed, named):
     response = reader.get(f"/api/v1/customers/{customer.public_id}?embed={embed}")
 
     # then
-    expected = f"Unknown embed {named}; expected any of expiry_schedule, upgrade, renewal, transactions, addresses."
+    expected = (
+        f"Unknown embed {named}; expected any of expiry_schedule, upgrade, renewal, transactions, addresses, coupons."
+    )
     assert response.status_code == 400
     assert response.json() == {
         "message": f"embed: {expected}",

@@ -131,13 +131,13 @@ def test_bad_data_is_refused_naming_the_field_and_writes_nothing(writer, member,
         ({"customer": "C1001", "data": {}}, "action: This field is required."),
         (
             {"customer": "C1001", "action": "coupon_redeem", "data": {"code": "X"}},
-            'action: "coupon_redeem" is not supported yet.',
+            "data.transaction_id: This field is required.",
         ),  # fmt: skip
         (
             {"customer": "C1001", "action": "daily_login"},
             'action: "daily_login" is not a supported action. Supported actions: opt_in, opt_out, profile, checkout, '
             "checkout_accept, checkout_reject, refund, partial_refund, point_add, point_sub, reserve_points, "
-            "release_points.",
+            "release_points, coupon_redeem.",
         ),
         ({"action": "point_add", "data": {"points": 5}}, "customer: This field is required."),
         ({"customer": "", "action": "opt_out"}, "customer: This field may not be blank."),

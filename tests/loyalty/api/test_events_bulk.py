@@ -32,7 +32,11 @@ def test_one_bad_event_fails_alone_and_the_others_are_applied_in_order(writer, m
         {"customer": "C1001", "action": "checkout", "data": {"transaction_id": "T2"}},
         {"customer": "C1001", "action": "point_sub", "data": {"points": 500}},
         {"customer": "C9999", "action": "opt_out"},
-        {"customer": "C1001", "action": "coupon_redeem", "data": {"code": "WELCOME10"}},
+        {
+            "customer": "C1001",
+            "action": "coupon_redeem",
+            "data": {"code": "WELCOME10", "transaction_id": "T9", "channel": "pos", "amount": "10.00"},
+        },
         {"customer": "C1001", "action": "point_sub", "data": {"points": 105}, "idempotency_key": "till-7-1"},
         {"action": "opt_in", "data": {"email": "ann@example.com", "first_name": "Ann"}},
         "not an event",
@@ -83,12 +87,8 @@ def test_one_bad_event_fails_alone_and_the_others_are_applied_in_order(writer, m
             },
             {
                 "index": 4,
-                "status": 400,
-                "error": {
-                    "message": 'action: "coupon_redeem" is not supported yet.',
-                    "code": "validation_error",
-                    "extra": {"fields": {"action": ['"coupon_redeem" is not supported yet.']}},
-                },
+                "status": 404,
+                "error": {"message": "No such coupon code.", "code": "COUPON_NOT_FOUND", "extra": {}},
             },
             {
                 "index": 5,

@@ -105,7 +105,7 @@ def test_no_match_is_404_naming_the_value(reader, ada, identifier, value):
         ({"identifier": "phone", "value": "1"}, "identifier", '"phone" is not a valid choice.'),
         ({"identifier": "email"}, "value", "This field is required."),
         ({"identifier": "email", "value": "   "}, "value", "This field may not be blank."),
-        ({"identifier": "email", "value": "a@b.c", "embed": "coupons"}, "embed", None),
+        ({"identifier": "email", "value": "a@b.c", "embed": "vouchers"}, "embed", None),
     ],
 )
 def test_bad_query_is_400_naming_the_parameter(reader, ada, query, field, message):

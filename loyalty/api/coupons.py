@@ -1,0 +1,319 @@
+"""The loyalty coupons API (issue 4, item 3), modelled on Antavo's coupons (A8.3):
+
+GET  /api/v1/customers/{id}/coupons        the customer's vouchers, newest first (status=, channel=, limit=)
+                                           (scope loyalty:read)
+POST /api/v1/customers/{id}/coupons/claim  claim a code for the customer                    (loyalty:write)
+POST /api/v1/coupons/validate              would the code apply to this cart, and how much; writes nothing
+                                           (loyalty:read)
+POST /api/v1/coupons/redeem                redeem the code in a purchase, once               (loyalty:write)
+
+A redemption is idempotent on its transaction id: the same redemption again answers the same body; another
+transaction id is 409 COUPON_ALREADY_REDEEMED. Errors are the core shape {"message", "code", "extra"}.
+"""
+
+from typing import Any
+
+from django.db.models import QuerySet
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from crm.models import Customer
+from loyalty.api.common import ERASED_MESSAGE, LoyaltyReadApi, LoyaltyWriteApi, customer_for_api
+from loyalty.api.coupon_serializers import (
+    CouponClaimInputSerializer,
+    CouponListInputSerializer,
+    CouponListOutputSerializer,
+    CouponOutputSerializer,
+    CouponRedeemInputSerializer,
+    CouponRedeemOutputSerializer,
+    CouponValidateInputSerializer,
+    CouponValidateOutputSerializer,
+    cart_lines,
+    coupon_body,
+    redemption_body,
+)
+from loyalty.models import Voucher
+from loyalty.services.coupons import voucher_claim, voucher_redeem, voucher_validate
+
+TAG = "Loyalty coupons"
+CUSTOMER_COUPONS_MAX = 50
+
+
+# Reads the coupons API needs. (They belong in loyalty/selectors.py, which has another owner.)
+
+
+def _vouchers() -> QuerySet[Voucher]:
+    return Voucher.objects.select_related("definition__program").order_by("-issued_at", "-id")
+
+
+def customer_vouchers_list(
+    *, customer: Customer, status: str | None = None, channel: str | None = None, limit: int
+) -> list[Voucher]:
+    """The customer's vouchers, newest first, at most `limit`: one query."""
+    vouchers = _vouchers().filter(customer=customer)
+    if status:
+        vouchers = vouchers.filter(status=status)
+    if channel:
+        # Channels are a JSON list of known, distinct names; '"pos"' cannot match inside '"scan_and_go"'.
+        vouchers = vouchers.filter(definition__channels__icontains=f'"{channel}"')
+    return list(vouchers[:limit])
+
+
+def customer_vouchers_usable_now(*, customer: Customer, limit: int = CUSTOMER_COUPONS_MAX) -> list[Voucher]:
+    """The customer's issued or claimed vouchers whose coupon is active and valid now: one query."""
+    now = timezone.now()
+    vouchers = (
+        _vouchers()
+        .filter(customer=customer, status__in=(Voucher.Status.ISSUED, Voucher.Status.CLAIMED))
+        .filter(definition__is_active=True)
+        .exclude(expires_at__lte=now)
+        .exclude(definition__valid_from__gt=now)
+        .exclude(definition__valid_until__lte=now)
+    )
+    return list(vouchers[:limit])
+
+
+def _customer_or_none(public_id: str | None) -> Customer | None:
+    return customer_for_api(public_id) if public_id else None
+
+
+# OpenAPI documentation.
+
+_COUPON = {
+    "code": "WELCOME-7KQ4-M2XR",
+    "status": "claimed",
+    "type": "percent",
+    "value": "10.00",
+    "currency": "USD",
+    "name": "Welcome_10",
+    "created_at": "2026-05-02T12:42:58Z",
+    "claimed_at": "2026-05-02T12:42:58Z",
+    "redeemed_at": None,
+    "expires_at": "2026-05-16T21:59:00Z",
+    "channels": ["pos", "scan_and_go", "web"],
+    "auto_apply": False,
+}
+_CART = {
+    "total": "59.98",
+    "items": [
+        {"product_id": "SHIRT", "price": "40.00", "quantity": 1},
+        {"product_id": "SOCKS", "price": "9.99", "quantity": 2},
+    ],
+}
+
+
+def _error(name: str, message: str, code: str, status: str, **extra: Any) -> OpenApiExample:
+    return OpenApiExample(
+        name, value={"message": message, "code": code, "extra": extra}, response_only=True, status_codes=[status]
+    )
+
+
+NOT_FOUND = _error("Unknown code", "No such coupon code.", "COUPON_NOT_FOUND", "404")
+ALREADY_REDEEMED = _error("Already redeemed", "The coupon was already redeemed.", "COUPON_ALREADY_REDEEMED", "409")
+ERASED = _error("Erased customer", ERASED_MESSAGE, "CUSTOMER_ERASED", "410")
+BAD_INPUT = OpenApiExample(
+    "Missing field",
+    value={
+        "message": "code: This field is required.",
+        "code": "validation_error",
+        "extra": {"fields": {"code": ["This field is required."]}},
+    },
+    response_only=True,
+    status_codes=["400"],
+)
+ERRORS = {
+    400: OpenApiResponse(description="Bad input; the message names the field."),
+    401: OpenApiResponse(description="No or an invalid API key."),
+    403: OpenApiResponse(description="The key lacks the scope."),
+    404: OpenApiResponse(description="No such customer (CUSTOMER_NOT_FOUND) or code (COUPON_NOT_FOUND)."),
+    410: OpenApiResponse(description=f'The customer was erased: "{ERASED_MESSAGE}".'),
+}
+
+
+class CustomerCouponListApi(LoyaltyReadApi):
+    @extend_schema(
+        operation_id="loyalty_customer_coupon_list",
+        summary="A customer's coupons",
+        description=(
+            "The customer's vouchers, newest first: Antavo's coupon fields (`type` is `percent`, `amount` or "
+            "`free_item`; `value` a percentage, an amount or 0; `created_at` when it was issued) plus the "
+            "`channels` it may be used in and `auto_apply` (tills apply it without a code). Filter by `status` "
+            "(issued, claimed, redeemed, expired, cancelled) and `channel` (pos, scan_and_go, web); at most "
+            "`limit` (default 50, at most 200)."
+        ),
+        parameters=[
+            OpenApiParameter("status", str, enum=list(Voucher.Status.values)),
+            OpenApiParameter("channel", str, enum=["pos", "scan_and_go", "web"]),
+            OpenApiParameter("limit", int, description="1 to 200, default 50."),
+        ],
+        responses={200: CouponListOutputSerializer, **ERRORS},
+        examples=[
+            OpenApiExample("A claimed coupon", value={"data": [_COUPON]}, response_only=True, status_codes=["200"]),
+            ERASED,
+        ],
+        tags=[TAG],
+    )
+    def get(self, request: Request, customer_id: str) -> Response:
+        serializer = CouponListInputSerializer(data=request.query_params)
+        serializer.is_valid(raise_exception=True)
+        params = serializer.validated_data
+        customer = customer_for_api(customer_id)
+        vouchers = customer_vouchers_list(
+            customer=customer, status=params.get("status"), channel=params.get("channel"), limit=params["limit"]
+        )
+        return Response({"data": CouponOutputSerializer(vouchers, many=True).data})
+
+
+class CustomerCouponClaimApi(LoyaltyWriteApi):
+    @extend_schema(
+        operation_id="loyalty_customer_coupon_claim",
+        summary="Claim a coupon code for the customer",
+        description=(
+            "An anonymous code, or a voucher issued to the customer, becomes the customer's claimed voucher. "
+            "Claiming it again answers the same. A voucher of another customer is 404 (codes are not confirmed "
+            "to strangers); redeemed, cancelled or expired ones are 409, and so is a coupon whose per-customer "
+            "limit is reached (`COUPON_LIMIT_REACHED`)."
+        ),
+        request=CouponClaimInputSerializer,
+        responses={200: CouponOutputSerializer, **ERRORS, 409: OpenApiResponse(description="Cannot be claimed.")},
+        examples=[
+            OpenApiExample("Claim", value={"code": "WELCOME-7KQ4-M2XR"}, request_only=True),
+            OpenApiExample("Claimed", value=_COUPON, response_only=True, status_codes=["200"]),
+            BAD_INPUT,
+            NOT_FOUND,
+            ERASED,
+        ],
+        tags=[TAG],
+    )
+    def post(self, request: Request, customer_id: str) -> Response:
+        serializer = CouponClaimInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        customer = customer_for_api(customer_id)
+        voucher = voucher_claim(code=serializer.validated_data["code"], customer=customer)
+        return Response(coupon_body(voucher))
+
+
+class CouponValidateApi(LoyaltyReadApi):
+    @extend_schema(
+        operation_id="loyalty_coupon_validate",
+        summary="Would a coupon apply to a cart?",
+        description=(
+            "Checks the code against the customer (optional: a guest), the channel and the cart, and answers "
+            "whether it applies, every reason it does not (`inactive`, `not_yet_valid`, `ended`, "
+            "`channel_not_allowed`, `tier_not_eligible`, `basket_below_minimum`, `customer_limit_reached`, "
+            "`total_limit_reached`, `item_not_in_basket`, `other_customer`) and the discount it would give. "
+            "Writes nothing. Unknown codes are 404; redeemed, cancelled or expired ones 409."
+        ),
+        request=CouponValidateInputSerializer,
+        responses={200: CouponValidateOutputSerializer, **ERRORS, 409: OpenApiResponse(description="Unusable.")},
+        examples=[
+            OpenApiExample(
+                "Validate at the till",
+                value={"code": "WELCOME-7KQ4-M2XR", "customer": "C8M4Q2T7ZK1PA", "channel": "pos", "cart": _CART},
+                request_only=True,
+            ),
+            OpenApiExample(
+                "Eligible",
+                value={"code": "WELCOME-7KQ4-M2XR", "eligible": True, "reasons": [], "discount": "6.00"},
+                response_only=True,
+                status_codes=["200"],
+            ),
+            OpenApiExample(
+                "Not eligible",
+                value={
+                    "code": "WELCOME-7KQ4-M2XR",
+                    "eligible": False,
+                    "reasons": ["channel_not_allowed", "basket_below_minimum"],
+                    "discount": None,
+                },
+                response_only=True,
+                status_codes=["200"],
+            ),
+            BAD_INPUT,
+            NOT_FOUND,
+            ALREADY_REDEEMED,
+        ],
+        tags=[TAG],
+    )
+    def post(self, request: Request) -> Response:
+        serializer = CouponValidateInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        params = serializer.validated_data
+        result = voucher_validate(
+            code=params["code"],
+            customer=_customer_or_none(params.get("customer")),
+            channel=params["channel"],
+            lines=cart_lines(params["cart"]),
+        )
+        answer = {"code": params["code"], "eligible": result.eligible, "reasons": result.reasons}
+        return Response(CouponValidateOutputSerializer({**answer, "discount": result.discount}).data)
+
+
+class CouponRedeemApi(LoyaltyWriteApi):
+    @extend_schema(
+        operation_id="loyalty_coupon_redeem",
+        summary="Redeem a coupon in a purchase",
+        description=(
+            "Redeems the code once, in the purchase `transaction_id`, and answers the discount it gave. "
+            "Idempotent on `transaction_id`: the same redemption again (a till retrying) answers the same body "
+            "and writes nothing; another transaction id is 409 `COUPON_ALREADY_REDEEMED`, also when two tills "
+            "redeem it at the same moment. A coupon that does not apply is 422 `COUPON_NOT_ELIGIBLE` with "
+            "`extra.reasons` (the reasons of `POST /api/v1/coupons/validate`)."
+        ),
+        request=CouponRedeemInputSerializer,
+        responses={
+            200: CouponRedeemOutputSerializer,
+            **ERRORS,
+            409: OpenApiResponse(description="Already redeemed, cancelled or expired."),
+            422: OpenApiResponse(description="COUPON_NOT_ELIGIBLE, with extra.reasons."),
+        },
+        examples=[
+            OpenApiExample(
+                "Redeem at the till",
+                value={
+                    "code": "WELCOME-7KQ4-M2XR",
+                    "customer": "C8M4Q2T7ZK1PA",
+                    "transaction_id": "SF01-0042-10001",
+                    "channel": "pos",
+                    "cart": _CART,
+                },
+                request_only=True,
+            ),
+            OpenApiExample(
+                "Redeemed",
+                value={
+                    "transaction_id": "SF01-0042-10001",
+                    "customer": "C8M4Q2T7ZK1PA",
+                    "discount": "6.00",
+                    "coupon": {**_COUPON, "status": "redeemed", "redeemed_at": "2026-05-03T10:00:00Z"},
+                },
+                response_only=True,
+                status_codes=["200"],
+            ),
+            BAD_INPUT,
+            NOT_FOUND,
+            ALREADY_REDEEMED,
+            _error(
+                "Not eligible",
+                "The coupon cannot be used here.",
+                "COUPON_NOT_ELIGIBLE",
+                "422",
+                reasons=["basket_below_minimum"],
+            ),
+        ],
+        tags=[TAG],
+    )
+    def post(self, request: Request) -> Response:
+        serializer = CouponRedeemInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        params = serializer.validated_data
+        voucher = voucher_redeem(
+            code=params["code"],
+            transaction_id=params["transaction_id"],
+            customer=_customer_or_none(params.get("customer")),
+            channel=params["channel"],
+            lines=cart_lines(params["cart"]),
+        )
+        return Response(redemption_body(voucher))

@@ -427,3 +427,97 @@ class Voucher(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.code
+
+
+class VoucherBatch(TimeStampedModel):
+    """A bulk generation of anonymous voucher codes, run by a Celery job (loyalty/services/voucher_batches.py).
+    `issued_count` grows chunk by chunk as the job commits, so the admin shows its progress while it runs."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    definition = models.ForeignKey(CouponDefinition, on_delete=models.PROTECT, related_name="batches")
+    requested_count = models.PositiveIntegerField()
+    issued_count = models.PositiveIntegerField(default=0)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+        verbose_name_plural = "voucher batches"
+        constraints: ClassVar = [
+            models.CheckConstraint(condition=Q(requested_count__gte=1), name="voucher_batch_requested_positive"),
+            models.CheckConstraint(
+                condition=Q(issued_count__lte=F("requested_count")), name="voucher_batch_issued_within_requested"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.definition.code}: {self.issued_count}/{self.requested_count} ({self.status})"
+
+    @property
+    def progress_percent(self) -> int:
+        return self.issued_count * 100 // self.requested_count if self.requested_count else 0
+
+
+class TierBenefitCoupon(TimeStampedModel):
+    """A tier benefit: a voucher of `definition` issued to the customer on enrolment in `tier` and/or on each
+    upgrade into it (loyalty/services/tier_benefits.py)."""
+
+    tier = models.ForeignKey(Tier, on_delete=models.CASCADE, related_name="benefit_coupons")
+    definition = models.ForeignKey(CouponDefinition, on_delete=models.PROTECT, related_name="tier_benefits")
+    on_enrolment = models.BooleanField(default=False)
+    on_upgrade = models.BooleanField(default=True)
+    validity_days = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Days the voucher is valid from its issue; empty: until the coupon ends."
+    )
+
+    class Meta:
+        ordering = ("tier", "definition")
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=("tier", "definition"), name="tier_benefit_coupon_unique"),
+            models.CheckConstraint(
+                condition=Q(on_enrolment=True) | Q(on_upgrade=True), name="tier_benefit_coupon_has_occasion"
+            ),
+            models.CheckConstraint(
+                condition=Q(validity_days__isnull=True) | Q(validity_days__gte=1),
+                name="tier_benefit_coupon_validity_positive",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tier} -> {self.definition}"
+
+
+class TierBenefitGrant(models.Model):
+    """One tier benefit given (or refused) to one account for one occasion: the enrolment, or one TierChange.
+    The unique constraint is what makes issuing tier benefits idempotent."""
+
+    class Outcome(models.TextChoices):
+        ISSUED = "issued", "Issued"
+        REFUSED = "refused", "Refused"
+
+    account = models.ForeignKey(LoyaltyAccount, on_delete=models.CASCADE, related_name="benefit_grants")
+    benefit = models.ForeignKey(TierBenefitCoupon, on_delete=models.CASCADE, related_name="grants")
+    occasion = models.CharField(max_length=40, help_text='"enrolment", or "change:<TierChange pk>".')
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    voucher = models.ForeignKey(Voucher, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    refusal = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=("account", "benefit", "occasion"), name="tier_benefit_grant_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.benefit} for {self.account_id} ({self.occasion}: {self.outcome})"

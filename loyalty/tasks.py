@@ -11,6 +11,7 @@ from typing import Any
 
 from celery import Task, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
+from django.db import OperationalError
 from django.utils import timezone
 
 logger = logging.getLogger(__name__)
@@ -57,3 +58,53 @@ def evaluate_tier_expiry_task(after_pk: int = 0) -> None:
     from loyalty.services.jobs import accounts_evaluate_tier_expiry_due
 
     _run_batch(evaluate_tier_expiry_task, accounts_evaluate_tier_expiry_due, after_pk)
+
+
+# 100,000 codes take well under a minute; a bigger batch, or a slow database, stops at the soft limit with its
+# chunks committed and goes on in a fresh run.
+BATCH_SOFT_TIME_LIMIT = 600
+BATCH_TIME_LIMIT = 660
+
+
+@shared_task(
+    soft_time_limit=BATCH_SOFT_TIME_LIMIT,
+    time_limit=BATCH_TIME_LIMIT,
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=5,
+)
+def generate_voucher_batch_task(batch_pk: int) -> None:
+    """Generate the anonymous vouchers of a VoucherBatch, from its committed progress on. Safe to run twice."""
+    from loyalty.models import VoucherBatch
+    from loyalty.services.voucher_batches import voucher_batch_generate
+
+    try:
+        batch = voucher_batch_generate(batch_pk=batch_pk)
+    except VoucherBatch.DoesNotExist:
+        logger.warning("generate_voucher_batch_task: batch %s does not exist", batch_pk)
+        return
+    except SoftTimeLimitExceeded:
+        # The chunk in progress rolled back; the ones before it are committed and counted.
+        logger.warning("generate_voucher_batch_task: batch %s stopped at its soft time limit; continuing", batch_pk)
+        generate_voucher_batch_task.apply_async(args=[batch_pk])
+        return
+    logger.info("generate_voucher_batch_task: batch %s %s, %d issued", batch_pk, batch.status, batch.issued_count)
+
+
+@shared_task(soft_time_limit=SOFT_TIME_LIMIT, time_limit=TIME_LIMIT)
+def expire_vouchers_task() -> None:
+    """Expire the issued and claimed vouchers whose expiry has come, a batch at a time until none is left."""
+    from loyalty.services.coupons import EXPIRY_BATCH, vouchers_expire_due
+
+    expired = 0
+    try:
+        while True:
+            count = vouchers_expire_due(now=timezone.now(), batch_size=EXPIRY_BATCH)
+            expired += count
+            if count < EXPIRY_BATCH:
+                break
+    except SoftTimeLimitExceeded:
+        # Each batch is its own transaction: the committed ones stay, the next hourly run does the rest.
+        logger.warning("expire_vouchers_task stopped at its soft time limit after %d vouchers", expired)
+        return
+    logger.info("expire_vouchers_task: %d vouchers expired", expired)

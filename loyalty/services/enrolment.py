@@ -8,8 +8,9 @@ from crm.services.context import ChangeContext
 from loyalty.account_numbers import generate_account_number
 from loyalty.error_codes import LoyaltyErrorCode
 from loyalty.events import account_enrolled_event
-from loyalty.models import LoyaltyAccount, Program
+from loyalty.models import LoyaltyAccount, Program, TierChange
 from loyalty.selectors import program_get_default
+from loyalty.services.tier_benefits import tier_benefits_issue
 
 ACCOUNT_NUMBER_ATTEMPTS = 5
 
@@ -53,4 +54,5 @@ def loyalty_account_enroll(
         enrolled_store=context.store,
     )
     account_enrolled_event(account)
+    tier_benefits_issue(account=account, reason=TierChange.Reason.ENROLMENT, now=now)
     return account

@@ -7,6 +7,7 @@ from django.db.models.functions import Coalesce
 from loyalty.events import tier_changed_event
 from loyalty.models import LoyaltyAccount, PointsEntry, Program, Purchase, Tier, TierChange
 from loyalty.rules.tiers import decision_at_expiry, is_upgrade, tier_reached
+from loyalty.services.tier_benefits import tier_benefits_issue
 
 # What counts towards a tier. Shared with the SQL form in loyalty/selectors.py (qualifying values for many
 # accounts at once). Windows have no upper bound: nothing is dated after the present, and ledger entries are
@@ -62,6 +63,7 @@ def _move(account: LoyaltyAccount, tier: Tier, reason: str, value: Decimal, now:
         changed_at=now,
     )
     tier_changed_event(change)
+    tier_benefits_issue(account=account, tier_change=change, reason=reason, now=now)
     return change
 
 

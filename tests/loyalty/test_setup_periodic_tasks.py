@@ -12,6 +12,7 @@ SCHEDULE = [
     ("loyalty: confirm due purchases", "loyalty.tasks.confirm_due_purchases_task", "*/15", "*", 840),
     ("loyalty: evaluate tier expiry", "loyalty.tasks.evaluate_tier_expiry_task", "30", "2", 21600),
     ("loyalty: expire points", "loyalty.tasks.expire_points_task", "5", "*", 3300),
+    ("loyalty: expire vouchers", "loyalty.tasks.expire_vouchers_task", "10", "*", 3300),
     ("webhooks: sweep due deliveries", "webhooks.tasks.sweep_due_deliveries_task", "*", "*", 50),
 ]
 
@@ -48,6 +49,7 @@ def test_it_schedules_every_job_in_utc(db):
         "created: loyalty: confirm due purchases (loyalty.tasks.confirm_due_purchases_task, */15 * * * *)",
         "created: loyalty: expire points (loyalty.tasks.expire_points_task, 5 * * * *)",
         "created: loyalty: evaluate tier expiry (loyalty.tasks.evaluate_tier_expiry_task, 30 2 * * *)",
+        "created: loyalty: expire vouchers (loyalty.tasks.expire_vouchers_task, 10 * * * *)",
         "created: webhooks: sweep due deliveries (webhooks.tasks.sweep_due_deliveries_task, * * * * *)",
     ]
 
@@ -78,7 +80,7 @@ def test_running_it_again_changes_nothing(db):
     assert schedule_rows() == rows
     assert sorted(CrontabSchedule.objects.values_list("pk", flat=True)) == crontab_pks
     assert sorted(PeriodicTask.objects.values_list("pk", flat=True)) == entry_pks
-    assert [line.split(":")[0] for line in out.splitlines()] == ["updated", "updated", "updated", "updated"]
+    assert [line.split(":")[0] for line in out.splitlines()] == ["updated"] * 5
 
 
 def test_it_puts_back_a_schedule_changed_by_hand_and_drops_its_own_stale_entries(db):

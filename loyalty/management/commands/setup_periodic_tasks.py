@@ -16,7 +16,12 @@ from django.db import transaction
 from django.db.models import Q
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
-from loyalty.tasks import confirm_due_purchases_task, evaluate_tier_expiry_task, expire_points_task
+from loyalty.tasks import (
+    confirm_due_purchases_task,
+    evaluate_tier_expiry_task,
+    expire_points_task,
+    expire_vouchers_task,
+)
 from webhooks.tasks import sweep_due_deliveries_task
 
 NAME_PREFIX = "loyalty: "
@@ -64,6 +69,15 @@ SCHEDULES = (
         hour="2",
         expire_seconds=6 * 3600,
         description="Tiers at their expiry date are renewed, or dropped when the renewal threshold is missed.",
+    ),
+    Schedule(
+        name=f"{NAME_PREFIX}expire vouchers",
+        task=expire_vouchers_task.name,
+        # Hourly, at minute 10, clear of the points expiry at minute 5: https://crontab.guru/#10_*_*_*_*
+        minute="10",
+        hour="*",
+        expire_seconds=55 * 60,
+        description="Issued and claimed vouchers past their expiry date become expired.",
     ),
     Schedule(
         name=f"{WEBHOOKS_PREFIX}sweep due deliveries",

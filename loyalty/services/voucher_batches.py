@@ -1,0 +1,165 @@
+"""Bulk generation of anonymous voucher codes: marketing asks for N codes of a coupon, a Celery job makes them.
+
+The job works in chunks, each in its own transaction: lock the batch row, then the definition row (the order
+voucher_issue uses), count what is left to make (the batch's remainder, capped by the definition's limit_total),
+insert the chunk with one bulk INSERT and add it to `issued_count`. So the admin sees progress after every chunk,
+memory stays bounded by one chunk, and a job that dies, or runs twice, or twice at once, carries on from the
+committed `issued_count` and never makes more than was requested. A code collision (the unique index refusing a
+code, about 10^-14 likely per 100,000 codes) rolls back only that chunk, which is retried with new codes.
+"""
+
+import logging
+from datetime import datetime
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from core.exceptions import ApplicationError
+from loyalty.coupon_codes import code_normalise, voucher_codes_generate
+from loyalty.error_codes import LoyaltyErrorCode
+from loyalty.models import CouponDefinition, Voucher, VoucherBatch
+from loyalty.services.coupons import LIVE, coupon_definition_qs_select_for_update
+
+logger = logging.getLogger(__name__)
+
+Status = VoucherBatch.Status
+CHUNK_SIZE = 2000
+CODE_ATTEMPTS = 5
+MAX_BATCH = 1_000_000
+FINISHED = (Status.DONE, Status.FAILED)
+
+
+def _definition_refusal(definition: CouponDefinition, *, now: datetime) -> str | None:
+    if not definition.is_active:
+        return _("The coupon is not active.")
+    if definition.valid_until is not None and now >= definition.valid_until:
+        return _("The coupon has ended.")
+    return None
+
+
+def _room_left(definition: CouponDefinition) -> int | None:
+    """How many more live vouchers the definition's limit_total allows (None: unlimited)."""
+    if definition.limit_total is None:
+        return None
+    live = Voucher.objects.filter(definition=definition, status__in=LIVE).count()
+    return max(definition.limit_total - live, 0)
+
+
+@transaction.atomic
+def voucher_batch_create(
+    *, definition: CouponDefinition, count: int, user: AbstractBaseUser | None = None, now: datetime | None = None
+) -> VoucherBatch:
+    """Queue the generation of `count` anonymous vouchers of the definition; the job starts once this commits.
+
+    Raises COUPON_NOT_ELIGIBLE (inactive or ended coupon, or a count outside 1..MAX_BATCH) and
+    COUPON_LIMIT_REACHED (more codes than the definition's limit_total still allows)."""
+    from loyalty.tasks import generate_voucher_batch_task
+    from webhooks.enqueue import enqueue_after_commit
+
+    now = now or timezone.now()
+    if not 1 <= count <= MAX_BATCH:
+        raise ApplicationError(
+            _("Generate between 1 and %(max)d vouchers at a time.") % {"max": MAX_BATCH},
+            code=LoyaltyErrorCode.COUPON_NOT_ELIGIBLE,
+            status=422,
+        )
+    definition = coupon_definition_qs_select_for_update().get(pk=definition.pk)
+    refusal = _definition_refusal(definition, now=now)
+    if refusal:
+        raise ApplicationError(refusal, code=LoyaltyErrorCode.COUPON_NOT_ELIGIBLE, status=422)
+    room = _room_left(definition)
+    if room is not None and count > room:
+        raise ApplicationError(
+            _("The coupon's issue limit allows %(room)d more vouchers.") % {"room": room},
+            code=LoyaltyErrorCode.COUPON_LIMIT_REACHED,
+            status=409,
+        )
+    batch = VoucherBatch.objects.create(
+        definition=definition, requested_count=count, created_by=user if user and user.is_authenticated else None
+    )
+    enqueue_after_commit(generate_voucher_batch_task, batch.pk)
+    return batch
+
+
+def _finish(batch_pk: int, status: str, *, error: str = "", now: datetime) -> None:
+    VoucherBatch.objects.filter(pk=batch_pk).exclude(status__in=FINISHED).update(
+        status=status, error=error, finished_at=now, updated_at=now
+    )
+
+
+def _insert_chunk(definition: CouponDefinition, size: int, *, now: datetime) -> None:
+    for _attempt in range(CODE_ATTEMPTS):
+        vouchers = [
+            Voucher(
+                definition=definition,
+                code=code,
+                normalised_code=code_normalise(code),
+                status=Voucher.Status.ISSUED,
+                issued_at=now,
+                expires_at=definition.valid_until,
+            )
+            for code in voucher_codes_generate(size, definition.code_pattern)
+        ]
+        try:
+            # A savepoint: a collision throws away this chunk's codes only, not the batch row's lock.
+            with transaction.atomic():
+                Voucher.objects.bulk_create(vouchers)
+        except IntegrityError:
+            logger.warning("voucher batch: a code collided in a chunk of %d; retrying with new codes", size)
+            continue
+        return
+    raise RuntimeError("Could not generate unique voucher codes; is the alphabet or length misconfigured?")
+
+
+@transaction.atomic
+def _chunk_generate(batch_pk: int, *, chunk_size: int) -> bool:
+    """Make the next chunk of the batch; return whether there is more to do."""
+    now = timezone.now()
+    batch = VoucherBatch.objects.select_for_update().get(pk=batch_pk)
+    if batch.status in FINISHED:
+        return False
+    definition = coupon_definition_qs_select_for_update().get(pk=batch.definition_id)
+    refusal = _definition_refusal(definition, now=now)
+    size = min(chunk_size, batch.requested_count - batch.issued_count)
+    room = _room_left(definition)
+    if refusal is None and room is not None and room < size:
+        size = room
+        if size == 0:
+            refusal = _("The coupon's issue limit is reached.")
+    if refusal is not None:
+        batch.status, batch.error, batch.finished_at = Status.FAILED, refusal, now
+        batch.save(update_fields=["status", "error", "finished_at", "updated_at"])
+        logger.warning(
+            "voucher batch %s stopped at %d of %d: %s", batch_pk, batch.issued_count, batch.requested_count, refusal
+        )
+        return False
+    if size > 0:
+        _insert_chunk(definition, size, now=now)
+        batch.issued_count += size
+    batch.status = Status.RUNNING if batch.issued_count < batch.requested_count else Status.DONE
+    if batch.started_at is None:
+        batch.started_at = now
+    if batch.status == Status.DONE:
+        batch.finished_at = now
+    batch.save(update_fields=["issued_count", "status", "started_at", "finished_at", "updated_at"])
+    return batch.status == Status.RUNNING
+
+
+def voucher_batch_generate(*, batch_pk: int, chunk_size: int = CHUNK_SIZE) -> VoucherBatch:
+    """Generate the rest of the batch, chunk by chunk (see the module docstring). Running it on a finished batch
+    changes nothing. An unexpected error marks the batch failed (with the error's class, never data) and is
+    re-raised; what the chunks before it committed stays."""
+    try:
+        while _chunk_generate(batch_pk, chunk_size=chunk_size):
+            pass
+    except (RuntimeError, ApplicationError) as error:
+        _finish(batch_pk, Status.FAILED, error=str(error), now=timezone.now())
+        raise
+    return VoucherBatch.objects.get(pk=batch_pk)
+
+
+def voucher_batch_fail(*, batch_pk: int, error: str) -> None:
+    """Record a batch the job gave up on (a terminal error); its committed vouchers stay."""
+    _finish(batch_pk, Status.FAILED, error=error, now=timezone.now())

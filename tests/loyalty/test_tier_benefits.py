@@ -1,0 +1,119 @@
+"""Tier benefits (loyalty/services/tier_benefits.py): coupons issued on enrolment and on upgrade into a tier, once
+per occasion, with refusals logged rather than raised."""
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+from django.db import transaction
+
+from loyalty.models import CouponDefinition, Tier, TierBenefitCoupon, TierBenefitGrant, TierChange, Voucher
+from loyalty.services.coupons import coupon_definition_create
+from loyalty.services.ledger import EntrySource, account_lock
+from loyalty.services.points import points_add
+from loyalty.services.tier_benefits import tier_benefits_issue
+
+NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+
+
+def coupon(program, code, **fields):
+    return coupon_definition_create(
+        program=program, code=code, name=code, kind=CouponDefinition.Kind.PERCENT, value=Decimal("10"), **fields
+    )
+
+
+@pytest.fixture
+def entry_tier(program):
+    return program.tiers.order_by("rank").first()
+
+
+@pytest.fixture
+def gold(program):
+    return Tier.objects.create(program=program, rank=1, code="gold", name="Gold", threshold=Decimal("100"))
+
+
+def vouchers(account):
+    return sorted(Voucher.objects.filter(customer=account.customer).values_list("definition__code", flat=True))
+
+
+def upgrade(account, points=100):
+    points_add(account=account, points=points, origin=EntrySource(source="admin", note="Goodwill"))
+    return TierChange.objects.filter(account=account, reason=TierChange.Reason.UPGRADE).latest("id")
+
+
+def test_enrolment_issues_the_entry_tiers_enrolment_coupons_only(program, entry_tier, enrolled_account):
+    # given
+    TierBenefitCoupon.objects.create(tier=entry_tier, definition=coupon(program, "welcome"), on_enrolment=True)
+    TierBenefitCoupon.objects.create(
+        tier=entry_tier, definition=coupon(program, "upgrade-only"), on_enrolment=False, on_upgrade=True
+    )
+
+    # when
+    account = enrolled_account()
+
+    # then
+    assert vouchers(account) == ["welcome"]
+    assert TierBenefitGrant.objects.get(account=account).occasion == "enrolment"
+
+
+def test_an_upgrade_issues_the_new_tiers_coupons_once_per_upgrade(program, gold, enrolled_account):
+    # given
+    TierBenefitCoupon.objects.create(tier=gold, definition=coupon(program, "gold-welcome"), validity_days=30)
+    TierBenefitCoupon.objects.create(
+        tier=gold, definition=coupon(program, "gold-enrol"), on_enrolment=True, on_upgrade=False
+    )
+    account = enrolled_account()
+
+    # when
+    change = upgrade(account)
+
+    # then
+    assert vouchers(account) == ["gold-welcome"]
+    voucher = Voucher.objects.get(customer=account.customer)
+    assert (voucher.expires_at - voucher.issued_at).days == 30
+
+    # when: the same occasion again
+    with transaction.atomic():
+        again = tier_benefits_issue(account=account_lock(account), tier_change=change, reason=change.reason)
+
+    # then
+    assert again == []
+    assert vouchers(account) == ["gold-welcome"]
+
+
+def test_a_refusal_is_logged_and_recorded_and_does_not_stop_the_upgrade(program, gold, enrolled_account, caplog):
+    # given: a coupon already at its total limit
+    limited = coupon(program, "gold-limited", limit_total=1)
+    TierBenefitCoupon.objects.create(tier=gold, definition=limited)
+    TierBenefitCoupon.objects.create(tier=gold, definition=coupon(program, "gold-open"))
+    first = enrolled_account()
+    upgrade(first)
+    second = enrolled_account()
+
+    # when
+    with caplog.at_level("INFO", logger="loyalty.services.tier_benefits"):
+        change = upgrade(second)
+
+    # then
+    assert change.to_tier == gold
+    assert vouchers(second) == ["gold-open"]
+    refused = TierBenefitGrant.objects.get(account=second, benefit__definition=limited)
+    assert (refused.outcome, refused.refusal, refused.voucher) == ("refused", "COUPON_LIMIT_REACHED", None)
+    assert "COUPON_LIMIT_REACHED" in caplog.text
+
+
+def test_renewals_and_downgrades_give_nothing(program, gold, enrolled_account):
+    # given
+    TierBenefitCoupon.objects.create(tier=gold, definition=coupon(program, "gold-welcome"), on_enrolment=True)
+    account = enrolled_account()
+    change = upgrade(account)
+    Voucher.objects.all().delete()
+
+    # when
+    for reason in (TierChange.Reason.RENEWAL, TierChange.Reason.DOWNGRADE):
+        with transaction.atomic():
+            grants = tier_benefits_issue(account=account_lock(account), tier_change=change, reason=reason, now=NOW)
+
+        # then
+        assert grants == []
+    assert not Voucher.objects.exists()

@@ -4,18 +4,16 @@ loyalty/admin.py extends CustomerAdmin with the customer's loyalty accounts and 
 because crm must not import loyalty.
 """
 
-from typing import Any
-
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.forms.models import BaseInlineFormSet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
-from core.exceptions import ApplicationError
+from core.admin import ServiceModelAdmin
 from crm.models import CONSENT_NAMES, Address, ApiClient, Associate, ConsentChange, Consents, Customer, Store
 from crm.normalization import ADDRESS_CONTENT_FIELDS, normalize_email, normalize_phone, search_key
 from crm.services.addresses import address_save
@@ -27,35 +25,6 @@ from crm.services.customers import customer_save_from_admin
 TIMESTAMPS = ("created_at", "updated_at")
 # Hidden from the customer changelist of users who may not change customers.
 CONTACT_COLUMNS = ("email", "phone_mobile", "phone_home")
-
-
-class ServiceModelAdmin(admin.ModelAdmin):
-    """A ModelAdmin whose saves call services: their ApplicationError or ValidationError becomes an error message.
-
-    The forms catch the usual mistakes and re-display with the error; this covers what only the service sees (a
-    rule the form does not repeat, two people saving the same email at once). The exception leaves the admin's
-    transaction, so the record and all its inlines roll back together and nothing is half-saved.
-    """
-
-    def changeform_view(
-        self,
-        request: HttpRequest,
-        object_id: str | None = None,
-        form_url: str = "",
-        extra_context: dict[str, Any] | None = None,
-    ) -> HttpResponse:
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except (ApplicationError, ValidationError) as error:
-            self.message_user(request, _error_text(error), messages.ERROR)
-            return HttpResponseRedirect(request.get_full_path())
-
-
-def _error_text(error: ApplicationError | ValidationError) -> str:
-    if isinstance(error, ValidationError):
-        return " ".join(error.messages)
-    field = error.extra.get("field")
-    return f"{field}: {error.message}" if field else error.message
 
 
 # Stores, associates (and loyalty programs) are reference data whose only invariants are unique and check

@@ -29,8 +29,9 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
+from core.admin import ServiceModelAdmin, ViewOnlyMixin
 from core.exceptions import ApplicationError
-from crm.admin import TIMESTAMPS, CustomerAdmin, ServiceModelAdmin
+from crm.admin import TIMESTAMPS, CustomerAdmin
 from crm.models import Customer
 from loyalty.coupon_codes import code_normalise
 from loyalty.models import CouponDefinition, LoyaltyAccount, PointsEntry, Program, Purchase, Tier, TierChange, Voucher
@@ -44,17 +45,6 @@ LEDGER_INLINE_SIZE = 50
 # One adjustment request locks every selected account until it commits: keep it to what a person checks by eye.
 ADJUST_MAX_ACCOUNTS = 100
 ADJUST_MAX_POINTS = 1_000_000
-
-
-class ViewOnlyMixin:
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
 
 # Programs and tiers ------------------------------------------------------------------------------------------

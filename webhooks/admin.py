@@ -6,12 +6,12 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
+from core.admin import ServiceModelAdmin, ViewOnlyMixin
 from core.exceptions import ApplicationError
 from webhooks.catalogue import ALL_EVENTS, CATALOGUE, PING
 from webhooks.models import WebhookDelivery, WebhookDeliveryAttempt, WebhookEndpoint, WebhookEvent
@@ -32,39 +32,6 @@ EVENT_TYPE_CHOICES = [(ALL_EVENTS, "* (every event type, including ones added la
 
 def _pretty_json(body: str) -> str:
     return format_html("<pre>{}</pre>", json.dumps(json.loads(body), indent=2, ensure_ascii=False))
-
-
-def _error_text(error: ApplicationError | ValidationError) -> str:
-    return " ".join(error.messages) if isinstance(error, ValidationError) else error.message
-
-
-class ServiceModelAdmin(admin.ModelAdmin):
-    """Saves call services; their ApplicationError or ValidationError becomes an error message, as in crm's admin
-    (which webhooks may not import)."""
-
-    def changeform_view(
-        self,
-        request: HttpRequest,
-        object_id: str | None = None,
-        form_url: str = "",
-        extra_context: dict[str, Any] | None = None,
-    ) -> HttpResponse:
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except (ApplicationError, ValidationError) as error:
-            self.message_user(request, _error_text(error), messages.ERROR)
-            return HttpResponseRedirect(request.get_full_path())
-
-
-class ViewOnlyMixin:
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class WebhookEndpointAdminForm(forms.ModelForm):

@@ -63,6 +63,22 @@ def points_changed_event(
     )
 
 
+def points_changed_since(
+    account: LoyaltyAccount,
+    *,
+    balance_before: int,
+    kind: str,
+    source: str = "purchase",
+    reference: str = "",
+    pending_moved: int = 0,
+) -> None:
+    """points_changed_event for an operation, when it moved spendable points (since `balance_before`, read under
+    the account lock) or pending points."""
+    change = account.points_balance - balance_before
+    if change or pending_moved:
+        points_changed_event(account, kind=kind, change=change, source=source, reference=reference)
+
+
 def tier_changed_event(change: TierChange) -> None:
     account = change.account
     webhook_event_emit(

@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 
 from core.exceptions import ApplicationError
 from loyalty.error_codes import LoyaltyErrorCode
-from loyalty.events import points_changed_event
+from loyalty.events import points_changed_event, points_changed_since
 from loyalty.models import LoyaltyAccount, PointsEntry
 from loyalty.services.ledger import (
     EntrySource,
@@ -24,14 +24,6 @@ from loyalty.services.purchases import points_expiry_for
 from loyalty.services.tiers import tier_recalculate
 
 Kind = PointsEntry.Kind
-
-
-def _announce(
-    account: LoyaltyAccount, balance_before: int, kind: str, origin: EntrySource, reference: str = ""
-) -> None:
-    change = account.points_balance - balance_before
-    if change:
-        points_changed_event(account, kind=kind, change=change, source=origin.source, reference=reference)
 
 
 def _already_applied(account: LoyaltyAccount, idempotency_key: str) -> bool:
@@ -93,7 +85,9 @@ def points_reserve_for_transaction(
     if not _already_applied(account, origin.idempotency_key):
         balance_before = account.points_balance
         points_reserve(account=account, transaction_id=transaction_id, points=points, origin=origin)
-        _announce(account, balance_before, Kind.RESERVE, origin, transaction_id)
+        points_changed_since(
+            account, balance_before=balance_before, kind=Kind.RESERVE, source=origin.source, reference=transaction_id
+        )
     return account
 
 
@@ -107,7 +101,9 @@ def points_release_for_transaction(
     if not _already_applied(account, origin.idempotency_key):
         balance_before = account.points_balance
         points_release(account=account, transaction_id=transaction_id, origin=origin)
-        _announce(account, balance_before, Kind.RELEASE, origin, transaction_id)
+        points_changed_since(
+            account, balance_before=balance_before, kind=Kind.RELEASE, source=origin.source, reference=transaction_id
+        )
     return account
 
 

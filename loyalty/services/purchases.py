@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from core.exceptions import ApplicationError
 from crm.models import Store
 from loyalty.error_codes import LoyaltyErrorCode
-from loyalty.events import points_changed_event, purchase_accepted_event, purchase_refunded_event
+from loyalty.events import points_changed_since, purchase_accepted_event, purchase_refunded_event
 from loyalty.models import LoyaltyAccount, PointsEntry, Program, Purchase
 from loyalty.rules.earning import EarnResult, EarnRule, PurchaseLine, points_for_purchase, share_of_points
 from loyalty.services.ledger import (
@@ -29,6 +29,7 @@ from loyalty.services.ledger import (
     points_debit,
     points_release,
 )
+from loyalty.services.membership import loyalty_account_ensure_enrolled
 from loyalty.services.tiers import tier_recalculate
 
 Kind = PointsEntry.Kind
@@ -60,28 +61,10 @@ def points_expiry_for(program: Program, now: datetime) -> datetime | None:
     return None if program.points_expiry_days is None else now + timedelta(days=program.points_expiry_days)
 
 
-def _ensure_can_transact(account: LoyaltyAccount) -> None:
-    if account.state == LoyaltyAccount.State.BLOCKED:
-        raise ApplicationError(_("The loyalty account is blocked."), code=LoyaltyErrorCode.ACCOUNT_BLOCKED, status=409)
-    if account.state != LoyaltyAccount.State.ENROLLED:
-        raise ApplicationError(
-            _("The customer is not enrolled in the loyalty program."), code=LoyaltyErrorCode.NOT_ENROLLED, status=409
-        )
-
-
 @dataclass(frozen=True)
 class CheckoutResult:
     purchase: Purchase
     created: bool
-
-
-def _announce_points(
-    account: LoyaltyAccount, *, balance_before: int, pending_moved: int, kind: str, reference: str
-) -> None:
-    """One loyalty.points_changed event for an operation that moved spendable or pending points."""
-    change = account.points_balance - balance_before
-    if change or pending_moved:
-        points_changed_event(account, kind=kind, change=change, source="purchase", reference=reference)
 
 
 def _existing_checkout(program: Program, transaction_id: str, fingerprint: str) -> Purchase | None:
@@ -124,7 +107,7 @@ def purchase_checkout(
     if existing is not None:
         return CheckoutResult(purchase=existing, created=False)
     account = account_lock(account)
-    _ensure_can_transact(account)
+    loyalty_account_ensure_enrolled(account)
     balance_before = account.points_balance
     now = timezone.now()
     earned = points_for_purchase(total=total, lines=lines, rule=earn_rule_for(account))
@@ -177,7 +160,7 @@ def purchase_checkout(
             )  # fmt: skip
     if not pending:
         tier_recalculate(account=account, now=now)
-    _announce_points(
+    points_changed_since(
         account,
         balance_before=balance_before,
         pending_moved=earned.total if pending else 0,
@@ -225,7 +208,7 @@ def purchase_accept(*, purchase: Purchase, now: datetime | None = None) -> Purch
     purchase.confirm_at = None
     purchase.save(update_fields=["state", "confirm_at", "updated_at"])
     tier_recalculate(account=account, now=now)
-    _announce_points(
+    points_changed_since(
         account, balance_before=balance_before, pending_moved=confirmed, kind=Kind.EARN,
         reference=purchase.transaction_id,
     )  # fmt: skip
@@ -250,7 +233,7 @@ def purchase_reject(*, purchase: Purchase) -> Purchase:
     purchase.state = Purchase.State.REJECTED
     purchase.confirm_at = None
     purchase.save(update_fields=["state", "points_returned", "confirm_at", "updated_at"])
-    _announce_points(
+    points_changed_since(
         account, balance_before=balance_before, pending_moved=cancelled, kind=Kind.CANCEL,
         reference=purchase.transaction_id,
     )  # fmt: skip
@@ -326,7 +309,7 @@ def purchase_refund(*, purchase: Purchase, amount: Decimal | None = None) -> Pur
     if pending_of_purchase(purchase) == 0:
         purchase.confirm_at = None
     purchase.save()
-    _announce_points(
+    points_changed_since(
         account, balance_before=balance_before, pending_moved=taken, kind=Kind.REFUND,
         reference=purchase.transaction_id,
     )  # fmt: skip

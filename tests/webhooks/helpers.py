@@ -3,12 +3,36 @@ from datetime import datetime
 from typing import Any
 
 import time_machine
+from celery import Celery
 from django.utils import timezone
+from kombu import pools
 from standardwebhooks import Webhook
 
 from tests.webhooks.receiver import ReceivedRequest
 from webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 from webhooks.services.events import event_record, webhook_event_emit
+
+REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
+REDIS_URL = f"redis://{REDIS_HOST}:{REDIS_PORT}/0"
+
+
+def redis_is_up() -> bool:
+    try:
+        with socket.create_connection((REDIS_HOST, REDIS_PORT), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def forget_broker_connections(app: Celery) -> None:
+    """Drop the producer pools made with the broker of a moment ago: the app's own, and kombu's process-wide
+    registry keyed by broker URL (or the next test on the same URL gets "Acquire on closed pool")."""
+    if app._pool is not None:
+        app._pool.force_close_all()
+    app._pool = None
+    app.amqp._producer_pool = None
+    pools.reset()
+
 
 CUSTOMER = {
     "customer": {

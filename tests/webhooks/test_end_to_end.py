@@ -11,7 +11,6 @@ thread makes its changes only while the worker is idle (the first test) or stopp
 """
 
 import json
-import socket
 import threading
 import time
 import uuid
@@ -23,17 +22,16 @@ import pytest
 from celery import Celery
 from celery.contrib.testing.worker import start_worker
 from celery.signals import task_postrun, task_prerun
-from kombu import Exchange, Queue, pools
+from kombu import Exchange, Queue
 from standardwebhooks import Webhook
 
 from config.celery_app import app as celery_app
+from tests.webhooks.helpers import REDIS_URL, forget_broker_connections, redis_is_up
 from tests.webhooks.receiver import Receiver
 from webhooks.models import WebhookDelivery, WebhookEvent
 from webhooks.services.endpoints import webhook_endpoint_create
 from webhooks.tasks import sweep_due_deliveries_task
 
-REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
-REDIS_URL = f"redis://{REDIS_HOST}:{REDIS_PORT}/0"
 BROKER_SETTINGS = ("broker_url", "broker_transport_options", "task_always_eager", "task_default_queue")
 SPI_CUSTOMERS = "/endpoint/sa/customers"
 LOYALTY_EVENTS = "/api/v1/events"
@@ -52,29 +50,10 @@ SIGN_UP = {
 WAIT_SECONDS = 20
 
 
-def _redis_is_up() -> bool:
-    try:
-        with socket.create_connection((REDIS_HOST, REDIS_PORT), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
-def _forget_broker_connections(app: Celery) -> None:
-    # The producer pool is created on first use with the broker of that moment; drop it whenever the broker changes.
-    # kombu keeps the pools in process-wide registries keyed by broker URL: empty those too, or the next test on
-    # the same URL would be handed the pool closed here ("Acquire on closed pool").
-    if app._pool is not None:
-        app._pool.force_close_all()
-    app._pool = None
-    app.amqp._producer_pool = None
-    pools.reset()
-
-
 @pytest.fixture
 def redis_celery_app() -> Iterator[Celery]:
     """The project's Celery app, pointed at Redis, out of eager mode and on a queue of its own for one test."""
-    if not _redis_is_up():
+    if not redis_is_up():
         pytest.skip(f"Redis is not reachable at {REDIS_URL}: start it (.ci/run does) to run the end-to-end tests.")
     saved = {name: celery_app.conf[name] for name in BROKER_SETTINGS}
     celery_app.conf.update(
@@ -83,7 +62,7 @@ def redis_celery_app() -> Iterator[Celery]:
         task_always_eager=False,
         task_default_queue=f"webhooks-e2e-{uuid.uuid4().hex}",
     )
-    _forget_broker_connections(celery_app)
+    forget_broker_connections(celery_app)
     try:
         yield celery_app
     finally:
@@ -95,7 +74,7 @@ def redis_celery_app() -> Iterator[Celery]:
             queue.declare()  # makes this channel know the binding it then deletes
             queue.delete()
         celery_app.conf.update(saved)
-        _forget_broker_connections(celery_app)
+        forget_broker_connections(celery_app)
 
 
 def _worker(app: Celery):

@@ -4,11 +4,9 @@ The worker runs in a thread of this process (celery.contrib.testing.worker), so 
 its queue has a name of its own, so a worker of another test run on the same Redis cannot take its messages.
 """
 
-import socket
 import uuid
 from collections.abc import Iterator
 
-import kombu.pools
 import pytest
 from celery import Celery
 from celery.contrib.testing.worker import start_worker
@@ -16,37 +14,17 @@ from django.db import transaction
 from standardwebhooks import Webhook
 
 from config.celery_app import app as celery_app
-from tests.webhooks.helpers import emit_customer_created
+from tests.webhooks.helpers import REDIS_URL, emit_customer_created, forget_broker_connections, redis_is_up
 from webhooks.models import WebhookDelivery
 from webhooks.services.endpoints import webhook_endpoint_create
 
-REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
-REDIS_URL = f"redis://{REDIS_HOST}:{REDIS_PORT}/0"
 BROKER_SETTINGS = ("broker_url", "broker_transport_options", "task_always_eager", "task_default_queue")
-
-
-def _redis_is_up() -> bool:
-    try:
-        with socket.create_connection((REDIS_HOST, REDIS_PORT), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
-def _forget_broker_connections(app: Celery) -> None:
-    # The producer pool is created on first use with the broker of that moment; drop it whenever the broker changes.
-    if app._pool is not None:
-        app._pool.force_close_all()
-    app._pool = None
-    app.amqp._producer_pool = None
-    # kombu keeps closed pools in a process-wide registry; a later Redis test would get "Acquire on closed pool".
-    kombu.pools.reset()
 
 
 @pytest.fixture
 def redis_celery_app() -> Iterator[Celery]:
     """The project's Celery app, pointed at Redis and out of eager mode for one test."""
-    if not _redis_is_up():
+    if not redis_is_up():
         pytest.skip(f"Redis is not reachable at {REDIS_URL}: start it (.ci/run does) to run the real-worker test.")
     saved = {name: celery_app.conf[name] for name in BROKER_SETTINGS}
     celery_app.conf.update(
@@ -55,12 +33,12 @@ def redis_celery_app() -> Iterator[Celery]:
         task_always_eager=False,
         task_default_queue=f"webhooks-test-{uuid.uuid4().hex}",
     )
-    _forget_broker_connections(celery_app)
+    forget_broker_connections(celery_app)
     try:
         yield celery_app
     finally:
         celery_app.conf.update(saved)
-        _forget_broker_connections(celery_app)
+        forget_broker_connections(celery_app)
 
 
 @pytest.mark.django_db(transaction=True)

@@ -2,10 +2,24 @@ from decimal import Decimal
 from typing import ClassVar
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 
 from core.models import TimeStampedModel
+
+SESSION_CHANNELS = ("web", "pos", "mobile")
+
+
+def _session_channels() -> list[str]:
+    return list(SESSION_CHANNELS)
+
+
+def _session_channels_validate(value: object) -> None:
+    if not isinstance(value, list) or not set(value) <= set(SESSION_CHANNELS) or len(set(value)) != len(value):
+        raise ValidationError(
+            "Choose distinct channels among: %(known)s.", code="channels", params={"known": ", ".join(SESSION_CHANNELS)}
+        )
 
 
 class Program(TimeStampedModel):
@@ -59,6 +73,12 @@ class Program(TimeStampedModel):
     )
     negative_balance_policy = models.CharField(
         max_length=16, choices=NegativeBalancePolicy.choices, default=NegativeBalancePolicy.OWE
+    )
+    auto_enrol_channels = models.JSONField(
+        default=_session_channels,
+        blank=True,
+        validators=[_session_channels_validate],
+        help_text="Channels (web, pos, mobile) on which a shopper session enrols a new shopper; empty: never.",
     )
 
     class Meta:
@@ -285,8 +305,6 @@ class TierChange(models.Model):
 
 
 def _channels_validate(value: object) -> None:
-    from django.core.exceptions import ValidationError
-
     known = set(CouponDefinition.Channel.values)
     if not isinstance(value, list) or not value or not set(value) <= known or len(set(value)) != len(value):
         raise ValidationError(

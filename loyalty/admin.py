@@ -34,7 +34,17 @@ from core.exceptions import ApplicationError
 from crm.admin import TIMESTAMPS, CustomerAdmin
 from crm.models import Customer
 from loyalty.coupon_codes import code_normalise
-from loyalty.models import CouponDefinition, LoyaltyAccount, PointsEntry, Program, Purchase, Tier, TierChange, Voucher
+from loyalty.models import (
+    SESSION_CHANNELS,
+    CouponDefinition,
+    LoyaltyAccount,
+    PointsEntry,
+    Program,
+    Purchase,
+    Tier,
+    TierChange,
+    Voucher,
+)
 from loyalty.selectors import customer_pks_by_loyalty_id
 from loyalty.services.coupons import coupon_definition_create, voucher_cancel
 from loyalty.services.ledger import account_balances
@@ -61,8 +71,23 @@ class TierInline(admin.TabularInline):
 # Programs and tiers are marketing's configuration; their only invariants (one default program, tier codes and
 # ranks unique per program, a positive burn value) are constraints the forms validate, and no service edits them.
 # A changed rule applies from the next purchase or evaluation on; nothing already in the ledger is recomputed.
+class ProgramAdminForm(forms.ModelForm):
+    auto_enrol_channels = forms.TypedMultipleChoiceField(
+        choices=[(channel, channel) for channel in SESSION_CHANNELS],
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        label="Auto-enrol on channels",
+        help_text="A shopper session on these channels enrols a new shopper into the program.",
+    )
+
+    class Meta:
+        model = Program
+        fields = ("auto_enrol_channels",)  # the admin adds the rest from its fieldsets
+
+
 @admin.register(Program)
 class ProgramAdmin(admin.ModelAdmin):
+    form = ProgramAdminForm
     list_display = ("code", "name", "currency", "is_default", "is_active", "earn_rate", "pending_days", "created_at")
     readonly_fields = TIMESTAMPS
     fieldsets = (
@@ -71,6 +96,7 @@ class ProgramAdmin(admin.ModelAdmin):
         ("Pending and expiry", {"fields": ("pending_days", "points_expiry_days")}),
         ("Tiers", {"fields": ("tier_qualification", "tier_window_days", "tier_validity_days")}),
         ("Refunds", {"fields": ("negative_balance_policy",)}),
+        ("Enrolment", {"fields": ("auto_enrol_channels",)}),
         ("History", {"fields": TIMESTAMPS, "classes": ("collapse",)}),
     )
     inlines = (TierInline,)
@@ -689,3 +715,7 @@ class VoucherAdmin(ViewOnlyMixin, admin.ModelAdmin):
                 cancelled += 1
         if cancelled:
             self.message_user(request, f"{cancelled} voucher(s) cancelled.", messages.SUCCESS)
+
+
+# Admin pages kept in modules of their own, imported here for their registrations.
+from loyalty import admin_customer_panel, admin_dashboard, admin_scan_and_go  # noqa: E402, F401, I001

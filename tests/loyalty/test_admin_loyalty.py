@@ -182,10 +182,11 @@ def test_program_page_groups_every_rule_field():
     fieldsets = {title: set(options["fields"]) for title, options in ProgramAdmin.fieldsets}
 
     # then
-    assert list(fieldsets) == [None, "Earning", "Pending and expiry", "Tiers", "Refunds", "History"]
+    assert list(fieldsets) == [None, "Earning", "Pending and expiry", "Tiers", "Refunds", "Enrolment", "History"]
     assert fieldsets["Pending and expiry"] == {"pending_days", "points_expiry_days"}
     assert fieldsets["Tiers"] == {"tier_qualification", "tier_window_days", "tier_validity_days"}
     assert fieldsets["Refunds"] == {"negative_balance_policy"}
+    assert fieldsets["Enrolment"] == {"auto_enrol_channels"}
     assert set().union(*fieldsets.values()) - {"created_at", "updated_at"} == rule_fields
 
 
@@ -487,3 +488,18 @@ def test_purchases_and_ledger_entries_are_view_only(admin_client, account):
     assert [response.status_code for response in responses] == [403] * 6
     assert Purchase.objects.get(pk=purchase.pk).total == Decimal("10.00")
     assert PointsEntry.objects.get(pk=entry.pk).points == 10
+
+
+def test_auto_enrol_channels_are_checkboxes_saved_as_a_list(admin_client, program):
+    # given
+    url = f"/admin/loyalty/program/{program.pk}/change/"
+    data = form_data(admin_client.get(url))
+    data["auto_enrol_channels"] = ["web", "mobile"]
+
+    # when
+    response = admin_client.post(url, data)
+
+    # then
+    assert response.status_code == 302
+    program.refresh_from_db()
+    assert program.auto_enrol_channels == ["web", "mobile"]

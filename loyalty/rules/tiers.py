@@ -25,7 +25,10 @@ class ExpiryDecision(Generic[T]):
 
 
 def tier_reached(tiers: Sequence[T], value: Decimal) -> T:
-    """The best tier whose threshold the value meets; the entry tier (lowest rank) at least."""
+    """The best tier whose threshold the value meets; the entry tier (lowest rank) at least. `tiers` must not be
+    empty: a program without tiers has nothing to reach (callers check)."""
+    if not tiers:
+        raise ValueError("tier_reached needs at least one tier")
     ordered = sorted(tiers, key=lambda tier: tier.rank)
     reached = ordered[0]
     for tier in ordered:

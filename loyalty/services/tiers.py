@@ -70,8 +70,11 @@ def _move(account: LoyaltyAccount, tier: Tier, reason: str, value: Decimal, now:
 def tier_recalculate(*, account: LoyaltyAccount, now: datetime) -> TierChange | None:
     """Upgrade the account when its qualifying value reaches a better tier. Never downgrades: that happens only
     at the tier's expiry (tier_evaluate_expiry). The caller holds the account lock."""
+    tiers = _program_tiers(account.program)
+    if not tiers:  # a program without tiers (points only): nothing to reach
+        return None
     value = qualifying_value(account=account, now=now)
-    reached = tier_reached(_program_tiers(account.program), value)
+    reached = tier_reached(tiers, value)
     if not is_upgrade(account.tier, reached):
         return None
     return _move(account, reached, TierChange.Reason.UPGRADE, value, now)

@@ -20,3 +20,8 @@ class LoyaltyErrorCode(StrEnum):
     COUPON_EXPIRED = "COUPON_EXPIRED"
     COUPON_LIMIT_REACHED = "COUPON_LIMIT_REACHED"
     COUPON_CANCELLED = "COUPON_CANCELLED"
+    # LoyaltyLion's code for a session whose email belongs to another shopper, lower-case as it publishes it.
+    EMAIL_ALREADY_IN_USE = "email_already_in_use"
+    INVALID_CARD_NUMBER = "INVALID_CARD_NUMBER"
+    CARD_NUMBER_IN_USE = "CARD_NUMBER_IN_USE"
+    CARD_STATUS_CONFLICT = "CARD_STATUS_CONFLICT"

@@ -3,16 +3,25 @@ from typing import ClassVar
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 
 from core.models import TimeStampedModel
+from crm.validators import validate_language
 
 SESSION_CHANNELS = ("web", "pos", "mobile")
+# The range of Scan & Go's spotCheckBias; every bias or delta stored is within it (and the sum is clamped to it).
+SPOT_CHECK_BIAS_MIN = -100
+SPOT_CHECK_BIAS_MAX = 100
 
 
 def _session_channels() -> list[str]:
     return list(SESSION_CHANNELS)
+
+
+def _spot_check_bias_validators() -> list:
+    return [MinValueValidator(SPOT_CHECK_BIAS_MIN), MaxValueValidator(SPOT_CHECK_BIAS_MAX)]
 
 
 def _session_channels_validate(value: object) -> None:
@@ -80,6 +89,18 @@ class Program(TimeStampedModel):
         validators=[_session_channels_validate],
         help_text="Channels (web, pos, mobile) on which a shopper session enrols a new shopper; empty: never.",
     )
+    default_language = models.CharField(
+        max_length=16,
+        default="en",
+        validators=[validate_language],
+        help_text="Language of customer-facing messages (such as Scan & Go denials) when the customer has none "
+        "or one we do not speak.",
+    )
+    card_number_strip_leading_zeros = models.BooleanField(
+        default=True,
+        help_text="Card numbers are compared without leading zeros (scanners often add them: 0012345 is 12345). "
+        "Applies to cards issued after a change; cards issued before still match as they were stored.",
+    )
 
     class Meta:
         ordering = ("code",)
@@ -115,12 +136,21 @@ class Tier(TimeStampedModel):
     )
     earn_multiplier = models.DecimalField(max_digits=6, decimal_places=3, default=Decimal("1"))
     benefits = models.TextField(blank=True)
+    spot_check_bias = models.SmallIntegerField(
+        default=0,
+        validators=_spot_check_bias_validators(),
+        help_text="Scan & Go spot-check bias of this tier's members, -100 (never checked) to 100 (more often).",
+    )
 
     class Meta:
         ordering = ("program", "rank")
         constraints: ClassVar = [
             models.UniqueConstraint(fields=("program", "code"), name="tier_code_unique_per_program"),
             models.UniqueConstraint(fields=("program", "rank"), name="tier_rank_unique_per_program"),
+            models.CheckConstraint(
+                condition=Q(spot_check_bias__gte=SPOT_CHECK_BIAS_MIN) & Q(spot_check_bias__lte=SPOT_CHECK_BIAS_MAX),
+                name="tier_spot_check_bias_in_range",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -154,11 +184,26 @@ class LoyaltyAccount(TimeStampedModel):
     points_balance = models.IntegerField(default=0)
     opted_out_at = models.DateTimeField(null=True, blank=True)
     store_credit = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0.00"))
+    spot_check_bias_override = models.SmallIntegerField(
+        null=True,
+        blank=True,
+        validators=_spot_check_bias_validators(),
+        help_text="Scan & Go spot-check bias for this member instead of the tier's, -100 to 100; empty: the "
+        "tier's. Risk rules still add to it.",
+    )
 
     class Meta:
         ordering = ("-created_at",)
         constraints: ClassVar = [
             models.UniqueConstraint(fields=("customer", "program"), name="one_account_per_customer_and_program"),
+            models.CheckConstraint(
+                condition=Q(spot_check_bias_override__isnull=True)
+                | (
+                    Q(spot_check_bias_override__gte=SPOT_CHECK_BIAS_MIN)
+                    & Q(spot_check_bias_override__lte=SPOT_CHECK_BIAS_MAX)
+                ),
+                name="account_spot_check_bias_override_in_range",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -539,3 +584,195 @@ class TierBenefitGrant(models.Model):
 
     def __str__(self) -> str:
         return f"{self.benefit} for {self.account_id} ({self.occasion}: {self.outcome})"
+
+
+class Card(TimeStampedModel):
+    """A loyalty card (physical or digital) of an account: what Scan & Go devices and tills scan.
+
+    `number` is as printed; `normalised_number` is what lookups compare (loyalty/card_numbers.py), unique across
+    programs so that a scan names one card. A replaced card points at its successor.
+    """
+
+    class Kind(models.TextChoices):
+        PHYSICAL = "physical", "Physical"
+        DIGITAL = "digital", "Digital (app, wallet)"
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        BLOCKED = "blocked", "Blocked"
+        LOST = "lost", "Lost"
+        STOLEN = "stolen", "Stolen"
+        REPLACED = "replaced", "Replaced"
+
+    account = models.ForeignKey(LoyaltyAccount, on_delete=models.PROTECT, related_name="cards")
+    number = models.CharField(max_length=64)
+    normalised_number = models.CharField(max_length=64, unique=True, editable=False)
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.PHYSICAL)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    issued_at = models.DateTimeField()
+    expires_at = models.DateTimeField(null=True, blank=True, help_text="Exclusive; empty: never.")
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+    status_reason = models.CharField(max_length=200, blank=True)
+    replaced_by = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ("-issued_at", "-id")
+        constraints: ClassVar = [
+            models.CheckConstraint(condition=~Q(normalised_number=""), name="card_normalised_number_not_empty"),
+            models.CheckConstraint(
+                condition=~Q(status="replaced") | Q(replaced_by__isnull=False), name="card_replaced_has_successor"
+            ),
+        ]
+        indexes: ClassVar = [models.Index(fields=("account", "status"), name="card_account_status")]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class ScanAndGoPolicy(TimeStampedModel):
+    """How a program answers Scan & Go devices (GET /customer-profile): who may unlock, and what comes with it.
+
+    `config_version` is bumped by every change made through loyalty/services/scan_and_go_config.py (policy,
+    store overrides, messages, risk rules); the profile endpoint reads it in its one lookup query and reloads
+    its in-process copy of the configuration when it moved (see loyalty/selectors_scan_and_go.py).
+    """
+
+    program = models.OneToOneField(Program, on_delete=models.CASCADE, related_name="scan_and_go_policy")
+    unlocking_allowed = models.BooleanField(
+        default=True, help_text="Off: no device unlocks for anyone in this program (Scan & Go switched off)."
+    )
+    deny_blocked_customer = models.BooleanField(default=True)
+    deny_blocked_account = models.BooleanField(default=True)
+    deny_blocked_card = models.BooleanField(default=True, help_text="Blocked, lost, stolen or replaced cards.")
+    deny_expired_card = models.BooleanField(default=True)
+    require_terms_consent = models.BooleanField(
+        default=False, help_text="Only customers who agreed to the terms and conditions may unlock."
+    )
+    unlocking_station_device_types = models.CharField(
+        max_length=200,
+        default="unlocking_station",
+        blank=True,
+        help_text="Comma-separated deviceType values that are unlocking stations (staffed or fixed); in stores "
+        "that do not allow self-unlocking only these unlock.",
+    )
+    include_coupons = models.BooleanField(default=True, help_text="Send auto-applied coupons to the device.")
+    config_version = models.PositiveIntegerField(default=1, editable=False)
+
+    class Meta:
+        verbose_name = "Scan & Go policy"
+        verbose_name_plural = "Scan & Go policies"
+
+    def __str__(self) -> str:
+        return f"Scan & Go policy of {self.program}"
+
+
+class ScanAndGoStoreOverride(TimeStampedModel):
+    """What one store does differently from its program's Scan & Go policy."""
+
+    policy = models.ForeignKey(ScanAndGoPolicy, on_delete=models.CASCADE, related_name="store_overrides")
+    store = models.ForeignKey("crm.Store", on_delete=models.CASCADE, related_name="+")
+    unlocking_allowed = models.BooleanField(default=True, help_text="Off: Scan & Go is switched off in this store.")
+    self_unlocking_allowed = models.BooleanField(
+        default=True, help_text="Off: only unlocking stations unlock (carts and handhelds cannot unlock themselves)."
+    )
+    require_terms_consent = models.BooleanField(null=True, blank=True, help_text="Empty: as the program's policy says.")
+    spot_check_bias_delta = models.SmallIntegerField(
+        default=0,
+        validators=_spot_check_bias_validators(),
+        help_text="Added to every shopper's spot-check bias in this store, -100 to 100.",
+    )
+
+    class Meta:
+        ordering = ("policy", "store")
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=("policy", "store"), name="scan_and_go_override_unique_per_store"),
+            models.CheckConstraint(
+                condition=Q(spot_check_bias_delta__gte=SPOT_CHECK_BIAS_MIN)
+                & Q(spot_check_bias_delta__lte=SPOT_CHECK_BIAS_MAX),
+                name="scan_and_go_override_bias_in_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.store} ({self.policy.program})"
+
+
+class ScanAndGoDenialMessage(TimeStampedModel):
+    """A program's own wording of one denial reason in one language, instead of the translated default."""
+
+    class Reason(models.TextChoices):
+        CUSTOMER_BLOCKED = "customer_blocked", "Customer blocked"
+        ACCOUNT_BLOCKED = "account_blocked", "Loyalty account blocked"
+        CARD_BLOCKED = "card_blocked", "Card blocked, lost or stolen"
+        CARD_REPLACED = "card_replaced", "Card replaced by a newer card"
+        CARD_EXPIRED = "card_expired", "Card expired"
+        TERMS_NOT_ACCEPTED = "terms_not_accepted", "Terms and conditions not accepted"
+        UNLOCKING_DISABLED = "unlocking_disabled", "Scan & Go switched off (program or store)"
+        SELF_UNLOCKING_NOT_ALLOWED = "self_unlocking_not_allowed", "Store allows unlocking only at a station"
+
+    policy = models.ForeignKey(ScanAndGoPolicy, on_delete=models.CASCADE, related_name="denial_messages")
+    reason = models.CharField(max_length=32, choices=Reason.choices)
+    language = models.CharField(max_length=16, choices=settings.LANGUAGES)
+    message = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ("policy", "reason", "language")
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=("policy", "reason", "language"), name="scan_and_go_message_unique_per_reason_language"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reason} [{self.language}]"
+
+
+class SpotCheckRiskRule(TimeStampedModel):
+    """A configurable adjustment of the spot-check bias: when the condition holds, `delta` is added."""
+
+    class Condition(models.TextChoices):
+        NO_PURCHASES = "no_purchases", "No purchases yet"
+        ACCOUNT_YOUNGER_THAN_DAYS = "account_younger_than_days", "Member for fewer than N days"
+        TIER_RANK_AT_LEAST = "tier_rank_at_least", "Tier rank at least N"
+        TIER_RANK_AT_MOST = "tier_rank_at_most", "Tier rank at most N"
+        CUSTOMER_GROUP_EQUALS = "customer_group_equals", "Customer group equals"
+        TERMS_NOT_ACCEPTED = "terms_not_accepted", "Terms and conditions not accepted"
+
+    policy = models.ForeignKey(ScanAndGoPolicy, on_delete=models.CASCADE, related_name="risk_rules")
+    name = models.CharField(max_length=100)
+    condition = models.CharField(max_length=32, choices=Condition.choices)
+    parameter = models.CharField(
+        max_length=64, blank=True, help_text="N for the 'N' conditions (a whole number), the group for groups."
+    )
+    delta = models.SmallIntegerField(validators=_spot_check_bias_validators(), help_text="-100 to 100.")
+    is_active = models.BooleanField(default=True)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ("policy", "position", "id")
+        constraints: ClassVar = [
+            models.CheckConstraint(
+                condition=Q(delta__gte=SPOT_CHECK_BIAS_MIN) & Q(delta__lte=SPOT_CHECK_BIAS_MAX),
+                name="spot_check_rule_delta_in_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        from loyalty.rules.spot_check import risk_rule_parameter_error
+
+        error = risk_rule_parameter_error(self.condition, self.parameter)
+        if error:
+            raise ValidationError({"parameter": error})
+
+
+class ScanAndGoMember(LoyaltyAccount):
+    """A loyalty account seen from Scan & Go: its own admin page, where store managers set the spot-check bias
+    override without the permissions of the loyalty account page (points adjustments)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "Scan & Go member"
+        verbose_name_plural = "Scan & Go members"

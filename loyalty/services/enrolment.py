@@ -6,9 +6,10 @@ from core.exceptions import ApplicationError
 from crm.models import Customer
 from crm.services.context import ChangeContext
 from loyalty.account_numbers import generate_account_number
+from loyalty.card_numbers import card_number_normalise
 from loyalty.error_codes import LoyaltyErrorCode
 from loyalty.events import account_enrolled_event
-from loyalty.models import LoyaltyAccount, Program, TierChange
+from loyalty.models import Card, LoyaltyAccount, Program, TierChange
 from loyalty.selectors import program_get_default
 from loyalty.services.tier_benefits import tier_benefits_issue
 
@@ -16,12 +17,15 @@ ACCOUNT_NUMBER_ATTEMPTS = 5
 
 
 def _create_with_unique_number(**fields: object) -> LoyaltyAccount:
+    """The account and its digital card, which carries the account number (the number printed on receipts and
+    shown in apps is what shoppers scan). Both numbers must be free: a physical card may already use it."""
     for _attempt in range(ACCOUNT_NUMBER_ATTEMPTS):
         account = LoyaltyAccount(account_number=generate_account_number(), **fields)
         try:
             # A savepoint, so that a number collision does not poison the caller's transaction.
             with transaction.atomic():
                 account.save()
+                _digital_card_create(account)
         except IntegrityError:
             if LoyaltyAccount.objects.filter(customer=fields["customer"], program=fields["program"]).exists():
                 raise
@@ -30,6 +34,21 @@ def _create_with_unique_number(**fields: object) -> LoyaltyAccount:
     raise ApplicationError(
         _("Could not allocate a loyalty account number."), code=LoyaltyErrorCode.ACCOUNT_NUMBER_EXHAUSTED, status=503
     )
+
+
+def _digital_card_create(account: LoyaltyAccount) -> None:
+    normalised = card_number_normalise(
+        account.account_number, strip_leading_zeros=account.program.card_number_strip_leading_zeros
+    )
+    # Plain save, not loyalty.services.cards.card_issue: a taken number must raise IntegrityError here, so that
+    # the loop above draws another account number.
+    Card(
+        account=account,
+        number=account.account_number,
+        normalised_number=normalised,
+        kind=Card.Kind.DIGITAL,
+        issued_at=account.enrolled_at or timezone.now(),
+    ).save()
 
 
 @transaction.atomic

@@ -1,3 +1,4 @@
+import base64
 import io
 import re
 
@@ -239,3 +240,36 @@ def test_seed_demo_refuses_a_customer_count_out_of_range():
     # then
     assert str(error.value) == "--customers must be between 1 and 9999."
     assert Customer.objects.count() == 0
+
+
+@override_settings(DEBUG=True)
+def test_seed_demo_gives_demo_cards_and_prints_scan_and_go_curls_that_work():
+    # given
+    from loyalty.models import Card
+    from loyalty.selectors_scan_and_go import scan_and_go_config_cache_clear
+
+    scan_and_go_config_cache_clear()
+    run_seed_demo()
+    output = run_seed_demo()  # a second run keeps the cards and prints a new key
+
+    # when
+    key = printed_key(output)
+    curls = [line.strip() for line in output.splitlines() if line.strip().startswith("curl -u")]
+    answers = []
+    for curl in curls:
+        user, password, url = re.fullmatch(r"curl -u '([^:]+):(\S+)' '(\S+)'", curl).groups()
+        http = APIClient()
+        http.credentials(HTTP_AUTHORIZATION="Basic " + base64.b64encode(f"{user}:{password}".encode()).decode())
+        answers.append(http.get(url.removeprefix("http://127.0.0.1:8000")))
+
+    # then
+    assert len(curls) == 2
+    assert all(f"'scan-and-go:{key}'" in curl for curl in curls)
+    assert "loyaltyCardNumber=4000%200000%200001&storeId=NYC01&deviceType=smart_cart" in curls[0]
+    assert [answer.status_code for answer in answers] == [200, 200]
+    assert [answer.json()["unlockingDevices"]["isAllowed"] for answer in answers] == [True, False]
+    assert list(Card.objects.filter(kind="physical").order_by("number").values_list("number", "status")) == [
+        ("4000 0000 0001", "active"),
+        ("4000 0000 0002", "active"),
+        ("4000 0000 0003", "blocked"),
+    ]

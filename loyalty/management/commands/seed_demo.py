@@ -18,6 +18,8 @@ from crm.models import ApiClient, Associate, ConsentChange, Customer, Store
 from crm.services.api_clients import api_client_create, api_client_rotate_key, api_client_set_scopes
 from crm.services.context import ChangeContext
 from crm.services.stores import associate_get_or_create, store_get_or_create
+from loyalty.models import Card, LoyaltyAccount
+from loyalty.services.cards import card_block, card_issue
 from loyalty.services.customers import customer_sign_up
 
 SEED = 20250101
@@ -29,6 +31,10 @@ API_CLIENT_NAME = "Demo POS"
 API_CLIENT_SCOPES = ("clienteling", "scan_and_go", "loyalty:read", "loyalty:write", "privacy")
 ADMIN_USERNAME = "admin"
 ADMIN_PASSWORD = "admin"  # noqa: S105 - the whole point of a demo login; refused unless DEBUG or --force
+# Physical loyalty cards for the first enrolled demo customers, printed as "4000 0000 0001"; the last one is
+# blocked, so that Scan & Go shows a denial too.
+DEMO_CARDS = 3
+DEMO_CARD_STORE = "NYC01"
 
 
 @dataclass(frozen=True)
@@ -168,6 +174,7 @@ class Command(BaseCommand):
             with transaction.atomic():
                 stores_line, contexts = self._seed_stores()
                 customers_line = self._seed_customers(count, contexts)
+                cards = self._seed_cards()
                 admin_created = self._seed_admin()
                 client_line, key = self._seed_api_client()
         except ApplicationError as error:
@@ -176,6 +183,7 @@ class Command(BaseCommand):
 
         self._print_summary(stores_line, customers_line, admin_created, client_line)
         self._print_try_it(base_url, key)
+        self._print_try_scan_and_go(base_url, key, cards)
 
     def _seed_stores(self) -> tuple[str, list[list[ChangeContext]]]:
         """The demo stores and their associates, and for each associate the context its sign-ups are made in."""
@@ -224,6 +232,25 @@ class Command(BaseCommand):
         line = _present_or_created(len(to_create), len(existing))
         return f"{line}, {enrolled} of {demo_customers.count()} enrolled in the loyalty program"
 
+    def _seed_cards(self) -> list[Card]:
+        """A physical card for each of the first DEMO_CARDS enrolled demo customers (numbered by their position,
+        so a second run finds them), the last one blocked."""
+        accounts = (
+            LoyaltyAccount.objects.filter(customer__alternate_customer_id__startswith=DEMO_ID_PREFIX)
+            .select_related("program")
+            .order_by("customer__alternate_customer_id")[:DEMO_CARDS]
+        )
+        cards = []
+        for position, account in enumerate(accounts, start=1):
+            number = f"4000 0000 {position:04d}"
+            card = Card.objects.filter(account=account, number=number).first()
+            if card is None:
+                card = card_issue(account=account, number=number)
+                if position == DEMO_CARDS:
+                    card = card_block(card=card, reason="Demo: a card reported blocked")
+            cards.append(card)
+        return cards
+
     def _seed_admin(self) -> bool:
         user_model = get_user_model()
         if user_model.objects.filter(username=ADMIN_USERNAME).exists():
@@ -269,6 +296,17 @@ class Command(BaseCommand):
             self.stdout.write(f"  curl '{spi}?lastName={quote(example.last_name)}&api_key={key}'")
         self.stdout.write(f"  curl -X POST '{spi}?api_key={key}' -H 'Content-Type: application/json' \\")
         self.stdout.write(f"    -d '{CREATE_EXAMPLE}'")
+
+    def _print_try_scan_and_go(self, base_url: str, key: str, cards: list[Card]) -> None:
+        """Device vendors send the key as the Basic auth password; any user name will do."""
+        if not cards:
+            return
+        self.stdout.write("")
+        self.stdout.write("Try Scan & Go (a device scanning a loyalty card; the last card is blocked):")
+        profile = f"{base_url}/customer-profile"
+        for card in (cards[0], cards[-1]) if len(cards) > 1 else cards:
+            query = f"loyaltyCardNumber={quote(card.number)}&storeId={DEMO_CARD_STORE}&deviceType=smart_cart"
+            self.stdout.write(f"  curl -u 'scan-and-go:{key}' '{profile}?{query}'")
 
     def _example_customer(self) -> Customer | None:
         """The first demo customer, an enrolled one if there is any, so that GET_CUSTOMER shows a loyaltyProfile."""

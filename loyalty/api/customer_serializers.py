@@ -5,15 +5,18 @@ qualifying values are JSON numbers: whole points for points programs, amounts wi
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from loyalty.api.coupon_serializers import CouponOutputSerializer
 from loyalty.api.event_serializers import CheckoutItemSerializer
-from loyalty.models import Tier
+from loyalty.models import SESSION_CHANNELS, Tier
 from loyalty.selectors import CUSTOMER_EMBEDS, LOOKUP_IDENTIFIERS, CustomerOverview, qualifying_number
+from loyalty.selectors_sessions import ConfiguredTier, LoyaltyConfiguration, TierBenefit
 
 MAX_PREVIEW_ITEMS = 500  # as many lines as a checkout takes
 # The selector's embeds, plus `coupons`, which the API adds itself (loyalty/api/customers.py).
@@ -62,6 +65,35 @@ class EmbedField(serializers.CharField):
                 % {"names": ", ".join(f'"{name}"' for name in unknown), "known": ", ".join(API_EMBEDS)}
             )
         return names
+
+
+def spoken_languages() -> list[str]:
+    return [code for code, _name in settings.LANGUAGES]
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class LanguageField(serializers.CharField):
+    """A language tag (en, de-DE, fr_FR); answered as its ISO 639-1 primary subtag, which must be one we speak."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(max_length=16, **kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        text = super().to_internal_value(data)
+        primary = text.replace("_", "-").split("-")[0].lower()
+        if primary not in spoken_languages():
+            raise serializers.ValidationError(
+                _('"%(value)s" is not a language we speak; expected one of %(known)s.')
+                % {"value": text, "known": ", ".join(spoken_languages())}
+            )
+        return primary
+
+
+class ConfigurationGetInputSerializer(serializers.Serializer):
+    channel = serializers.ChoiceField(
+        choices=SESSION_CHANNELS, required=False, help_text="Without it, the rewards of every channel."
+    )
+    language = LanguageField(required=False)
 
 
 class CustomerGetInputSerializer(serializers.Serializer):
@@ -237,25 +269,205 @@ class ConfigurationProgramOutputSerializer(serializers.Serializer):
     name = serializers.CharField()
 
 
-class ConfigurationOutputSerializer(serializers.Serializer):
-    """The default program's rules, for a web shop or POS to explain them (LoyaltyLion's configuration call)."""
+# --- LoyaltyLion's SiteConfiguration (B6) parts: tier_configuration, rules, rewards
 
-    program = ConfigurationProgramOutputSerializer(source="*")
-    currency = serializers.CharField()
+
+def _number(**kwargs: Any) -> serializers.DecimalField:
+    return serializers.DecimalField(max_digits=14, decimal_places=4, coerce_to_string=False, **kwargs)
+
+
+class TierBenefitOutputSerializer(serializers.Serializer):
+    id = serializers.CharField(help_text='"<tier>:<n>" for a line of the tier\'s benefits, "<tier>:coupon:<code>".')
+    label = serializers.CharField()
+    secret = serializers.SerializerMethodField()
+    details = serializers.SerializerMethodField()
+
+    def get_secret(self, benefit: TierBenefit) -> bool:
+        return False
+
+    @extend_schema_field({"type": "object", "nullable": True, "properties": {"plaintext": {"type": "string"}}})
+    def get_details(self, benefit: TierBenefit) -> dict[str, str] | None:
+        return {"plaintext": benefit.details} if benefit.details else None
+
+
+class TierOutputSerializer(serializers.Serializer):
+    id = serializers.CharField(source="tier.code")
+    name = serializers.CharField(source="tier.name")
+    title = serializers.CharField(source="tier.title")
+    position = serializers.IntegerField(help_text="1 is the entry tier.")
+    hidden = serializers.SerializerMethodField()
+    kind = serializers.CharField(source="tier.program.tier_qualification", help_text="points or spend.")
+    lower_bound = QualifyingValueField()
+    upper_bound = QualifyingValueField(help_text="The next tier's lower bound; null for the top tier.")
+    renewal_bound = QualifyingValueField(help_text="Needed in the window to keep the tier at its expiry.")
+    earn_multiplier = serializers.DecimalField(
+        source="tier.earn_multiplier", max_digits=6, decimal_places=3, coerce_to_string=False
+    )
+    benefit_ids = serializers.SerializerMethodField()
+
+    def get_hidden(self, tier: ConfiguredTier) -> bool:
+        return False
+
+    def get_benefit_ids(self, tier: ConfiguredTier) -> list[str]:
+        return [benefit.id for benefit in tier.benefits]
+
+
+class MembershipOutputSerializer(serializers.Serializer):
+    mode = serializers.SerializerMethodField(help_text="Always rolling: a tier is kept a number of days.")
+    duration_days = serializers.IntegerField(source="program.tier_validity_days")
+    qualifying_window_days = serializers.IntegerField(source="program.tier_window_days")
+
+    def get_mode(self, configuration: LoyaltyConfiguration) -> str:
+        return "rolling"
+
+
+class TierConfigurationOutputSerializer(serializers.Serializer):
+    boundary_mode = serializers.CharField(source="program.tier_qualification", help_text="points or spend.")
+    tiers = TierOutputSerializer(many=True)
+    tier_benefits = serializers.SerializerMethodField()
+    membership = MembershipOutputSerializer(source="*")
+
+    @extend_schema_field(TierBenefitOutputSerializer(many=True))
+    def get_tier_benefits(self, configuration: LoyaltyConfiguration) -> list[dict[str, Any]]:
+        benefits = [benefit for tier in configuration.tiers for benefit in tier.benefits]
+        return TierBenefitOutputSerializer(benefits, many=True).data
+
+    def to_representation(self, instance: LoyaltyConfiguration) -> dict[str, Any] | None:  # type: ignore[override]
+        return super().to_representation(instance) if instance.tiers else None
+
+
+class RuleResultOutputSerializer(serializers.Serializer):
+    kind = serializers.CharField()
+    points = _number(help_text="Points per `per_currency_unit` spent.")
+    per_currency_unit = _number()
+
+
+class RuleVariantOutputSerializer(serializers.Serializer):
+    tier_id = serializers.CharField(allow_null=True)
+    title = serializers.CharField()
+    description = serializers.CharField(allow_null=True)
+    enabled = serializers.BooleanField()
+    result = RuleResultOutputSerializer()
+    result_short_text = serializers.CharField()
+
+
+class RuleOutputSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    kind = serializers.CharField()
+    limit = serializers.JSONField(allow_null=True)
+    properties = serializers.DictField()
+    variants = RuleVariantOutputSerializer(many=True)
+
+
+def _plain_number(value: Decimal) -> str:
+    text = f"{value:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def purchase_rule(configuration: LoyaltyConfiguration) -> dict[str, Any]:
+    """The program's one earning rule, LoyaltyLion-shaped: a purchase earns the earn rate times the tier's
+    multiplier per currency unit; one variant per tier (one without a tier when the program has none)."""
+    program = configuration.program
+    multipliers = [(tier.tier.code, tier.tier.earn_multiplier) for tier in configuration.tiers] or [
+        (None, Decimal("1"))
+    ]
+    variants = []
+    for tier_id, multiplier in multipliers:
+        points = (program.earn_rate * multiplier).normalize()
+        variants.append(
+            {
+                "tier_id": tier_id,
+                "title": _("Make a purchase"),
+                "description": None,
+                "enabled": True,
+                "result": {"kind": "points", "points": points, "per_currency_unit": Decimal("1")},
+                "result_short_text": ngettext(
+                    "%(points)s point per %(currency)s 1",
+                    "%(points)s points per %(currency)s 1",
+                    1 if points == 1 else 2,
+                )
+                % {"points": _plain_number(points), "currency": program.currency.upper()},
+            }
+        )
+    return {
+        "id": "purchase",
+        "kind": "purchase",
+        "limit": None,
+        "properties": {
+            "rounding": program.earn_rounding,
+            "basis": program.earn_basis,
+            "excluded_products": list(program.excluded_products or []),
+            "pending_days": program.pending_days,
+            "points_expiry_days": program.points_expiry_days,
+        },
+        "variants": variants,
+    }
+
+
+class RewardLimitOutputSerializer(serializers.Serializer):
+    per_customer = serializers.IntegerField(source="limit_per_customer", allow_null=True)
+    total = serializers.IntegerField(source="limit_total", allow_null=True)
+
+
+class RewardOutputSerializer(serializers.Serializer):
+    """A coupon as a shop shows it. Our rewards are coupons: they are issued or applied, not bought with points."""
+
+    id = serializers.CharField(source="definition.code")
+    kind = serializers.CharField(source="definition.kind", help_text="percent, amount or free_item.")
+    title = serializers.CharField(source="definition.name")
+    description = serializers.CharField(source="definition.description")
+    value = _number(source="definition.value", help_text="A percentage, an amount, or 0 for a free item.")
+    product_id = serializers.CharField(source="definition.product_id", help_text="The free item.")
+    minimum_spend = _number(source="definition.min_basket")
+    auto_apply = serializers.BooleanField(
+        source="definition.auto_apply", help_text="Applied without a code: at the till, or by the shop's checkout."
+    )
+    channels = serializers.ListField(child=serializers.CharField(), source="definition.channels")
+    valid_from = serializers.DateTimeField(source="definition.valid_from", allow_null=True)
+    valid_until = serializers.DateTimeField(source="definition.valid_until", allow_null=True, help_text="Exclusive.")
+    limit = RewardLimitOutputSerializer(source="definition")
+    tier_ids = serializers.ListField(child=serializers.CharField(), help_text="Eligible tiers; empty: everyone.")
+
+
+class ConfigurationOutputSerializer(serializers.Serializer):
+    """The default program's rules, for a web shop or POS to explain them: our own keys first, then
+    LoyaltyLion's SiteConfiguration parts (channel, language, tier_configuration, rules, rewards)."""
+
+    channel = serializers.CharField(allow_null=True, help_text="web, pos, mobile; null: rewards of every channel.")
+    currency = serializers.CharField(help_text="ISO 4217, lower-case as LoyaltyLion sends it: usd.")
+    language = serializers.CharField(help_text="ISO 639-1.")
+    program = ConfigurationProgramOutputSerializer()
     earn_rate = serializers.DecimalField(
-        max_digits=10, decimal_places=4, coerce_to_string=False, help_text="Points per currency unit."
+        source="program.earn_rate",
+        max_digits=10,
+        decimal_places=4,
+        coerce_to_string=False,
+        help_text="Points per currency unit.",
     )
-    rounding = serializers.CharField(source="earn_rounding")
-    basis = serializers.CharField(source="earn_basis")
-    pending_days = serializers.IntegerField()
-    points_expiry_days = serializers.IntegerField(allow_null=True, help_text="null: points never expire.")
+    rounding = serializers.CharField(source="program.earn_rounding")
+    basis = serializers.CharField(source="program.earn_basis")
+    pending_days = serializers.IntegerField(source="program.pending_days")
+    points_expiry_days = serializers.IntegerField(
+        source="program.points_expiry_days", allow_null=True, help_text="null: points never expire."
+    )
     burn_value = serializers.DecimalField(
-        max_digits=10, decimal_places=4, coerce_to_string=False, help_text="Currency value of one point."
+        source="program.burn_value",
+        max_digits=10,
+        decimal_places=4,
+        coerce_to_string=False,
+        help_text="Currency value of one point.",
     )
-    tier_qualification = serializers.CharField()
-    tier_window_days = serializers.IntegerField()
-    tier_validity_days = serializers.IntegerField()
-    tiers = ConfigurationTierOutputSerializer(source="tiers_by_rank", many=True)
+    tier_qualification = serializers.CharField(source="program.tier_qualification")
+    tier_window_days = serializers.IntegerField(source="program.tier_window_days")
+    tier_validity_days = serializers.IntegerField(source="program.tier_validity_days")
+    tiers = ConfigurationTierOutputSerializer(source="program.tiers_by_rank", many=True)
+    tier_configuration = TierConfigurationOutputSerializer(source="*", allow_null=True, help_text="null: no tiers.")
+    rules = serializers.SerializerMethodField()
+    rewards = RewardOutputSerializer(many=True)
+
+    @extend_schema_field(RuleOutputSerializer(many=True))
+    def get_rules(self, configuration: LoyaltyConfiguration) -> list[dict[str, Any]]:
+        return RuleOutputSerializer([purchase_rule(configuration)], many=True).data
 
 
 class CustomerErasedOutputSerializer(serializers.Serializer):

@@ -3,7 +3,7 @@
 GET  /api/v1/customers/{id}            the customer 360 view, with embed= blocks       (scope loyalty:read)
 GET  /api/v1/customers/lookup          the same, found by card, email, mobile or external id (loyalty:read)
 POST /api/v1/points/preview            what a cart would earn; writes nothing          (loyalty:read)
-GET  /api/v1/configuration             the default program's rules and tiers          (loyalty:read)
+GET  /api/v1/configuration             the default program's rules, tiers and rewards  (loyalty:read)
 POST /api/v1/customers/{id}/erase      PII erasure that keeps the pseudonymous ledger  (scope privacy)
 
 An erased customer answers 410 with Capillary's "Customer is deleted after PII delete request".
@@ -11,6 +11,7 @@ An erased customer answers 410 with Capillary's "Customer is deleted after PII d
 
 from typing import Any
 
+from django.utils import translation
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -26,6 +27,7 @@ from loyalty.api.coupons import customer_vouchers_usable_now
 from loyalty.api.customer_serializers import (
     API_EMBEDS,
     COUPONS_EMBED,
+    ConfigurationGetInputSerializer,
     ConfigurationOutputSerializer,
     CustomerErasedOutputSerializer,
     CustomerGetInputSerializer,
@@ -34,6 +36,7 @@ from loyalty.api.customer_serializers import (
     PointsPreviewInputSerializer,
     PointsPreviewOutputSerializer,
 )
+from loyalty.api.session_serializers import request_options
 from loyalty.error_codes import LoyaltyErrorCode
 from loyalty.models import LoyaltyAccount
 from loyalty.rules.earning import PurchaseLine
@@ -42,8 +45,8 @@ from loyalty.selectors import (
     customer_get_for_erasure,
     customer_overview_get,
     customer_public_id_by_identifier,
-    program_get_default_with_tiers,
 )
+from loyalty.selectors_sessions import loyalty_configuration_get
 from loyalty.services.privacy import customer_erase_with_loyalty_data
 from loyalty.services.purchases import points_preview
 
@@ -328,65 +331,188 @@ class PointsPreviewApi(LoyaltyReadApi):
         return Response(PointsPreviewOutputSerializer(body).data)
 
 
+CONFIGURATION_EXAMPLE = {
+    "channel": "web",
+    "currency": "usd",
+    "language": "en",
+    "program": {"code": "default", "name": "Loyalty program"},
+    "earn_rate": 1.0,
+    "rounding": "down",
+    "basis": "transaction",
+    "pending_days": 14,
+    "points_expiry_days": 365,
+    "burn_value": 0.01,
+    "tier_qualification": "points",
+    "tier_window_days": 365,
+    "tier_validity_days": 365,
+    "tiers": [
+        {
+            "code": "member",
+            "name": "Member",
+            "title": "Member",
+            "subtitle": "Welcome",
+            "rank": 0,
+            "threshold": 0,
+            "renewal_threshold": 0,
+            "earn_multiplier": 1.0,
+            "benefits": [],
+        },
+        {
+            "code": "silver",
+            "name": "Silver",
+            "title": "Silver member",
+            "subtitle": "",
+            "rank": 1,
+            "threshold": 1000,
+            "renewal_threshold": 800,
+            "earn_multiplier": 1.25,
+            "benefits": ["Free shipping"],
+        },
+    ],
+    "tier_configuration": {
+        "boundary_mode": "points",
+        "tiers": [
+            {
+                "id": "member",
+                "name": "Member",
+                "title": "Member",
+                "position": 1,
+                "hidden": False,
+                "kind": "points",
+                "lower_bound": 0,
+                "upper_bound": 1000,
+                "renewal_bound": 0,
+                "earn_multiplier": 1.0,
+                "benefit_ids": [],
+            },
+            {
+                "id": "silver",
+                "name": "Silver",
+                "title": "Silver member",
+                "position": 2,
+                "hidden": False,
+                "kind": "points",
+                "lower_bound": 1000,
+                "upper_bound": None,
+                "renewal_bound": 800,
+                "earn_multiplier": 1.25,
+                "benefit_ids": ["silver:1", "silver:coupon:silver-welcome"],
+            },
+        ],
+        "tier_benefits": [
+            {"id": "silver:1", "label": "Free shipping", "secret": False, "details": None},
+            {
+                "id": "silver:coupon:silver-welcome",
+                "label": "Silver welcome gift",
+                "secret": False,
+                "details": {"plaintext": "10% off your next order"},
+            },
+        ],
+        "membership": {"mode": "rolling", "duration_days": 365, "qualifying_window_days": 365},
+    },
+    "rules": [
+        {
+            "id": "purchase",
+            "kind": "purchase",
+            "limit": None,
+            "properties": {
+                "rounding": "down",
+                "basis": "transaction",
+                "excluded_products": ["GIFTCARD"],
+                "pending_days": 14,
+                "points_expiry_days": 365,
+            },
+            "variants": [
+                {
+                    "tier_id": "member",
+                    "title": "Make a purchase",
+                    "description": None,
+                    "enabled": True,
+                    "result": {"kind": "points", "points": 1.0, "per_currency_unit": 1.0},
+                    "result_short_text": "1 point per USD 1",
+                },
+                {
+                    "tier_id": "silver",
+                    "title": "Make a purchase",
+                    "description": None,
+                    "enabled": True,
+                    "result": {"kind": "points", "points": 1.25, "per_currency_unit": 1.0},
+                    "result_short_text": "1.25 points per USD 1",
+                },
+            ],
+        }
+    ],
+    "rewards": [
+        {
+            "id": "silver-5-off",
+            "kind": "amount",
+            "title": "$5 off for Silver members",
+            "description": "",
+            "value": 5.0,
+            "product_id": "",
+            "minimum_spend": 50.0,
+            "auto_apply": True,
+            "channels": ["pos", "web"],
+            "valid_from": None,
+            "valid_until": None,
+            "limit": {"per_customer": 1, "total": None},
+            "tier_ids": ["silver"],
+        }
+    ],
+}
+
+
 class ConfigurationGetApi(LoyaltyReadApi):
     @extend_schema(
         operation_id="loyalty_configuration_get",
-        summary="The loyalty program's rules and tiers",
+        summary="The loyalty program's rules, tiers and rewards",
         description=(
-            "The default program: earn rate (points per currency unit), rounding (`down`, `half_up`, `up`), "
-            "basis (`transaction` or `item`), pending days (return window), points expiry days (null: never), "
-            "burn value (currency per point), what tiers qualify on (`points` or `spend`) over which window, how "
-            "long a tier lasts, and the tiers from the entry tier (rank 0) up."
+            "The default program. Our keys: earn rate (points per currency unit), rounding (`down`, `half_up`, "
+            "`up`), basis (`transaction` or `item`), pending days (return window), points expiry days (null: "
+            "never), burn value (currency per point), what tiers qualify on (`points` or `spend`) over which "
+            "window, how long a tier lasts, and the tiers from the entry tier (rank 0) up. LoyaltyLion's "
+            "configuration parts: `channel`, `currency` (lower-case ISO 4217), `language` (ISO 639-1), "
+            "`tier_configuration` (null without tiers) with `boundary_mode`, `tiers[]` (bounds, position 1 = "
+            "entry tier, `benefit_ids`), `tier_benefits[]` and `membership`; `rules[]` (the purchase rule, one "
+            "variant per tier) and `rewards[]` (active coupons that have not ended, offered on `channel`; every "
+            "channel's without it). Optional `channel` (web, pos, mobile; also the `X-Channel` header) and "
+            "`language` (en, de, fr, es; also `X-Language`). The session call carries the same object."
         ),
-        responses={200: ConfigurationOutputSerializer},
+        parameters=[
+            OpenApiParameter("channel", str, enum=["web", "pos", "mobile"]),
+            OpenApiParameter("X-Channel", str, OpenApiParameter.HEADER, enum=["web", "pos", "mobile"]),
+            OpenApiParameter("language", str),
+            OpenApiParameter("X-Language", str, OpenApiParameter.HEADER),
+        ],
+        responses={
+            200: ConfigurationOutputSerializer,
+            400: OpenApiResponse(description="Unknown channel or language; the message names it."),
+            503: OpenApiResponse(description="No default program is configured."),
+        },
         examples=[
             OpenApiExample(
-                "Three tiers on points",
+                "Two tiers on points", value=CONFIGURATION_EXAMPLE, response_only=True, status_codes=["200"]
+            ),
+            OpenApiExample(
+                "Unknown channel",
                 value={
-                    "program": {"code": "default", "name": "Loyalty program"},
-                    "currency": "USD",
-                    "earn_rate": 1.0,
-                    "rounding": "down",
-                    "basis": "transaction",
-                    "pending_days": 14,
-                    "points_expiry_days": 365,
-                    "burn_value": 0.01,
-                    "tier_qualification": "points",
-                    "tier_window_days": 365,
-                    "tier_validity_days": 365,
-                    "tiers": [
-                        {
-                            "code": "member",
-                            "name": "Member",
-                            "title": "Member",
-                            "subtitle": "Welcome",
-                            "rank": 0,
-                            "threshold": 0,
-                            "renewal_threshold": 0,
-                            "earn_multiplier": 1.0,
-                            "benefits": [],
-                        },
-                        {
-                            "code": "silver",
-                            "name": "Silver",
-                            "title": "Silver member",
-                            "subtitle": "",
-                            "rank": 1,
-                            "threshold": 1000,
-                            "renewal_threshold": 800,
-                            "earn_multiplier": 1.25,
-                            "benefits": ["Free shipping", "Birthday gift"],
-                        },
-                    ],
+                    "message": 'channel: "store" is not a valid choice.',
+                    "code": "validation_error",
+                    "extra": {"fields": {"channel": ['"store" is not a valid choice.']}},
                 },
                 response_only=True,
-                status_codes=["200"],
-            )
+                status_codes=["400"],
+            ),
         ],
         tags=[TAG],
     )
     def get(self, request: Request) -> Response:
-        return Response(ConfigurationOutputSerializer(program_get_default_with_tiers()).data)
+        serializer = ConfigurationGetInputSerializer(data=request_options(request))
+        serializer.is_valid(raise_exception=True)
+        params = serializer.validated_data
+        configuration = loyalty_configuration_get(channel=params.get("channel"), language=params.get("language"))
+        with translation.override(configuration.language):
+            return Response(ConfigurationOutputSerializer(configuration).data)
 
 
 class CustomerEraseApi(APIView):

@@ -108,3 +108,13 @@ def expire_vouchers_task() -> None:
         logger.warning("expire_vouchers_task stopped at its soft time limit after %d vouchers", expired)
         return
     logger.info("expire_vouchers_task: %d vouchers expired", expired)
+
+
+@shared_task(soft_time_limit=SOFT_TIME_LIMIT, time_limit=TIME_LIMIT)
+def sweep_voucher_batches_task() -> None:
+    """Start the generation job again for voucher batches left queued (the broker was down) or stalled (their worker
+    died): generation carries on from the committed progress, so this is safe whatever state the batch is in."""
+    from loyalty.services.voucher_batches import voucher_batches_sweep
+
+    restarted = voucher_batches_sweep(now=timezone.now())
+    logger.info("sweep_voucher_batches_task: %d batches started again", len(restarted))

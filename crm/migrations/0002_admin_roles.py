@@ -4,11 +4,9 @@ Safe to run again (and run by the tests, since a transactional test empties the 
 created and their permissions are *set*, so a permission added by hand in the admin is taken away again.
 """
 
-from django.contrib.auth.management import create_permissions
-from django.db import DEFAULT_DB_ALIAS, migrations
+from django.db import migrations
 
-STORE_MANAGERS = "Store managers"
-MARKETING = "Marketing"
+from crm.roles import MARKETING, STORE_MANAGERS, admin_roles_set
 
 # (app label, codename). Store managers look customers up, fix profiles and answer "where are my points?": the
 # loyalty account is read-only apart from "Adjust points", which LoyaltyAccountAdmin allows to holders of
@@ -50,27 +48,7 @@ ROLE_PERMISSIONS = {
 
 
 def create_admin_roles(apps, schema_editor) -> None:
-    using = schema_editor.connection.alias if schema_editor is not None else DEFAULT_DB_ALIAS
-    # Permissions are normally created by post_migrate, after *all* migrations: create them now for the apps
-    # involved. create_permissions skips app configs without a models module, which migration state stubs lack.
-    for label in ("crm", "loyalty"):
-        app_config = apps.get_app_config(label)
-        original = getattr(app_config, "models_module", None)
-        app_config.models_module = original or True
-        try:
-            create_permissions(app_config, verbosity=0, using=using, apps=apps)
-        finally:
-            app_config.models_module = original
-
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    for name, wanted in ROLE_PERMISSIONS.items():
-        permissions = [
-            Permission.objects.using(using).get(content_type__app_label=app_label, codename=codename)
-            for app_label, codename in wanted
-        ]
-        group, _created = Group.objects.using(using).get_or_create(name=name)
-        group.permissions.set(permissions)
+    admin_roles_set(apps, schema_editor, role_permissions=ROLE_PERMISSIONS)
 
 
 def delete_admin_roles(apps, schema_editor) -> None:

@@ -25,6 +25,19 @@ CUSTOMER_LIMIT = "customer_limit_reached"
 TOTAL_LIMIT = "total_limit_reached"
 ITEM_NOT_IN_BASKET = "item_not_in_basket"
 
+# What the back office shows for each reason (the APIs send the codes).
+FAILURE_DESCRIPTIONS = {
+    INACTIVE: "The coupon is not active.",
+    NOT_YET_VALID: "The coupon is not valid yet.",
+    ENDED: "The coupon has ended.",
+    CHANNEL: "The coupon is not offered on this channel.",
+    TIER: "The customer's tier is not eligible.",
+    MIN_BASKET: "The basket is below the minimum.",
+    CUSTOMER_LIMIT: "The customer has used the coupon as often as allowed.",
+    TOTAL_LIMIT: "The coupon has been used as often as allowed.",
+    ITEM_NOT_IN_BASKET: "The free item is not in the basket.",
+}
+
 
 @dataclass(frozen=True)
 class CouponTerms:
@@ -71,6 +84,42 @@ def coupon_failures(
     total_uses: int,
 ) -> list[str]:
     """Every reason the coupon cannot be used, in a fixed order; empty: eligible."""
+    failures = _window_failures(terms, now=now)
+    if channel not in terms.channels:
+        failures.append(CHANNEL)
+    if not tier_is_eligible(terms, tier):
+        failures.append(TIER)
+    if basket < terms.min_basket:
+        failures.append(MIN_BASKET)
+    if customer_limit_reached(terms, customer_uses):
+        failures.append(CUSTOMER_LIMIT)
+    if _total_limit_reached(terms, total_uses):
+        failures.append(TOTAL_LIMIT)
+    return failures
+
+
+def coupon_closed_failures(terms: CouponTerms, *, now: datetime, total_uses: int) -> list[str]:
+    """The reasons nobody at all can use the coupon at `now` (inactive, outside its window, total limit used up),
+    in coupon_failures' order; empty: open, and who may use it is up to tier, channel, basket and own uses."""
+    failures = _window_failures(terms, now=now)
+    if _total_limit_reached(terms, total_uses):
+        failures.append(TOTAL_LIMIT)
+    return failures
+
+
+def tier_is_eligible(terms: CouponTerms, tier: str | None) -> bool:
+    return not terms.eligible_tiers or tier in terms.eligible_tiers
+
+
+def customer_limit_reached(terms: CouponTerms, customer_uses: int) -> bool:
+    return terms.limit_per_customer is not None and customer_uses >= terms.limit_per_customer
+
+
+def _total_limit_reached(terms: CouponTerms, total_uses: int) -> bool:
+    return terms.limit_total is not None and total_uses >= terms.limit_total
+
+
+def _window_failures(terms: CouponTerms, *, now: datetime) -> list[str]:
     failures = []
     if not terms.is_active:
         failures.append(INACTIVE)
@@ -78,16 +127,6 @@ def coupon_failures(
         failures.append(NOT_YET_VALID)
     if terms.valid_until is not None and now >= terms.valid_until:
         failures.append(ENDED)
-    if channel not in terms.channels:
-        failures.append(CHANNEL)
-    if terms.eligible_tiers and tier not in terms.eligible_tiers:
-        failures.append(TIER)
-    if basket < terms.min_basket:
-        failures.append(MIN_BASKET)
-    if terms.limit_per_customer is not None and customer_uses >= terms.limit_per_customer:
-        failures.append(CUSTOMER_LIMIT)
-    if terms.limit_total is not None and total_uses >= terms.limit_total:
-        failures.append(TOTAL_LIMIT)
     return failures
 
 

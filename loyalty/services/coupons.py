@@ -15,8 +15,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -33,8 +34,10 @@ from loyalty.rules.coupons import (
     CartLine,
     CouponTerms,
     basket_total,
+    coupon_closed_failures,
     coupon_discount,
     coupon_failures,
+    tier_is_eligible,
 )
 
 Status = Voucher.Status
@@ -88,11 +91,112 @@ def coupon_definition_create(
     **fields: Any,
 ) -> CouponDefinition:
     """Create a coupon definition; other model fields (channels, valid_from, limits, ...) pass through `fields`.
-    Raises ValidationError for values the model's constraints refuse."""
+    Raises ValidationError for values the model's constraints refuse and for tiers of another program."""
+    if any(tier.program_id != program.pk for tier in eligible_tiers):
+        raise ValidationError({"eligible_tiers": _("Choose tiers of the coupon's program.")})
     definition = CouponDefinition(program=program, code=code, name=name, kind=kind, value=value, **fields)
     definition.full_clean()
     definition.save()
     definition.eligible_tiers.set(eligible_tiers)
+    return definition
+
+
+# What an edit may change. Program and code are fixed once created: vouchers, tills and webhooks name a coupon by
+# them. The eligible tiers are passed separately (a many-to-many relation).
+UPDATABLE_FIELDS = frozenset(
+    {
+        "name",
+        "description",
+        "kind",
+        "value",
+        "product_id",
+        "valid_from",
+        "valid_until",
+        "channels",
+        "auto_apply",
+        "min_basket",
+        "limit_per_customer",
+        "limit_total",
+        "code_pattern",
+        "is_active",
+    }
+)
+FIXED_FIELDS = ("program", "code")
+# Once a voucher was redeemed, its receipt and the campaign's figures say what the coupon gave: the discount stays.
+DISCOUNT_FIELDS = ("kind", "value", "product_id")
+
+
+def coupon_definition_update_check(
+    *, definition: CouponDefinition, eligible_tiers: Sequence[Tier] | None = None, **fields: Any
+) -> None:
+    """Raise ValidationError (a message per field) for an edit coupon_definition_update refuses; writes nothing.
+
+    The refusals: program and code are fixed; kind, value and free item are fixed once a voucher was redeemed;
+    limit_total may not fall below the live vouchers (issued, claimed, redeemed); eligible tiers must be of the
+    coupon's program and may not leave out a tier that gives the coupon as a tier benefit. The admin form calls
+    this to show the refusals on the form; the service calls it again under the definition's lock."""
+    errors: dict[str, str] = {}
+    for name in FIXED_FIELDS:
+        if name in fields and fields[name] != getattr(definition, name):
+            errors[name] = _("The %(field)s of a coupon cannot be changed once created.") % {"field": name}
+    unknown = set(fields) - UPDATABLE_FIELDS - set(FIXED_FIELDS)
+    for name in sorted(unknown):
+        errors[name] = _("There is no such coupon field.")
+    changed_discount = [
+        name for name in DISCOUNT_FIELDS if name in fields and fields[name] != getattr(definition, name)
+    ]
+    if changed_discount and Voucher.objects.filter(definition=definition, status=Status.REDEEMED).exists():
+        for name in changed_discount:
+            errors[name] = _("Vouchers of this coupon were redeemed: its discount can no longer change.")
+    limit_total = fields.get("limit_total", definition.limit_total)
+    if limit_total is not None and limit_total != definition.limit_total:
+        live = _live_count(definition)
+        if limit_total < live:
+            errors["limit_total"] = _("%(live)d vouchers are already issued: the total limit cannot be lower.") % {
+                "live": live
+            }
+    if eligible_tiers is not None:
+        tier_error = _eligible_tiers_refusal(definition, eligible_tiers)
+        if tier_error:
+            errors["eligible_tiers"] = tier_error
+    if errors:
+        raise ValidationError(errors)
+
+
+def _eligible_tiers_refusal(definition: CouponDefinition, eligible_tiers: Sequence[Tier]) -> str | None:
+    if any(tier.program_id != definition.program_id for tier in eligible_tiers):
+        return _("Choose tiers of the coupon's program.")
+    if not eligible_tiers:
+        return None
+    chosen = {tier.pk for tier in eligible_tiers}
+    left_out = sorted(
+        definition.tier_benefits.exclude(tier_id__in=chosen).values_list("tier__name", flat=True).distinct()
+    )
+    if left_out:
+        return _("These tiers give the coupon as a tier benefit and must stay eligible: %(tiers)s.") % {
+            "tiers": ", ".join(left_out)
+        }
+    return None
+
+
+@transaction.atomic
+def coupon_definition_update(
+    *, definition: CouponDefinition, eligible_tiers: Sequence[Tier] | None = None, **fields: Any
+) -> CouponDefinition:
+    """Change a coupon definition: the given fields, and the eligible tiers when given. Locks the definition row
+    (as issuing does), so that the vouchers counted against a new total limit cannot grow meanwhile. A changed
+    rule applies from the next issue, claim or redemption on; vouchers already issued keep their codes and expiry.
+
+    Raises ValidationError for what coupon_definition_update_check refuses and for values the model's
+    constraints refuse; nothing is written then."""
+    definition = coupon_definition_qs_select_for_update().get(pk=definition.pk)
+    coupon_definition_update_check(definition=definition, eligible_tiers=eligible_tiers, **fields)
+    for name, value in fields.items():
+        setattr(definition, name, value)
+    definition.full_clean()
+    definition.save()
+    if eligible_tiers is not None:
+        definition.eligible_tiers.set(eligible_tiers)
     return definition
 
 
@@ -119,7 +223,11 @@ def _refuse_unusable(voucher: Voucher, *, now: datetime) -> None:
         raise ApplicationError(_("The coupon was cancelled."), code=LoyaltyErrorCode.COUPON_CANCELLED, status=409)
     # expires_at is exclusive, like valid_until: at that instant the voucher is expired even before the job ran.
     if voucher.status == Status.EXPIRED or (voucher.expires_at is not None and voucher.expires_at <= now):
-        raise ApplicationError(_("The coupon has expired."), code=LoyaltyErrorCode.COUPON_EXPIRED, status=409)
+        raise _expired()
+
+
+def _expired() -> ApplicationError:
+    return ApplicationError(_("The coupon has expired."), code=LoyaltyErrorCode.COUPON_EXPIRED, status=409)
 
 
 def _live_count(definition: CouponDefinition, *, customer: Customer | None = None) -> int:
@@ -213,13 +321,18 @@ def voucher_claim(*, code: str, customer: Customer, now: datetime | None = None)
     one already claimed returns it unchanged. Emits coupon.claimed (Antavo voucher_claimed fields).
 
     Raises COUPON_NOT_FOUND (also for a voucher of another customer: codes are not confirmed to strangers),
-    COUPON_ALREADY_REDEEMED, COUPON_CANCELLED, COUPON_EXPIRED, COUPON_LIMIT_REACHED (limit_per_customer).
+    COUPON_ALREADY_REDEEMED, COUPON_CANCELLED, COUPON_EXPIRED (the voucher's expiry or its coupon's end has come),
+    COUPON_LIMIT_REACHED (limit_per_customer).
     """
     now = now or timezone.now()
     voucher = _voucher_get_locked(code)
     if voucher.customer_id is not None and voucher.customer_id != customer.pk:
         raise _not_found()
     _refuse_unusable(voucher, now=now)
+    # A voucher without an expiry (issued before its coupon had an end) still ends with its coupon.
+    valid_until = voucher.definition.valid_until
+    if valid_until is not None and now >= valid_until:
+        raise _expired()
     if voucher.status == Status.CLAIMED:
         return voucher
     if voucher.customer_id is None:
@@ -300,14 +413,20 @@ def voucher_redeem(
 ) -> Voucher:
     """Redeem the voucher in a purchase, once. Locks the voucher row, so that of two tills redeeming it at the
     same moment one succeeds and the other gets COUPON_ALREADY_REDEEMED. Redeeming it again with the same
-    transaction id returns the first redemption unchanged (a till retrying). Emits coupon.redeemed.
+    transaction id and the same customer (or again none) returns the first redemption unchanged (a till retrying);
+    the same transaction id from another customer is COUPON_ALREADY_REDEEMED. Emits coupon.redeemed.
 
     Raises COUPON_NOT_FOUND, COUPON_ALREADY_REDEEMED, COUPON_CANCELLED, COUPON_EXPIRED and COUPON_NOT_ELIGIBLE
     (with the reasons in extra["reasons"]). Nothing is written when it raises.
     """
     now = now or timezone.now()
     voucher = _voucher_get_locked(code)
-    if voucher.status == Status.REDEEMED and voucher.redeemed_transaction_id == transaction_id:
+    customer_pk = customer.pk if customer is not None else None
+    if (
+        voucher.status == Status.REDEEMED
+        and voucher.redeemed_transaction_id == transaction_id
+        and voucher.customer_id == customer_pk
+    ):
         return voucher
     _refuse_unusable(voucher, now=now)
     result = _check(voucher, customer=customer, channel=channel, lines=lines, now=now)
@@ -353,3 +472,129 @@ def vouchers_expire_due(*, now: datetime | None = None, batch_size: int = EXPIRY
         .values_list("pk", flat=True)[:batch_size]
     )
     return Voucher.objects.filter(pk__in=due, status__in=REDEEMABLE).update(status=Status.EXPIRED, updated_at=now)
+
+
+# Eligibility preview (the coupon definition page) -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TierEligibility:
+    code: str | None
+    name: str
+    members: int
+    eligible: int
+
+
+@dataclass(frozen=True)
+class EligibilityPreview:
+    """Who could use the coupon at `now`: enrolled members per tier (and without a tier), and the reasons that
+    close it to everyone. Channel and basket depend on the purchase and are left out."""
+
+    closed_reasons: list[str]
+    tiers: list[TierEligibility]
+    live_vouchers: int
+    redeemed_vouchers: int
+
+    @property
+    def members(self) -> int:
+        return sum(tier.members for tier in self.tiers)
+
+    @property
+    def eligible(self) -> int:
+        return sum(tier.eligible for tier in self.tiers)
+
+
+@dataclass(frozen=True)
+class CustomerEligibility:
+    public_id: str
+    tier: str | None
+    reasons: list[str]
+    discount: Decimal | None
+
+    @property
+    def eligible(self) -> bool:
+        return not self.reasons
+
+
+def _members_per_tier(accounts: QuerySet[LoyaltyAccount]) -> dict[int | None, int]:
+    rows = accounts.order_by().values("tier_id").annotate(count=Count("pk")).values_list("tier_id", "count")
+    return dict(rows)
+
+
+def coupon_eligibility_preview(
+    *, program: Program, terms: CouponTerms, definition: CouponDefinition | None = None, now: datetime
+) -> EligibilityPreview:
+    """Count, per tier, the program's enrolled members who could use a coupon with these (possibly unsaved) terms
+    at `now`; `definition`, when the coupon exists, supplies its redeemed vouchers for the limits. A handful of
+    aggregate queries whatever the number of members; writes and locks nothing."""
+    redeemed = live = 0
+    exhausted: dict[int | None, int] = {}
+    members = LoyaltyAccount.objects.filter(program=program, state=LoyaltyAccount.State.ENROLLED)
+    if definition is not None and definition.pk is not None:
+        counts = Voucher.objects.filter(definition=definition).aggregate(
+            redeemed=Count("pk", filter=Q(status=Status.REDEEMED)), live=Count("pk", filter=Q(status__in=LIVE))
+        )
+        redeemed, live = counts["redeemed"], counts["live"]
+        if terms.limit_per_customer is not None and redeemed:
+            used_up = (
+                Voucher.objects.filter(definition=definition, status=Status.REDEEMED, customer__isnull=False)
+                .order_by()
+                .values("customer_id")
+                .annotate(uses=Count("pk"))
+                .filter(uses__gte=terms.limit_per_customer)
+                .values("customer_id")
+            )
+            exhausted = _members_per_tier(members.filter(customer_id__in=used_up))
+    closed = coupon_closed_failures(terms, now=now, total_uses=redeemed)
+    per_tier = _members_per_tier(members)
+    rows = [(tier.pk, tier.code, tier.name) for tier in program.tiers.order_by("rank")]
+    if per_tier.get(None):
+        rows.append((None, None, _("No tier")))
+    tiers = []
+    for tier_pk, code, name in rows:
+        count = per_tier.get(tier_pk, 0)
+        eligible = 0 if closed or not tier_is_eligible(terms, code) else count - exhausted.get(tier_pk, 0)
+        tiers.append(TierEligibility(code=code, name=name, members=count, eligible=eligible))
+    return EligibilityPreview(closed_reasons=closed, tiers=tiers, live_vouchers=live, redeemed_vouchers=redeemed)
+
+
+def coupon_eligibility_for_customer(
+    *,
+    program: Program,
+    terms: CouponTerms,
+    definition: CouponDefinition | None = None,
+    identifier: str,
+    channel: str,
+    basket: Decimal,
+    now: datetime,
+) -> CustomerEligibility | None:
+    """Could this customer (public id or loyalty account number) use a coupon with these terms in a purchase of
+    `basket` on `channel` at `now`, and what would it give? None: no such customer. Reads only."""
+    term = identifier.strip()
+    # One indexed lookup after the other: an OR across the join could not use either index.
+    customer = Customer.objects.filter(public_id=term.upper()).first()
+    if customer is None:
+        account_number = "".join(char for char in term if char not in " -")
+        customer = Customer.objects.filter(loyalty_accounts__account_number=account_number).first()
+    if customer is None:
+        return None
+    account = LoyaltyAccount.objects.filter(customer=customer, program=program).select_related("tier").first()
+    tier = account.tier.code if account is not None and account.tier is not None else None
+    customer_uses = total_uses = 0
+    if definition is not None and definition.pk is not None:
+        counts = Voucher.objects.filter(definition=definition, status=Status.REDEEMED).aggregate(
+            total=Count("pk"), mine=Count("pk", filter=Q(customer=customer))
+        )
+        customer_uses, total_uses = counts["mine"], counts["total"]
+    reasons = coupon_failures(
+        terms,
+        tier=tier,
+        channel=channel,
+        now=now,
+        basket=basket,
+        customer_uses=customer_uses,
+        total_uses=total_uses,
+    )
+    # A free item depends on the basket's lines, which the preview does not have.
+    discount = None if terms.kind == CouponDefinition.Kind.FREE_ITEM else coupon_discount(terms, [CartLine("", basket)])
+    return CustomerEligibility(public_id=customer.public_id, tier=tier, reasons=reasons, discount=discount)

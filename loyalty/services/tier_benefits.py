@@ -2,24 +2,47 @@
 
 Each benefit is given at most once per occasion (the enrolment, or one TierChange): a TierBenefitGrant row with a
 unique (account, benefit, occasion) records it, so calling this twice for the same occasion issues nothing the
-second time. A refusal (the coupon's limits are reached, it is inactive or has ended) is logged and recorded as a
-refused grant, never raised: a member's enrolment or upgrade must not fail because a coupon ran out.
+second time. A refusal (the coupon's limits are reached, it is inactive or has ended, or it is not for the tier)
+is logged and recorded as a refused grant, never raised: a member's enrolment or upgrade must not fail because a
+coupon ran out.
+
+A benefit names a coupon of the tier's program whose eligible tiers include the tier: tier_benefit_coupon_create and
+_update check it when marketing configures the benefit, and coupon_definition_update refuses to drop such a tier
+from the coupon. Granting checks it again (recorded as refused, "tier_not_eligible"), since a member given a voucher
+they could not redeem is worse than none.
 """
 
 import logging
 from datetime import datetime, timedelta
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from core.exceptions import ApplicationError
-from loyalty.models import LoyaltyAccount, TierBenefitCoupon, TierBenefitGrant, TierChange, Voucher
-from loyalty.services.coupons import voucher_issue
+from loyalty.models import (
+    CouponDefinition,
+    LoyaltyAccount,
+    Tier,
+    TierBenefitCoupon,
+    TierBenefitGrant,
+    TierChange,
+    Voucher,
+)
+from loyalty.rules.coupons import TIER
+from loyalty.services.coupons import coupon_definition_qs_select_for_update, voucher_issue
 
 logger = logging.getLogger(__name__)
 
 ENROLMENT = "enrolment"
 REASONS = (TierChange.Reason.ENROLMENT, TierChange.Reason.UPGRADE)
+
+
+def _coupon_is_for_tier(definition: CouponDefinition, tier_id: int) -> bool:
+    """No eligible tiers means every tier (the rule in loyalty/rules/coupons.py); eligible_tiers is prefetched."""
+    eligible = {tier.pk for tier in definition.eligible_tiers.all()}
+    return not eligible or tier_id in eligible
 
 
 def _occasion(reason: str, change: TierChange | None) -> str:
@@ -41,10 +64,14 @@ def _grant(
     definition = benefit.definition
     if expires_at is not None and definition.valid_until is not None:
         expires_at = min(expires_at, definition.valid_until)
-    try:
-        voucher = voucher_issue(definition=definition, customer=account.customer, expires_at=expires_at, now=now)
-    except ApplicationError as error:
-        refusal = str(error.code)
+    if not _coupon_is_for_tier(definition, benefit.tier_id):
+        refusal = TIER
+    else:
+        try:
+            voucher = voucher_issue(definition=definition, customer=account.customer, expires_at=expires_at, now=now)
+        except ApplicationError as error:
+            refusal = str(error.code)
+    if refusal:
         logger.info("tier benefit %s for account %s (%s) refused: %s", benefit.pk, account.pk, occasion, refusal)
     # The callers hold the account's lock (an upgrade) or have just created the account (an enrolment), so no
     # concurrent call can insert the same grant between the check above and this insert.
@@ -75,7 +102,12 @@ def tier_benefits_issue(
     now = now or timezone.now()
     occasion = _occasion(reason, tier_change)
     tier_id = tier_change.to_tier_id if tier_change is not None else account.tier_id
-    benefits = TierBenefitCoupon.objects.filter(tier_id=tier_id).select_related("definition").order_by("pk")
+    benefits = (
+        TierBenefitCoupon.objects.filter(tier_id=tier_id)
+        .select_related("definition")
+        .prefetch_related("definition__eligible_tiers")
+        .order_by("pk")
+    )
     benefits = benefits.filter(on_enrolment=True) if occasion == ENROLMENT else benefits.filter(on_upgrade=True)
     grants = []
     for benefit in benefits:
@@ -83,3 +115,60 @@ def tier_benefits_issue(
         if grant is not None:
             grants.append(grant)
     return grants
+
+
+def tier_benefit_coupon_check(*, tier: Tier, definition: CouponDefinition) -> None:
+    """Raise ValidationError (on "definition") unless the coupon is of the tier's program and eligible for the
+    tier; writes nothing. A tier not saved yet is in no coupon's eligible tiers."""
+    if definition.program_id != tier.program_id:
+        raise ValidationError({"definition": _("Choose a coupon of the tier's program.")})
+    if not _coupon_is_for_tier(definition, tier.pk):
+        raise ValidationError(
+            {
+                "definition": _("The coupon is not for %(tier)s: add the tier to its eligible tiers first.")
+                % {"tier": tier.name}
+            }
+        )
+
+
+@transaction.atomic
+def tier_benefit_coupon_create(
+    *,
+    tier: Tier,
+    definition: CouponDefinition,
+    on_enrolment: bool = False,
+    on_upgrade: bool = True,
+    validity_days: int | None = None,
+) -> TierBenefitCoupon:
+    """Make the coupon a benefit of the tier. Locks the coupon definition (coupon_definition_update checks its
+    benefits under the same lock). Raises ValidationError for a coupon of another program or not eligible for the
+    tier, and for what the model's constraints refuse (no occasion, the same coupon twice for the tier)."""
+    definition = coupon_definition_qs_select_for_update().prefetch_related("eligible_tiers").get(pk=definition.pk)
+    tier_benefit_coupon_check(tier=tier, definition=definition)
+    benefit = TierBenefitCoupon(
+        tier=tier, definition=definition, on_enrolment=on_enrolment, on_upgrade=on_upgrade, validity_days=validity_days
+    )
+    benefit.full_clean()
+    benefit.save()
+    return benefit
+
+
+BENEFIT_FIELDS = frozenset({"tier", "definition", "on_enrolment", "on_upgrade", "validity_days"})
+
+
+@transaction.atomic
+def tier_benefit_coupon_update(*, benefit: TierBenefitCoupon, **fields: object) -> TierBenefitCoupon:
+    """Change a tier benefit; the grants already made stay. Same checks and lock as tier_benefit_coupon_create."""
+    unknown = set(fields) - BENEFIT_FIELDS
+    if unknown:
+        raise ValidationError({name: _("There is no such tier benefit field.") for name in sorted(unknown)})
+    benefit = TierBenefitCoupon.objects.select_for_update().get(pk=benefit.pk)
+    for name, value in fields.items():
+        setattr(benefit, name, value)
+    definition = (
+        coupon_definition_qs_select_for_update().prefetch_related("eligible_tiers").get(pk=benefit.definition_id)
+    )
+    tier_benefit_coupon_check(tier=benefit.tier, definition=definition)
+    benefit.full_clean()
+    benefit.save()
+    return benefit

@@ -6,13 +6,17 @@ insert the chunk with one bulk INSERT and add it to `issued_count`. So the admin
 memory stays bounded by one chunk, and a job that dies, or runs twice, or twice at once, carries on from the
 committed `issued_count` and never makes more than was requested. A code collision (the unique index refusing a
 code, about 10^-14 likely per 100,000 codes) rolls back only that chunk, which is retried with new codes.
+
+Because of that, a sweeper (voucher_batches_sweep, on beat) may safely start the job again for a batch that waits
+too long: one still queued (the broker was down when it was created) or one running whose worker died.
 """
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -39,7 +43,7 @@ def _definition_refusal(definition: CouponDefinition, *, now: datetime) -> str |
     return None
 
 
-def _room_left(definition: CouponDefinition) -> int | None:
+def coupon_room_left(definition: CouponDefinition) -> int | None:
     """How many more live vouchers the definition's limit_total allows (None: unlimited)."""
     if definition.limit_total is None:
         return None
@@ -69,7 +73,7 @@ def voucher_batch_create(
     refusal = _definition_refusal(definition, now=now)
     if refusal:
         raise ApplicationError(refusal, code=LoyaltyErrorCode.COUPON_NOT_ELIGIBLE, status=422)
-    room = _room_left(definition)
+    room = coupon_room_left(definition)
     if room is not None and count > room:
         raise ApplicationError(
             _("The coupon's issue limit allows %(room)d more vouchers.") % {"room": room},
@@ -123,7 +127,7 @@ def _chunk_generate(batch_pk: int, *, chunk_size: int) -> bool:
     definition = coupon_definition_qs_select_for_update().get(pk=batch.definition_id)
     refusal = _definition_refusal(definition, now=now)
     size = min(chunk_size, batch.requested_count - batch.issued_count)
-    room = _room_left(definition)
+    room = coupon_room_left(definition)
     if refusal is None and room is not None and room < size:
         size = room
         if size == 0:
@@ -163,3 +167,46 @@ def voucher_batch_generate(*, batch_pk: int, chunk_size: int = CHUNK_SIZE) -> Vo
 def voucher_batch_fail(*, batch_pk: int, error: str) -> None:
     """Record a batch the job gave up on (a terminal error); its committed vouchers stay."""
     _finish(batch_pk, Status.FAILED, error=error, now=timezone.now())
+
+
+# A queued batch normally starts within seconds. A running one commits a chunk (and updated_at) every second or so,
+# and its task is killed at its hard time limit (11 minutes) at the latest: a running batch silent for longer than
+# that has no live worker. Starting the job again for a batch that does have one is harmless anyway.
+QUEUED_GRACE = timedelta(minutes=5)
+STALLED_AFTER = timedelta(minutes=15)
+
+
+def voucher_batches_sweep(
+    *,
+    now: datetime | None = None,
+    queued_grace: timedelta = QUEUED_GRACE,
+    stalled_after: timedelta = STALLED_AFTER,
+) -> list[int]:
+    """Start the job again for batches queued longer than `queued_grace` and batches running without progress for
+    longer than `stalled_after`; return their pks. Each is claimed by compare-and-set on updated_at (which also
+    puts it back at the end of the grace period), so two sweepers never both send it and a batch whose job is
+    still lost is tried again one grace period later, not on every sweep."""
+    from loyalty.tasks import generate_voucher_batch_task
+    from webhooks.enqueue import enqueue_after_commit
+
+    now = now or timezone.now()
+    due = (
+        VoucherBatch.objects.filter(
+            Q(status=Status.QUEUED, updated_at__lte=now - queued_grace)
+            | Q(status=Status.RUNNING, updated_at__lte=now - stalled_after)
+        )
+        .order_by("pk")
+        .values_list("pk", "status", "updated_at")
+    )
+    restarted = []
+    for batch_pk, status, updated_at in list(due):
+        with transaction.atomic():
+            claimed = VoucherBatch.objects.filter(pk=batch_pk, status=status, updated_at=updated_at).update(
+                updated_at=now
+            )
+            if claimed:
+                enqueue_after_commit(generate_voucher_batch_task, batch_pk)
+        if claimed:
+            logger.warning("voucher batch %s was %s since %s: its job is started again", batch_pk, status, updated_at)
+            restarted.append(batch_pk)
+    return restarted

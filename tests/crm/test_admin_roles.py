@@ -1,5 +1,5 @@
-"""The back-office roles created by crm/migrations/0002_admin_roles.py: each group holds exactly its permissions,
-sees and changes what it should in the admin, and is refused the rest."""
+"""The back-office roles set by crm/migrations/0002_admin_roles.py and 0003_admin_roles_vouchers.py: each group holds
+exactly its permissions, sees and changes what it should in the admin, and is refused the rest."""
 
 import importlib
 from decimal import Decimal
@@ -14,7 +14,8 @@ from loyalty.models import CouponDefinition, PointsEntry
 from loyalty.services.coupons import coupon_definition_create
 from loyalty.services.enrolment import loyalty_account_enroll
 
-roles = importlib.import_module("crm.migrations.0002_admin_roles")
+roles = importlib.import_module("crm.migrations.0003_admin_roles_vouchers")
+previous_roles = importlib.import_module("crm.migrations.0002_admin_roles")
 
 CUSTOMERS_URL = "/admin/crm/customer/"
 COUPON_DEFINITIONS_URL = "/admin/loyalty/coupondefinition/"
@@ -23,8 +24,8 @@ ACCOUNTS_URL = "/admin/loyalty/loyaltyaccount/"
 
 @pytest.fixture(autouse=True)
 def admin_roles(db):
-    """The migration's groups: run it again, since a transactional test elsewhere may have emptied the tables (and
-    running it twice must be harmless)."""
+    """The latest migration's groups: run it again, since a transactional test elsewhere may have emptied the
+    tables (and running it twice must be harmless)."""
     roles.create_admin_roles(apps, None)
 
 
@@ -96,6 +97,13 @@ def test_each_group_holds_exactly_its_permissions():
         "loyalty.add_voucher",
         "loyalty.change_voucher",
         "loyalty.view_voucher",
+        "loyalty.add_voucherbatch",
+        "loyalty.change_voucherbatch",
+        "loyalty.view_voucherbatch",
+        "loyalty.add_tierbenefitcoupon",
+        "loyalty.change_tierbenefitcoupon",
+        "loyalty.view_tierbenefitcoupon",
+        "loyalty.view_tierbenefitgrant",
         "crm.view_customer",
     }
 
@@ -112,6 +120,17 @@ def test_running_the_migration_again_resets_the_groups_permissions():
     # then
     assert Group.objects.filter(name__in=(roles.STORE_MANAGERS, roles.MARKETING)).count() == 2
     assert "loyalty.add_coupondefinition" in _codenames(roles.MARKETING)
+    assert "loyalty.add_voucherbatch" in _codenames(roles.MARKETING)
+
+
+def test_reversing_0003_restores_what_0002_gave():
+    # when
+    roles.restore_previous_roles(apps, None)
+
+    # then
+    assert "loyalty.view_voucherbatch" not in _codenames(roles.MARKETING)
+    assert len(_codenames(roles.MARKETING)) == len(previous_roles.ROLE_PERMISSIONS[roles.MARKETING]) == 13
+    assert len(_codenames(roles.STORE_MANAGERS)) == 13
 
 
 def test_store_manager_cannot_open_coupon_tier_or_program_configuration(store_manager, definition, program):
@@ -123,10 +142,14 @@ def test_store_manager_cannot_open_coupon_tier_or_program_configuration(store_ma
         store_manager.get("/admin/loyalty/voucher/"),
         store_manager.get("/admin/loyalty/tier/"),
         store_manager.get(f"/admin/loyalty/program/{program.pk}/change/"),
+        store_manager.get("/admin/loyalty/voucherbatch/"),
+        store_manager.get(f"{COUPON_DEFINITIONS_URL}{definition.pk}/generate-vouchers/"),
+        store_manager.get("/admin/loyalty/tierbenefitcoupon/add/"),
+        store_manager.get("/admin/loyalty/tierbenefitgrant/"),
     ]
 
     # then
-    assert [page.status_code for page in pages] == [403] * 6
+    assert [page.status_code for page in pages] == [403] * 10
 
 
 def test_store_manager_opens_and_changes_a_customer(store_manager, account):
@@ -187,10 +210,14 @@ def test_marketing_opens_coupon_tier_and_program_configuration(marketing, defini
         marketing.get("/admin/loyalty/voucher/"),
         marketing.get("/admin/loyalty/tier/add/"),
         marketing.get(f"/admin/loyalty/program/{program.pk}/change/"),
+        marketing.get("/admin/loyalty/voucherbatch/"),
+        marketing.get(f"{COUPON_DEFINITIONS_URL}{definition.pk}/generate-vouchers/"),
+        marketing.get("/admin/loyalty/tierbenefitcoupon/add/"),
+        marketing.get("/admin/loyalty/tierbenefitgrant/"),
     ]
 
     # then
-    assert [page.status_code for page in pages] == [200] * 5
+    assert [page.status_code for page in pages] == [200] * 9
 
 
 def test_marketing_cannot_open_accounts_or_the_ledger(marketing, account):

@@ -1,6 +1,7 @@
-"""The coupon back office: coupon definition and voucher pages load without a query per row, definitions are
-created through coupon_definition_create, vouchers are view-only, found by code or customer id, cancelled through
-voucher_cancel and exported to CSV."""
+"""The coupon back office: coupon definition, voucher, voucher batch and tier benefit pages load without a query per
+row; definitions are created through coupon_definition_create and edited through coupon_definition_update (its
+refusals shown on the form); vouchers are view-only, found by code or customer id, cancelled through voucher_cancel
+and exported to CSV; tier benefits are configured through their services, on their own page or the tier's."""
 
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -8,8 +9,9 @@ from decimal import Decimal
 import pytest
 from django.contrib.messages import get_messages
 
-from loyalty.models import CouponDefinition, Tier, Voucher
-from loyalty.services.coupons import coupon_definition_create, voucher_issue
+from loyalty.models import CouponDefinition, Tier, TierBenefitCoupon, TierBenefitGrant, Voucher, VoucherBatch
+from loyalty.services.coupons import coupon_definition_create, coupon_definition_update, voucher_issue
+from loyalty.services.tier_benefits import tier_benefit_coupon_create
 
 DEFINITIONS_URL = "/admin/loyalty/coupondefinition/"
 VOUCHERS_URL = "/admin/loyalty/voucher/"
@@ -238,6 +240,7 @@ def test_csv_export_streams_the_selected_vouchers(admin_client, definition, memb
 
     # then
     assert response.status_code == 200
+    assert response.streaming is True
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert response["Content-Disposition"] == 'attachment; filename="vouchers.csv"'
     assert b"".join(response.streaming_content).decode() == (
@@ -246,3 +249,151 @@ def test_csv_export_streams_the_selected_vouchers(admin_client, definition, memb
         f"WELCOME-CCCC-DDDD,redeemed,{member.public_id},,2026-03-02T12:30:00+00:00\r\n"
         "WELCOME-EEEE-FFFF,issued,,,\r\n"
     )
+
+
+def test_editing_goes_through_the_update_service_and_its_refusals_show_on_the_form(
+    admin_client, definition, monkeypatch
+):
+    # given: three live vouchers
+    for _ in range(3):
+        voucher_issue(definition=definition, now=NOW)
+    calls = []
+
+    def spy(**kwargs):
+        calls.append(kwargs["limit_total"])
+        return coupon_definition_update(**kwargs)
+
+    monkeypatch.setattr("loyalty.admin.coupon_definition_update", spy)
+    url = f"{DEFINITIONS_URL}{definition.pk}/change/"
+    data = {
+        "name": "Welcome 10",
+        "kind": "percent",
+        "value": "10",
+        "channels": ["pos"],
+        "min_basket": "0",
+        "code_pattern": "WELCOME-{code}",
+        "is_active": "on",
+    }
+    before = CouponDefinition.objects.values().get(pk=definition.pk)
+
+    # when
+    refused = admin_client.post(url, {**data, "limit_total": "2"})
+    after_refusal = CouponDefinition.objects.values().get(pk=definition.pk)
+    accepted = admin_client.post(url, {**data, "limit_total": "3"})
+
+    # then
+    assert refused.status_code == 200
+    assert refused.context["adminform"].form.errors == {
+        "limit_total": ["3 vouchers are already issued: the total limit cannot be lower."]
+    }
+    assert after_refusal == before
+    assert accepted.status_code == 302
+    assert calls == [3]
+    definition.refresh_from_db()
+    assert (definition.limit_total, definition.channels) == (3, ["pos"])
+
+
+def test_voucher_batch_and_tier_benefit_pages_load(
+    admin_client, definition, program, member, django_assert_max_num_queries
+):
+    # given
+    tier = program.tiers.get(rank=0)
+    benefit = tier_benefit_coupon_create(tier=tier, definition=definition)
+    grant = TierBenefitGrant.objects.create(
+        account=member.loyalty_accounts.get(),
+        benefit=benefit,
+        occasion="enrolment",
+        outcome=TierBenefitGrant.Outcome.REFUSED,
+        refusal="COUPON_LIMIT_REACHED",
+        created_at=NOW,
+    )
+    batches = [VoucherBatch.objects.create(definition=definition, requested_count=10) for _ in range(3)]
+
+    # when
+    with django_assert_max_num_queries(CHANGELIST_QUERIES + 1):
+        batch_list = admin_client.get("/admin/loyalty/voucherbatch/")
+    with django_assert_max_num_queries(CHANGELIST_QUERIES + 1):
+        benefit_list = admin_client.get("/admin/loyalty/tierbenefitcoupon/")
+    with django_assert_max_num_queries(CHANGELIST_QUERIES + 1):
+        grant_list = admin_client.get("/admin/loyalty/tierbenefitgrant/")
+    pages = [
+        admin_client.get(f"/admin/loyalty/voucherbatch/{batches[0].pk}/change/"),
+        admin_client.get(f"/admin/loyalty/tierbenefitcoupon/{benefit.pk}/change/"),
+        admin_client.get("/admin/loyalty/tierbenefitcoupon/add/"),
+        admin_client.get(f"/admin/loyalty/tierbenefitgrant/{grant.pk}/change/"),
+        admin_client.get(f"/admin/loyalty/tier/{tier.pk}/change/"),
+    ]
+
+    # then
+    assert [page.status_code for page in (batch_list, benefit_list, grant_list, *pages)] == [200] * 8
+    assert "Issued 0 of 10 (0%)" in batch_list.content.decode()
+    assert "COUPON_LIMIT_REACHED" in grant_list.content.decode()
+
+
+def test_a_tier_benefit_for_a_coupon_not_for_the_tier_is_refused_on_the_form(admin_client, definition, program):
+    # given
+    gold = Tier.objects.create(program=program, rank=1, code="gold", name="Gold", threshold=Decimal("1000"))
+    entry = program.tiers.get(rank=0)
+    definition.eligible_tiers.set([gold])
+    data = {"definition": definition.pk, "on_upgrade": "on", "validity_days": "30"}
+
+    # when
+    refused = admin_client.post("/admin/loyalty/tierbenefitcoupon/add/", {**data, "tier": entry.pk})
+    accepted = admin_client.post("/admin/loyalty/tierbenefitcoupon/add/", {**data, "tier": gold.pk})
+
+    # then
+    assert refused.status_code == 200
+    assert refused.context["adminform"].form.errors == {
+        "definition": ["The coupon is not for Member: add the tier to its eligible tiers first."]
+    }
+    assert accepted.status_code == 302
+    assert list(TierBenefitCoupon.objects.values_list("tier__code", "validity_days")) == [("gold", 30)]
+
+
+def test_tier_benefits_are_added_inline_on_the_tier_page_through_the_service(
+    admin_client, definition, program, monkeypatch
+):
+    # given
+    tier = program.tiers.get(rank=0)
+    calls = []
+
+    def spy(**kwargs):
+        calls.append(kwargs["definition"].code)
+        return tier_benefit_coupon_create(**kwargs)
+
+    monkeypatch.setattr("loyalty.admin.tier_benefit_coupon_create", spy)
+    url = f"/admin/loyalty/tier/{tier.pk}/change/"
+    data = _form_data(admin_client.get(url))
+    data.update(
+        {
+            "benefit_coupons-TOTAL_FORMS": "1",
+            "benefit_coupons-0-definition": str(definition.pk),
+            "benefit_coupons-0-on_enrolment": "on",
+            "benefit_coupons-0-validity_days": "14",
+        }
+    )
+
+    # when
+    response = admin_client.post(url, data)
+
+    # then
+    assert response.status_code == 302, response.context["inline_admin_formsets"][0].formset.errors
+    assert calls == ["welcome-10"]
+    benefit = TierBenefitCoupon.objects.get()
+    assert (benefit.tier, benefit.on_enrolment, benefit.on_upgrade, benefit.validity_days) == (tier, True, False, 14)
+
+
+def _form_data(response) -> dict:
+    """What the browser posts back from an admin form page when nothing is edited, inlines included."""
+    data: dict = {}
+    forms = [response.context["adminform"].form]
+    for inline in response.context["inline_admin_formsets"]:
+        management_form = inline.formset.management_form
+        data.update({management_form.add_prefix(name): value for name, value in management_form.initial.items()})
+        forms.extend(inline.formset.forms)
+    for form in forms:
+        for name in form.fields:
+            value = form[name].value()
+            if value is not None:
+                data[form.add_prefix(name)] = value
+    return data

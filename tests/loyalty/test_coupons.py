@@ -483,3 +483,65 @@ def test_expire_due_marks_due_vouchers_in_batches_and_is_safe_to_rerun(welcome, 
     statuses = dict(Voucher.objects.values_list("pk", "status"))
     assert [statuses[voucher.pk] for voucher in due] == ["expired", "expired", "expired"]
     assert (statuses[claimed.pk], statuses[later.pk], statuses[redeemed.pk]) == ("expired", "issued", "redeemed")
+
+
+def test_a_replay_of_the_transaction_by_another_customer_is_already_redeemed(welcome, member, customer_factory):
+    # given: an anonymous code redeemed by the member (which binds it to them)
+    voucher = voucher_issue(definition=welcome, now=NOW)
+    _redeem(voucher, member)
+    before = Voucher.objects.values().get(pk=voucher.pk)
+    stranger = customer_factory()
+
+    # when: the same transaction id, from another customer and from nobody
+    by_stranger = _error(_redeem, voucher=voucher, customer=stranger)
+    by_nobody = _error(_redeem, voucher=voucher, customer=None)
+
+    # then
+    assert (by_stranger.code, by_stranger.status) == (LoyaltyErrorCode.COUPON_ALREADY_REDEEMED, 409)
+    assert (by_nobody.code, by_nobody.status) == (LoyaltyErrorCode.COUPON_ALREADY_REDEEMED, 409)
+    assert Voucher.objects.values().get(pk=voucher.pk) == before
+    assert len(_events("coupon.redeemed")) == 1
+
+
+def test_an_anonymous_redemption_is_replayed_for_no_customer(welcome):
+    # given
+    voucher = voucher_issue(definition=welcome, now=NOW)
+    first = _redeem(voucher, None)
+
+    # when
+    again = _redeem(voucher, None, now=NOW + timedelta(hours=1))
+
+    # then
+    assert (again.pk, again.customer, again.redeemed_at) == (first.pk, None, first.redeemed_at)
+
+
+def test_claim_after_the_coupon_ended_is_refused_for_a_voucher_without_expiry(welcome, member):
+    # given: issued with no expiry (its coupon had no end then), the coupon ended since
+    CouponDefinition.objects.filter(pk=welcome.pk).update(valid_until=None)
+    voucher = voucher_issue(definition=welcome, now=NOW)
+    assert voucher.expires_at is None
+    CouponDefinition.objects.filter(pk=welcome.pk).update(valid_until=UNTIL)
+
+    # when
+    at_the_end = _error(voucher_claim, code=voucher.code, customer=member, now=UNTIL)
+    before_the_end = voucher_claim(code=voucher.code, customer=member, now=UNTIL - timedelta(seconds=1))
+
+    # then
+    assert (at_the_end.code, at_the_end.status) == (LoyaltyErrorCode.COUPON_EXPIRED, 409)
+    assert (before_the_end.status, before_the_end.claimed_at) == ("claimed", UNTIL - timedelta(seconds=1))
+
+
+def test_refused_late_claim_writes_nothing(welcome, member):
+    # given
+    CouponDefinition.objects.filter(pk=welcome.pk).update(valid_until=None)
+    voucher = voucher_issue(definition=welcome, now=NOW)
+    CouponDefinition.objects.filter(pk=welcome.pk).update(valid_until=NOW + timedelta(days=1))
+    before = Voucher.objects.values().get(pk=voucher.pk)
+
+    # when
+    error = _error(voucher_claim, code=voucher.code, customer=member, now=NOW + timedelta(days=2))
+
+    # then
+    assert error.code == LoyaltyErrorCode.COUPON_EXPIRED
+    assert Voucher.objects.values().get(pk=voucher.pk) == before
+    assert _events("coupon.claimed") == []

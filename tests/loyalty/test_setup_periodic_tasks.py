@@ -13,6 +13,7 @@ SCHEDULE = [
     ("loyalty: evaluate tier expiry", "loyalty.tasks.evaluate_tier_expiry_task", "30", "2", 21600),
     ("loyalty: expire points", "loyalty.tasks.expire_points_task", "5", "*", 3300),
     ("loyalty: expire vouchers", "loyalty.tasks.expire_vouchers_task", "10", "*", 3300),
+    ("loyalty: sweep voucher batches", "loyalty.tasks.sweep_voucher_batches_task", "*/5", "*", 240),
     ("webhooks: sweep due deliveries", "webhooks.tasks.sweep_due_deliveries_task", "*", "*", 50),
 ]
 
@@ -50,6 +51,7 @@ def test_it_schedules_every_job_in_utc(db):
         "created: loyalty: expire points (loyalty.tasks.expire_points_task, 5 * * * *)",
         "created: loyalty: evaluate tier expiry (loyalty.tasks.evaluate_tier_expiry_task, 30 2 * * *)",
         "created: loyalty: expire vouchers (loyalty.tasks.expire_vouchers_task, 10 * * * *)",
+        "created: loyalty: sweep voucher batches (loyalty.tasks.sweep_voucher_batches_task, */5 * * * *)",
         "created: webhooks: sweep due deliveries (webhooks.tasks.sweep_due_deliveries_task, * * * * *)",
     ]
 
@@ -80,7 +82,7 @@ def test_running_it_again_changes_nothing(db):
     assert schedule_rows() == rows
     assert sorted(CrontabSchedule.objects.values_list("pk", flat=True)) == crontab_pks
     assert sorted(PeriodicTask.objects.values_list("pk", flat=True)) == entry_pks
-    assert [line.split(":")[0] for line in out.splitlines()] == ["updated"] * 5
+    assert [line.split(":")[0] for line in out.splitlines()] == ["updated"] * 6
 
 
 def test_it_puts_back_a_schedule_changed_by_hand_and_drops_its_own_stale_entries(db):

@@ -1,17 +1,19 @@
 """Tier benefits (loyalty/services/tier_benefits.py): coupons issued on enrolment and on upgrade into a tier, once
-per occasion, with refusals logged rather than raised."""
+per occasion, with refusals logged rather than raised; a benefit's coupon must be for its tier, checked when it is
+configured and again when it is given."""
 
 from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from loyalty.models import CouponDefinition, Tier, TierBenefitCoupon, TierBenefitGrant, TierChange, Voucher
+from loyalty.models import CouponDefinition, Program, Tier, TierBenefitCoupon, TierBenefitGrant, TierChange, Voucher
 from loyalty.services.coupons import coupon_definition_create
 from loyalty.services.ledger import EntrySource, account_lock
 from loyalty.services.points import points_add
-from loyalty.services.tier_benefits import tier_benefits_issue
+from loyalty.services.tier_benefits import tier_benefit_coupon_create, tier_benefit_coupon_update, tier_benefits_issue
 
 NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
@@ -117,3 +119,63 @@ def test_renewals_and_downgrades_give_nothing(program, gold, enrolled_account):
         # then
         assert grants == []
     assert not Voucher.objects.exists()
+
+
+def test_a_coupon_not_for_the_tier_is_refused_and_recorded(program, gold, enrolled_account, caplog):
+    # given: a gold benefit whose coupon was later restricted to another tier (behind the services' back)
+    silver = Tier.objects.create(program=program, rank=2, code="silver", name="Silver", threshold=Decimal("500"))
+    restricted = coupon(program, "gold-restricted")
+    TierBenefitCoupon.objects.create(tier=gold, definition=restricted)
+    restricted.eligible_tiers.set([silver])
+    open_to_all = coupon(program, "gold-open")
+    TierBenefitCoupon.objects.create(tier=gold, definition=open_to_all)
+    for_gold = coupon(program, "gold-only", eligible_tiers=[gold])
+    TierBenefitCoupon.objects.create(tier=gold, definition=for_gold)
+    account = enrolled_account()
+
+    # when
+    with caplog.at_level("INFO", logger="loyalty.services.tier_benefits"):
+        upgrade(account)
+
+    # then
+    assert vouchers(account) == ["gold-only", "gold-open"]
+    refused = TierBenefitGrant.objects.get(account=account, benefit__definition=restricted)
+    assert (refused.outcome, refused.refusal, refused.voucher) == ("refused", "tier_not_eligible", None)
+    assert "tier_not_eligible" in caplog.text
+
+
+def test_configuring_a_benefit_checks_program_and_eligible_tiers(program, gold):
+    # given
+    silver = Tier.objects.create(program=program, rank=2, code="silver", name="Silver", threshold=Decimal("500"))
+    for_silver = coupon(program, "silver-only", eligible_tiers=[silver])
+    other_program = Program.objects.create(code="b2b", name="B2B", currency="EUR")
+    foreign = coupon(other_program, "b2b-10")
+
+    # when
+    with pytest.raises(ValidationError) as not_for_gold:
+        tier_benefit_coupon_create(tier=gold, definition=for_silver)
+    with pytest.raises(ValidationError) as of_another_program:
+        tier_benefit_coupon_create(tier=gold, definition=foreign)
+    created = tier_benefit_coupon_create(tier=silver, definition=for_silver, on_enrolment=True, validity_days=30)
+
+    # then
+    assert not_for_gold.value.message_dict == {
+        "definition": ["The coupon is not for Gold: add the tier to its eligible tiers first."]
+    }
+    assert of_another_program.value.message_dict == {"definition": ["Choose a coupon of the tier's program."]}
+    assert list(TierBenefitCoupon.objects.values_list("tier__code", "definition__code")) == [("silver", "silver-only")]
+    assert (created.on_enrolment, created.on_upgrade, created.validity_days) == (True, True, 30)
+
+
+def test_updating_a_benefit_to_a_tier_the_coupon_is_not_for_writes_nothing(program, gold, entry_tier):
+    # given
+    benefit = tier_benefit_coupon_create(tier=gold, definition=coupon(program, "gold-only", eligible_tiers=[gold]))
+
+    # when
+    with pytest.raises(ValidationError) as raised:
+        tier_benefit_coupon_update(benefit=benefit, tier=entry_tier, validity_days=7)
+
+    # then
+    assert list(raised.value.message_dict) == ["definition"]
+    benefit.refresh_from_db()
+    assert (benefit.tier, benefit.validity_days) == (gold, None)

@@ -21,6 +21,7 @@ from loyalty.tasks import (
     evaluate_tier_expiry_task,
     expire_points_task,
     expire_vouchers_task,
+    sweep_voucher_batches_task,
 )
 from webhooks.tasks import sweep_due_deliveries_task
 
@@ -78,6 +79,15 @@ SCHEDULES = (
         hour="*",
         expire_seconds=55 * 60,
         description="Issued and claimed vouchers past their expiry date become expired.",
+    ),
+    Schedule(
+        name=f"{NAME_PREFIX}sweep voucher batches",
+        task=sweep_voucher_batches_task.name,
+        # Every 5 minutes, the grace a queued batch gets before it is sent again: https://crontab.guru/#*/5_*_*_*_*
+        minute="*/5",
+        hour="*",
+        expire_seconds=4 * 60,
+        description="Voucher batches left queued or stalled (broker down, worker died) are started again.",
     ),
     Schedule(
         name=f"{WEBHOOKS_PREFIX}sweep due deliveries",

@@ -1,0 +1,215 @@
+"""The coupon definition page's "Generate vouchers": a form asking for a number of codes, a VoucherBatch queued
+through voucher_batch_create, its page showing the progress (and refreshing itself while the job runs), a link to
+the vouchers and their CSV export. Driven as the Marketing role, the way the browser test does."""
+
+import importlib
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+from django.apps import apps
+from django.contrib.auth.models import Group
+from django.test import Client
+
+from loyalty.models import CouponDefinition, Voucher, VoucherBatch
+from loyalty.services.coupons import coupon_definition_create, voucher_issue
+
+roles = importlib.import_module("crm.migrations.0003_admin_roles_vouchers")
+
+DEFINITIONS_URL = "/admin/loyalty/coupondefinition/"
+BATCHES_URL = "/admin/loyalty/voucherbatch/"
+
+
+@pytest.fixture
+def client_in(db, django_user_model):
+    roles.create_admin_roles(apps, None)
+
+    def make(group_name: str) -> Client:
+        user = django_user_model.objects.create_user(username=group_name.replace(" ", "-"), is_staff=True)
+        user.groups.add(Group.objects.get(name=group_name))
+        client = Client()
+        client.force_login(user)
+        return client
+
+    return make
+
+
+@pytest.fixture
+def marketing(client_in):
+    return client_in(roles.MARKETING)
+
+
+@pytest.fixture
+def store_manager(client_in):
+    return client_in(roles.STORE_MANAGERS)
+
+
+@pytest.fixture
+def definition(program):
+    return coupon_definition_create(
+        program=program,
+        code="gold-10",
+        name="Gold 10",
+        kind=CouponDefinition.Kind.PERCENT,
+        value=Decimal("10"),
+        code_pattern="GOLD-{code}",
+    )
+
+
+def _generate_url(definition) -> str:
+    return f"{DEFINITIONS_URL}{definition.pk}/generate-vouchers/"
+
+
+def test_the_coupon_page_links_to_generate_vouchers(marketing, definition):
+    # when
+    page = marketing.get(f"{DEFINITIONS_URL}{definition.pk}/change/")
+
+    # then
+    assert page.status_code == 200
+    assert (
+        f'<a href="{_generate_url(definition)}" class="generatevouchers">Generate vouchers</a>' in page.content.decode()
+    )
+
+
+def test_generating_10_vouchers_shows_the_finished_batch_and_links_to_its_vouchers(
+    marketing, definition, django_capture_on_commit_callbacks
+):
+    # given
+    form_page = marketing.get(_generate_url(definition))
+
+    # when
+    with django_capture_on_commit_callbacks(execute=True):
+        response = marketing.post(_generate_url(definition), {"count": "10"})
+
+    # then
+    assert form_page.status_code == 200
+    assert '<input type="submit" value="Generate vouchers" class="default">' in form_page.content.decode()
+    batch = VoucherBatch.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == f"{BATCHES_URL}{batch.pk}/change/"
+    assert (batch.definition, batch.requested_count, batch.issued_count, batch.status) == (definition, 10, 10, "done")
+    assert batch.created_by.username == "Marketing"
+
+    # when
+    page = marketing.get(response["Location"])
+    vouchers_url = f"/admin/loyalty/voucher/?definition__id__exact={definition.pk}"
+    vouchers = marketing.get(vouchers_url)
+
+    # then
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert html.count("Issued 10 of 10 (100%)") == 1
+    assert f'<a href="{vouchers_url}">View vouchers</a>' in html
+    assert 'http-equiv="refresh"' not in html
+    assert len(vouchers.context["cl"].result_list) == 10
+    assert {voucher.code[:5] for voucher in vouchers.context["cl"].result_list} == {"GOLD-"}
+
+
+def test_a_batch_in_progress_refreshes_itself(marketing, definition):
+    # given
+    batch = VoucherBatch.objects.create(definition=definition, requested_count=4000, issued_count=2000)
+    VoucherBatch.objects.filter(pk=batch.pk).update(status=VoucherBatch.Status.RUNNING)
+
+    # when
+    page = marketing.get(f"{BATCHES_URL}{batch.pk}/change/")
+
+    # then
+    html = page.content.decode()
+    assert '<meta http-equiv="refresh" content="2">' in html
+    assert "Issued 2,000 of 4,000 (50%)" in html
+
+
+@pytest.mark.parametrize(
+    ("count", "error"),
+    [
+        ("0", "Ensure this value is greater than or equal to 1."),
+        ("100001", "Ensure this value is less than or equal to 100000."),
+        ("ten", "Enter a whole number."),
+        ("6", "The coupon's total limit allows 5 more vouchers."),
+    ],
+)
+def test_a_count_out_of_bounds_is_shown_on_the_form_and_queues_nothing(marketing, definition, count, error):
+    # given: a total limit of 7, two vouchers issued
+    CouponDefinition.objects.filter(pk=definition.pk).update(limit_total=7)
+    voucher_issue(definition=definition)
+    voucher_issue(definition=definition)
+
+    # when
+    response = marketing.post(_generate_url(definition), {"count": count})
+
+    # then
+    assert response.status_code == 200
+    assert response.context["form"].errors == {"count": [error]}
+    assert "The coupon's total limit allows 5 more vouchers." in response.content.decode()
+    assert not VoucherBatch.objects.exists()
+    assert Voucher.objects.count() == 2
+
+
+def test_a_refusal_of_the_service_is_shown_on_the_form(marketing, definition):
+    # given
+    CouponDefinition.objects.filter(pk=definition.pk).update(
+        valid_from=datetime(2020, 1, 1, tzinfo=UTC), valid_until=datetime(2021, 1, 1, tzinfo=UTC)
+    )
+
+    # when
+    response = marketing.post(_generate_url(definition), {"count": "10"})
+
+    # then
+    assert response.status_code == 200
+    assert response.context["form"].errors == {"count": ["The coupon has ended."]}
+    assert not VoucherBatch.objects.exists()
+
+
+def test_a_store_manager_cannot_generate_vouchers_or_see_batches(store_manager, definition):
+    # given
+    batch = VoucherBatch.objects.create(definition=definition, requested_count=1)
+
+    # when
+    responses = [
+        store_manager.get(_generate_url(definition)),
+        store_manager.post(_generate_url(definition), {"count": "10"}),
+        store_manager.get(f"{BATCHES_URL}{batch.pk}/change/"),
+        store_manager.get(f"{BATCHES_URL}{batch.pk}/vouchers.csv"),
+    ]
+
+    # then
+    assert [response.status_code for response in responses] == [403] * 4
+    assert VoucherBatch.objects.count() == 1
+    assert not Voucher.objects.exists()
+
+
+def test_batch_pages_are_view_only(marketing, definition):
+    # given
+    batch = VoucherBatch.objects.create(definition=definition, requested_count=3)
+
+    # when
+    add = marketing.get(f"{BATCHES_URL}add/")
+    edit = marketing.post(f"{BATCHES_URL}{batch.pk}/change/", {"requested_count": "30"})
+    changelist = marketing.get(BATCHES_URL)
+
+    # then
+    assert (add.status_code, edit.status_code, changelist.status_code) == (403, 403, 200)
+    batch.refresh_from_db()
+    assert batch.requested_count == 3
+
+
+def test_the_batch_exports_its_coupons_vouchers_to_csv_streamed(marketing, definition):
+    # given
+    batch = VoucherBatch.objects.create(definition=definition, requested_count=2)
+    first = voucher_issue(definition=definition, expires_at=datetime(2026, 6, 1, tzinfo=UTC))
+    second = voucher_issue(definition=definition)
+    Voucher.objects.filter(pk=first.pk).update(code="GOLD-AAAA-BBBB", normalised_code="GOLDAAAABBBB")
+    Voucher.objects.filter(pk=second.pk).update(code="GOLD-CCCC-DDDD", normalised_code="GOLDCCCCDDDD")
+
+    # when
+    response = marketing.get(f"{BATCHES_URL}{batch.pk}/vouchers.csv")
+
+    # then
+    assert response.status_code == 200
+    assert response.streaming is True
+    assert response["Content-Disposition"] == 'attachment; filename="vouchers-gold-10.csv"'
+    assert b"".join(response.streaming_content).decode() == (
+        "code,status,customer,expires_at,redeemed_at\r\n"
+        "GOLD-AAAA-BBBB,issued,,2026-06-01T00:00:00+00:00,\r\n"
+        "GOLD-CCCC-DDDD,issued,,,\r\n"
+    )

@@ -1,8 +1,16 @@
 """The back office for the customer record: one more client of crm.services, like the APIs.
 
-loyalty/admin.py extends CustomerAdmin with the customer's loyalty accounts and search by account number,
-because crm must not import loyalty.
+loyalty/admin.py extends CustomerAdmin with the customer's loyalty accounts and search by account number, and
+loyalty/admin_customer_panel.py adds the loyalty panel to the customer page through customer_page_panel, because
+crm must not import loyalty.
+
+The customer table reaches a million rows: its changelists page with LargeTablePaginator (no full COUNT), search
+only on indexed columns (equality or prefix), and sort only on indexed columns.
 """
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 from django import forms
 from django.conf import settings
@@ -10,10 +18,13 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.forms.models import BaseInlineFormSet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
-from core.admin import ServiceModelAdmin
+from core.admin import LargeTablePaginator, ServiceModelAdmin, ViewOnlyMixin
 from crm.models import CONSENT_NAMES, Address, ApiClient, Associate, ConsentChange, Consents, Customer, Store
 from crm.normalization import ADDRESS_CONTENT_FIELDS, normalize_email, normalize_phone, search_key
 from crm.services.addresses import address_save
@@ -25,6 +36,39 @@ from crm.services.customers import customer_save_from_admin
 TIMESTAMPS = ("created_at", "updated_at")
 # Hidden from the customer changelist of users who may not change customers.
 CONTACT_COLUMNS = ("email", "phone_mobile", "phone_home")
+# Hidden from their customer page too, with the address list.
+CONTACT_FIELDS = (*CONTACT_COLUMNS, "allow_sms_notifications", "postal_code", "profile_address")
+CONSENT_HISTORY_INLINE_SIZE = 20
+
+
+@dataclass(frozen=True)
+class CustomerPagePanel:
+    """A section another app adds to the customer page: a template, rendered with exactly this context."""
+
+    template_name: str
+    context: dict[str, Any]
+
+
+# Called with the request and the customer shown; returns None to show nothing (to a user who may not see it).
+CustomerPagePanelBuilder = Callable[[HttpRequest, Customer], CustomerPagePanel | None]
+_customer_page_panels: list[CustomerPagePanelBuilder] = []
+
+
+def customer_page_panel(builder: CustomerPagePanelBuilder) -> CustomerPagePanelBuilder:
+    """Decorator registering a panel of the customer page, shown in registration order after the profile.
+
+    How loyalty (which crm may not import) puts accounts, balances and vouchers on the page. A builder's queries
+    count towards the page's query budget: it must run a fixed number whatever the customer's history.
+    """
+    if builder not in _customer_page_panels:
+        _customer_page_panels.append(builder)
+    return builder
+
+
+def customer_page_panels_render(request: HttpRequest, customer: Customer) -> list[SafeString]:
+    """The registered panels that have something to show this user, rendered in registration order."""
+    panels = (builder(request, customer) for builder in _customer_page_panels)
+    return [render_to_string(panel.template_name, panel.context) for panel in panels if panel is not None]
 
 
 # Stores, associates (and loyalty programs) are reference data whose only invariants are unique and check
@@ -118,10 +162,23 @@ class ConsentsInline(admin.StackedInline):
     max_num = 1
 
 
+class LatestConsentChangesFormSet(BaseInlineFormSet):
+    """Only the latest changes: the history grows with every sign-up and opt-out. Cached, because the formset asks
+    for its queryset several times and a sliced queryset would run again each time."""
+
+    def get_queryset(self) -> QuerySet[ConsentChange]:
+        if not hasattr(self, "_latest_changes"):
+            self._latest_changes = super().get_queryset()[:CONSENT_HISTORY_INLINE_SIZE]
+        return self._latest_changes
+
+
 class ConsentChangeInline(admin.TabularInline):
-    """The consent history is the evidence of what the customer agreed to, so it is view-only."""
+    """The consent history is the evidence of what the customer agreed to, so it is view-only. The page shows the
+    latest changes; the consent changes list, filtered on the customer, has them all."""
 
     model = ConsentChange
+    formset = LatestConsentChangesFormSet
+    verbose_name_plural = f"consent history (latest {CONSENT_HISTORY_INLINE_SIZE})"
     fields = (
         "consent",
         "previous_value",
@@ -192,11 +249,14 @@ class CustomerAdmin(ServiceModelAdmin):
     )
     list_filter = ("status", "created_store")
     list_select_related = ("created_store",)
-    # The table reaches a million rows: page by the primary key (newest first) rather than the model's name
-    # ordering, offer sorting only on indexed columns, and skip the second, unfiltered COUNT(*).
+    # The table reaches a million rows: page by the primary key (newest first), offer sorting only on indexed
+    # columns, count with LargeTablePaginator, skip the second, unfiltered COUNT(*), and never count per filter
+    # choice (facets).
     ordering = ("-pk",)
     sortable_by = ("public_id", "created_at")
+    paginator = LargeTablePaginator
     show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
     # Switches the search box on; get_search_results replaces the stock LIKE '%term%' search entirely.
     search_fields = ("public_id",)
     search_help_text = "First or last name (or “first last”), email, phone or customer id."
@@ -232,6 +292,55 @@ class CustomerAdmin(ServiceModelAdmin):
         if request.user.has_perm("crm.change_customer"):
             return self.list_display
         return tuple(name for name in self.list_display if name not in CONTACT_COLUMNS)
+
+    def get_fieldsets(self, request: HttpRequest, obj: Customer | None = None) -> Any:
+        if self._may_see_contact_details(request):
+            return self.fieldsets
+        # Marketing's read-only page: the same sections, without contact details.
+        visible = []
+        for title, options in self.fieldsets:
+            fields = tuple(name for name in options["fields"] if name not in CONTACT_FIELDS)
+            if fields:
+                visible.append((title, {**options, "fields": fields}))
+        return tuple(visible)
+
+    def get_inlines(self, request: HttpRequest, obj: Customer | None) -> Any:
+        inlines = super().get_inlines(request, obj)
+        if self._may_see_contact_details(request):
+            return inlines
+        return [inline for inline in inlines if inline is not AddressInline]
+
+    def _may_see_contact_details(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("crm.change_customer")
+
+    def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None) -> Customer | None:
+        # The change page shows the profile address, the creating store and associate: joined, not one query each.
+        # (The changelist joins only what it lists, through list_select_related.)
+        if from_field is not None:
+            return super().get_object(request, object_id, from_field)
+        queryset = self.get_queryset(request).select_related(
+            "profile_address", "created_store", "created_associate__store"
+        )
+        try:
+            return queryset.get(pk=object_id)
+        except (Customer.DoesNotExist, ValidationError, ValueError):
+            return None
+
+    def render_change_form(
+        self,
+        request: HttpRequest,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: Customer | None = None,
+    ) -> HttpResponse:
+        # Here rather than in change_view: this is where the customer is already loaded.
+        if obj is not None and obj.pk is not None:
+            context["customer_panels"] = customer_page_panels_render(request, obj)
+            if request.user.has_perm("crm.view_consentchange"):
+                context["consent_history_url"] = reverse("admin:crm_consentchange_changelist") + f"?customer={obj.pk}"
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     def has_delete_permission(self, request: HttpRequest, obj: Customer | None = None) -> bool:
         # Customers are erased (personal data removed, history kept), never deleted: a delete would cascade
@@ -286,3 +395,49 @@ class CustomerAdmin(ServiceModelAdmin):
                 # Called even without changes: like customer_create, it leaves every customer a Consents row.
                 consents_set(customer=formset.instance, changes=changes, context=context)
         # The other inlines (consent history, loyalty accounts) are view-only: nothing to save.
+
+
+@admin.register(ConsentChange)
+class ConsentChangeAdmin(ViewOnlyMixin, admin.ModelAdmin):
+    """The whole consent history, for audits: one row per change of one consent. The customer page shows only the
+    latest changes and links here, filtered on the customer."""
+
+    list_display = ("changed_at", "customer", "consent", "previous_value", "new_value", "channel", "store", "user")
+    list_filter = ("consent", "channel")
+    list_select_related = ("customer", "store", "user")
+    raw_id_fields = ("customer",)
+    ordering = ("-pk",)
+    sortable_by = ()
+    paginator = LargeTablePaginator
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
+    # Switches the search box on; get_search_results replaces the stock search with an indexed lookup.
+    search_fields = ("customer__public_id",)
+    search_help_text = "Customer id (exact)."
+    fields = (
+        "customer",
+        "consent",
+        "previous_value",
+        "new_value",
+        "changed_at",
+        "channel",
+        "store",
+        "associate",
+        "api_client",
+        "user",
+    )
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ConsentChange]:
+        return (
+            super().get_queryset(request).select_related("customer", "store", "associate__store", "api_client", "user")
+        )
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[ConsentChange], search_term: str
+    ) -> tuple[QuerySet[ConsentChange], bool]:
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        # The customer is looked up first, so that the history is filtered on its indexed customer column.
+        customer_pks = list(Customer.objects.filter(public_id=term.upper()).values_list("pk", flat=True))
+        return queryset.filter(customer_id__in=customer_pks), False

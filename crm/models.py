@@ -86,6 +86,7 @@ class Customer(TimeStampedModel):
     class Meta:
         # By pk, which every database answers from an index; searches order by name explicitly.
         ordering = ("-id",)
+        permissions: ClassVar = [("erase_customer", "Can erase a customer's personal data (erasure requests)")]
         indexes: ClassVar = [
             # varchar_pattern_ops lets PostgreSQL answer `LIKE 'abc%'` from the index under any collation;
             # other databases ignore opclasses.

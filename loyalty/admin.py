@@ -16,11 +16,12 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
-from django.core.exceptions import PermissionDenied
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.forms.models import BaseInlineFormSet
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse, StreamingHttpResponse
 from django.template import engines
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
@@ -29,10 +30,11 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
-from core.admin import ServiceModelAdmin, ViewOnlyMixin
+from core.admin import LargeTablePaginator, ServiceModelAdmin, ViewOnlyMixin
 from core.exceptions import ApplicationError
 from crm.admin import TIMESTAMPS, CustomerAdmin
-from crm.models import Customer
+from crm.models import ConsentChange, Customer
+from crm.services.context import ChangeContext
 from loyalty.coupon_codes import code_normalise
 from loyalty.models import (
     SESSION_CHANNELS,
@@ -42,14 +44,33 @@ from loyalty.models import (
     Program,
     Purchase,
     Tier,
+    TierBenefitCoupon,
+    TierBenefitGrant,
     TierChange,
     Voucher,
+    VoucherBatch,
 )
+from loyalty.rules.coupons import FAILURE_DESCRIPTIONS, CouponTerms
 from loyalty.selectors import customer_pks_by_loyalty_id
-from loyalty.services.coupons import coupon_definition_create, voucher_cancel
+from loyalty.services.coupons import (
+    UPDATABLE_FIELDS,
+    coupon_definition_create,
+    coupon_definition_update,
+    coupon_definition_update_check,
+    coupon_eligibility_for_customer,
+    coupon_eligibility_preview,
+    voucher_cancel,
+)
 from loyalty.services.ledger import account_balances
 from loyalty.services.points import points_adjust_by_admin
+from loyalty.services.privacy import customer_erase_with_loyalty_data
+from loyalty.services.tier_benefits import (
+    tier_benefit_coupon_check,
+    tier_benefit_coupon_create,
+    tier_benefit_coupon_update,
+)
 from loyalty.services.tiers import qualifying_value
+from loyalty.services.voucher_batches import coupon_room_left, voucher_batch_create
 
 LEDGER_INLINE_SIZE = 50
 # One adjustment request locks every selected account until it commits: keep it to what a person checks by eye.
@@ -91,19 +112,79 @@ class ProgramAdmin(admin.ModelAdmin):
     list_display = ("code", "name", "currency", "is_default", "is_active", "earn_rate", "pending_days", "created_at")
     readonly_fields = TIMESTAMPS
     fieldsets = (
-        (None, {"fields": ("code", "name", "currency", "is_default", "is_active")}),
+        (None, {"fields": ("code", "name", "currency", "default_language", "is_default", "is_active")}),
         ("Earning", {"fields": ("earn_rate", "earn_rounding", "earn_basis", "excluded_products", "burn_value")}),
         ("Pending and expiry", {"fields": ("pending_days", "points_expiry_days")}),
         ("Tiers", {"fields": ("tier_qualification", "tier_window_days", "tier_validity_days")}),
         ("Refunds", {"fields": ("negative_balance_policy",)}),
         ("Enrolment", {"fields": ("auto_enrol_channels",)}),
+        ("Cards", {"fields": ("card_number_strip_leading_zeros",)}),
         ("History", {"fields": TIMESTAMPS, "classes": ("collapse",)}),
     )
     inlines = (TierInline,)
 
 
+# Tier benefits: edited inline on the tier's page and on their own pages (below) ----------------------------
+
+
+def _form_add_errors(form: forms.BaseForm, error: ValidationError) -> None:
+    """Show a service's ValidationError on the form: on its field where the form has it, above the form otherwise."""
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error)
+        return
+    for name, field_errors in error.error_dict.items():
+        form.add_error(name if name in form.fields else None, field_errors)
+
+
+class TierBenefitCouponForm(forms.ModelForm):
+    class Meta:
+        model = TierBenefitCoupon
+        fields = ("tier", "definition", "on_enrolment", "on_upgrade", "validity_days")
+
+    def clean(self) -> dict[str, Any]:
+        cleaned_data = super().clean()
+        # An inline form has no tier field: its tier is the page's, already set on the instance.
+        tier = cleaned_data.get("tier") or getattr(self.instance, "tier", None)
+        definition = cleaned_data.get("definition")
+        if tier is not None and definition is not None:
+            try:
+                tier_benefit_coupon_check(tier=tier, definition=definition)
+            except ValidationError as error:
+                _form_add_errors(self, error)
+        return cleaned_data
+
+
+BENEFIT_FORM_FIELDS = ("definition", "on_enrolment", "on_upgrade", "validity_days")
+
+
+def _benefit_save(form: forms.ModelForm, tier: Tier) -> TierBenefitCoupon:
+    fields = {name: form.cleaned_data[name] for name in BENEFIT_FORM_FIELDS}
+    if form.instance.pk is None:
+        return tier_benefit_coupon_create(tier=tier, **fields)
+    return tier_benefit_coupon_update(benefit=form.instance, tier=tier, **fields)
+
+
+class TierBenefitCouponInline(admin.TabularInline):
+    model = TierBenefitCoupon
+    form = TierBenefitCouponForm
+    fields = BENEFIT_FORM_FIELDS
+    extra = 0
+    # Deleting a benefit would delete its grants, the record that each member got it once: see the admin below.
+    can_delete = False
+    verbose_name = "coupon given by the tier"
+    verbose_name_plural = "coupons given by the tier (on enrolment, on upgrade)"
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "definition":
+            kwargs["queryset"] = CouponDefinition.objects.select_related("program")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[TierBenefitCoupon]:
+        return super().get_queryset(request).select_related("definition", "tier__program")
+
+
 @admin.register(Tier)
-class TierAdmin(admin.ModelAdmin):
+class TierAdmin(ServiceModelAdmin):
     list_display = ("name", "program", "rank", "code", "threshold", "renewal_threshold", "earn_multiplier")
     list_filter = ("program",)
     list_select_related = ("program",)
@@ -113,8 +194,25 @@ class TierAdmin(admin.ModelAdmin):
         (None, {"fields": ("program", "rank", "code", "name", "title", "subtitle")}),
         ("Qualifying", {"fields": ("threshold", "renewal_threshold")}),
         ("Benefits", {"fields": ("earn_multiplier", "benefits")}),
+        ("Scan & Go", {"fields": ("spot_check_bias",)}),
         ("History", {"fields": TIMESTAMPS, "classes": ("collapse",)}),
     )
+    inlines = (TierBenefitCouponInline,)
+
+    def save_formset(self, request: HttpRequest, form: forms.ModelForm, formset: Any, change: bool) -> None:
+        if formset.model is not TierBenefitCoupon:
+            super().save_formset(request, form, formset, change)
+            return
+        # Benefits are written by their services; the lists are what the admin's change message reads.
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        for inline_form in formset.forms:
+            if not inline_form.has_changed():
+                continue
+            benefit = _benefit_save(inline_form, form.instance)
+            if inline_form.instance.pk is None:
+                formset.new_objects.append(benefit)
+            else:
+                formset.changed_objects.append((benefit, inline_form.changed_data))
 
 
 # Loyalty accounts ----------------------------------------------------------------------------------------------
@@ -222,6 +320,12 @@ class LoyaltyAccountAdmin(ViewOnlyMixin, admin.ModelAdmin):
     list_select_related = ("customer", "program", "tier__program")
     raw_id_fields = ("customer", "address")
     show_full_result_count = False
+    # At a million accounts: newest first by primary key (an index scan; ordering by created_at sorted the whole
+    # table), no sortable columns, a capped count and no per-filter counts.
+    ordering = ("-pk",)
+    sortable_by = ()
+    paginator = LargeTablePaginator
+    show_facets = admin.ShowFacets.NEVER
     # Switches the search box on; get_search_results replaces the stock case-insensitive search, which
     # PostgreSQL cannot answer from these columns' indexes.
     search_fields = ("account_number",)
@@ -367,20 +471,65 @@ def _amount(program: Program, value: Decimal) -> str:
     return f"{value:,.2f} {program.currency}"
 
 
-class LoyaltyAccountInline(ViewOnlyMixin, admin.TabularInline):
-    model = LoyaltyAccount
-    fields = ("account_number", "program", "tier", "state", "points_balance")
-    readonly_fields = fields
-    extra = 0
-    show_change_link = True
+class EraseCustomerForm(forms.Form):
+    confirm_id = forms.CharField(label="Type the customer id to confirm", max_length=32)
 
-    def get_queryset(self, request: HttpRequest) -> QuerySet[LoyaltyAccount]:
-        return super().get_queryset(request).select_related("program", "tier__program")
+    def __init__(self, *args: Any, customer: Customer, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.customer = customer
+
+    def clean_confirm_id(self) -> str:
+        value = self.cleaned_data["confirm_id"].strip().upper()
+        if value != self.customer.public_id:
+            raise forms.ValidationError(f"Type {self.customer.public_id} exactly to confirm the erasure.")
+        return value
 
 
 class LoyaltyCustomerAdmin(CustomerAdmin):
-    inlines = (*CustomerAdmin.inlines, LoyaltyAccountInline)
+    # The customer page shows accounts in the loyalty panel (loyalty/admin_customer_panel.py), not as an inline.
     search_help_text = "First or last name (or “first last”), email, phone, customer id or loyalty account number."
+
+    def get_urls(self) -> list[URLPattern]:
+        erase = path("<path:object_id>/erase/", self.admin_site.admin_view(self.erase_view), name="crm_customer_erase")
+        return [erase, *super().get_urls()]
+
+    def has_erase_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("crm.erase_customer")
+
+    def render_change_form(
+        self, request: HttpRequest, context: dict[str, Any], add: bool = False, change: bool = False, **kwargs: Any
+    ) -> HttpResponse:
+        customer = kwargs.get("obj")
+        if customer is not None and customer.status != Customer.Status.ERASED and self.has_erase_permission(request):
+            context["erase_url"] = reverse("admin:crm_customer_erase", args=(customer.pk,))
+        return super().render_change_form(request, context, add, change, **kwargs)
+
+    def erase_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """An erasure request, handled in the back office: a confirmation page, then the same service as the
+        loyalty API's erase endpoint (personal data removed, the pseudonymous ledger kept)."""
+        if not self.has_erase_permission(request):
+            raise PermissionDenied
+        customer = self.get_object(request, object_id)
+        if customer is None:
+            raise Http404
+        change_url = reverse("admin:crm_customer_change", args=(customer.pk,))
+        if customer.status == Customer.Status.ERASED:
+            self.message_user(request, f"Customer {customer.public_id} is already erased.", messages.INFO)
+            return HttpResponseRedirect(change_url)
+        form = EraseCustomerForm(request.POST if request.method == "POST" else None, customer=customer)
+        if form.is_valid():
+            context = ChangeContext(channel=ConsentChange.Channel.ADMIN, user=request.user)
+            customer_erase_with_loyalty_data(customer=customer, context=context)
+            self.message_user(request, f"The personal data of customer {customer.public_id} was erased.")
+            return HttpResponseRedirect(change_url)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Erase personal data",
+            "customer": customer,
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/loyalty/customer/erase.html", context)
 
     def search_condition(self, term: str) -> Q:
         # Resolved to pks first: inside an OR, an `IN (subquery)` cannot use an index on PostgreSQL and would be
@@ -428,6 +577,9 @@ class PurchaseAdmin(ViewOnlyMixin, admin.ModelAdmin):
     list_filter = ("state", "store")
     list_select_related = ("account", "program", "store")
     # The table grows with every checkout: page by the primary key and skip the unfiltered COUNT(*).
+    raw_id_fields = ("account",)
+    paginator = LargeTablePaginator
+    show_facets = admin.ShowFacets.NEVER
     ordering = ("-pk",)
     sortable_by = ()
     show_full_result_count = False
@@ -488,6 +640,9 @@ class PointsEntryAdmin(ViewOnlyMixin, admin.ModelAdmin):
     # Filters on choices only: a filter on `source` would run SELECT DISTINCT over the whole ledger on every page.
     list_filter = ("kind", "bucket")
     list_select_related = ("account", "purchase", "created_by")
+    raw_id_fields = ("account", "lot", "purchase")
+    paginator = LargeTablePaginator
+    show_facets = admin.ShowFacets.NEVER
     ordering = ("-pk",)
     sortable_by = ()
     show_full_result_count = False
@@ -536,16 +691,174 @@ class CouponDefinitionAdminForm(forms.ModelForm):
         tiers = cleaned_data.get("eligible_tiers") or []
         if program is not None and any(tier.program_id != program.pk for tier in tiers):
             self.add_error("eligible_tiers", _("Choose tiers of the coupon's program."))
+        elif self.instance.pk is not None and not self.errors:
+            # The update service's refusals, shown on the form; it checks them again under the row lock.
+            # (self.instance still holds the saved values here: the form copies its data onto it after clean.)
+            try:
+                coupon_definition_update_check(
+                    definition=self.instance,
+                    eligible_tiers=list(tiers),
+                    **{name: cleaned_data[name] for name in UPDATABLE_FIELDS if name in cleaned_data},
+                )
+            except ValidationError as error:
+                _form_add_errors(self, error)
         return cleaned_data
+
+
+COUPON_FORM_FIELDS = (
+    "description",
+    "product_id",
+    "valid_from",
+    "valid_until",
+    "channels",
+    "auto_apply",
+    "min_basket",
+    "limit_per_customer",
+    "limit_total",
+    "code_pattern",
+    "is_active",
+)
+# The admin form's ceiling; the service allows more, for a command-line or API batch.
+GENERATE_MAX = 100_000
+
+
+class GenerateVouchersForm(forms.Form):
+    count = forms.IntegerField(
+        min_value=1,
+        max_value=GENERATE_MAX,
+        label="Number of vouchers",
+        help_text=f"Anonymous codes, made by a background job; at most {GENERATE_MAX:,} at a time.",
+    )
+
+    def __init__(self, *args: Any, room: int | None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.room = room
+        if room is not None:
+            self.fields["count"].widget.attrs["max"] = min(room, GENERATE_MAX)
+
+    def clean_count(self) -> int:
+        count = self.cleaned_data["count"]
+        if self.room is not None and count > self.room:
+            raise forms.ValidationError(
+                _("The coupon's total limit allows %(room)s more vouchers.") % {"room": f"{self.room:,}"},
+                code="limit_total",
+            )
+        return count
+
+
+class CouponPreviewForm(forms.Form):
+    """The coupon form's current values, as the preview endpoint reads them (its field names are the admin
+    form's, the date-times split in two like the admin's widgets), and the customer to test."""
+
+    program = forms.ModelChoiceField(queryset=Program.objects.all(), required=False)
+    kind = forms.ChoiceField(choices=CouponDefinition.Kind.choices, required=False)
+    value = forms.DecimalField(max_digits=12, decimal_places=2, required=False, min_value=0)
+    channels = forms.MultipleChoiceField(choices=CouponDefinition.Channel.choices, required=False)
+    eligible_tiers = forms.ModelMultipleChoiceField(queryset=Tier.objects.all(), required=False)
+    valid_from = forms.SplitDateTimeField(required=False)
+    valid_until = forms.SplitDateTimeField(required=False)
+    min_basket = forms.DecimalField(max_digits=12, decimal_places=2, required=False, min_value=0)
+    limit_per_customer = forms.IntegerField(required=False, min_value=1)
+    limit_total = forms.IntegerField(required=False, min_value=1)
+    is_active = forms.BooleanField(required=False)
+    customer = forms.CharField(max_length=64, required=False, strip=True)
+    basket = forms.DecimalField(max_digits=12, decimal_places=2, required=False, min_value=0)
+    channel = forms.ChoiceField(choices=CouponDefinition.Channel.choices, required=False)
+
+    def __init__(self, *args: Any, program: Program | None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fixed_program = program
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        program = self.fixed_program or data.get("program")
+        if program is None and "program" not in self.errors:
+            self.add_error("program", _("Choose the coupon's program."))
+        tiers = data.get("eligible_tiers") or []
+        if program is not None and any(tier.program_id != program.pk for tier in tiers):
+            self.add_error("eligible_tiers", _("Choose tiers of the coupon's program."))
+        start, end = data.get("valid_from"), data.get("valid_until")
+        if start is not None and end is not None and end <= start:
+            self.add_error("valid_until", _("The end must come after the start."))
+        if data.get("kind") == CouponDefinition.Kind.PERCENT and data.get("value") is not None:
+            if not 0 < data["value"] <= 100:
+                self.add_error("value", _("A percentage is more than 0 and at most 100."))
+        data["program"] = program
+        return data
+
+    def terms(self) -> CouponTerms:
+        data = self.cleaned_data
+        return CouponTerms(
+            kind=data.get("kind") or CouponDefinition.Kind.PERCENT,
+            value=data.get("value") or Decimal("0"),
+            is_active=data.get("is_active", False),
+            valid_from=data.get("valid_from"),
+            valid_until=data.get("valid_until"),
+            channels=frozenset(data.get("channels") or ()),
+            eligible_tiers=frozenset(tier.code for tier in data.get("eligible_tiers") or ()),
+            min_basket=data.get("min_basket") or Decimal("0"),
+            limit_per_customer=data.get("limit_per_customer"),
+            limit_total=data.get("limit_total"),
+        )
+
+
+def _reasons(codes: list[str]) -> list[dict[str, str]]:
+    return [{"code": code, "text": FAILURE_DESCRIPTIONS.get(code, code)} for code in codes]
+
+
+def _preview_payload(form: CouponPreviewForm, definition: CouponDefinition | None) -> dict[str, Any]:
+    data, terms, now = form.cleaned_data, form.terms(), timezone.now()
+    program = data["program"]
+    preview = coupon_eligibility_preview(program=program, terms=terms, definition=definition, now=now)
+    limit_total = data.get("limit_total")
+    payload: dict[str, Any] = {
+        "now": now.isoformat(),
+        "open": not preview.closed_reasons,
+        "closed_reasons": _reasons(preview.closed_reasons),
+        "members": preview.members,
+        "eligible": preview.eligible,
+        "tiers": [
+            {"code": tier.code, "name": tier.name, "members": tier.members, "eligible": tier.eligible}
+            for tier in preview.tiers
+        ],
+        "vouchers": {
+            "live": preview.live_vouchers,
+            "redeemed": preview.redeemed_vouchers,
+            "limit_total": limit_total,
+            "left": None if limit_total is None else max(limit_total - preview.live_vouchers, 0),
+        },
+        "customer": None,
+    }
+    if data.get("customer"):
+        result = coupon_eligibility_for_customer(
+            program=program,
+            terms=terms,
+            definition=definition,
+            identifier=data["customer"],
+            channel=data.get("channel") or CouponDefinition.Channel.POS,
+            basket=data.get("basket") or Decimal("0"),
+            now=now,
+        )
+        if result is None:
+            payload["customer"] = {"found": False, "message": _("No customer with this id or account number.")}
+        else:
+            payload["customer"] = {
+                "found": True,
+                "public_id": result.public_id,
+                "tier": result.tier,
+                "eligible": result.eligible,
+                "reasons": _reasons(result.reasons),
+                "discount": None if result.discount is None else str(result.discount),
+            }
+    return payload
 
 
 @admin.register(CouponDefinition)
 class CouponDefinitionAdmin(ServiceModelAdmin):
-    """Marketing's coupon configuration. A new definition is created by coupon_definition_create.
-
-    There is no update service yet: an edit is validated with full_clean (the model's constraints) and saved here.
-    Program and code are fixed once created, since vouchers and tills name a coupon by them; a changed rule
-    applies from the next issue, claim or redemption on, and vouchers already issued keep their codes."""
+    """Marketing's coupon configuration: created by coupon_definition_create, edited by coupon_definition_update
+    (program and code stay fixed; the form shows the service's refusals). The change page previews who is eligible
+    while the form is edited (preview_view, loyalty/static/loyalty/coupon_preview.js) and offers "Generate
+    vouchers", which queues a VoucherBatch."""
 
     form = CouponDefinitionAdminForm
     list_display = (
@@ -589,43 +902,129 @@ class CouponDefinitionAdmin(ServiceModelAdmin):
         return ", ".join(definition.channels)
 
     def save_model(self, request: HttpRequest, obj: CouponDefinition, form: forms.ModelForm, change: bool) -> None:
-        if change:
-            # Gap: no coupon_definition_update service exists; validate as the create service does, then save.
-            obj.full_clean()
-            obj.save()
-            return
         data = form.cleaned_data
-        other_fields = {
-            name: data[name]
-            for name in (
-                "description",
-                "product_id",
-                "valid_from",
-                "valid_until",
-                "channels",
-                "auto_apply",
-                "min_basket",
-                "limit_per_customer",
-                "limit_total",
-                "code_pattern",
-                "is_active",
+        fields = {name: data[name] for name in COUPON_FORM_FIELDS}
+        tiers = list(data["eligible_tiers"])
+        if change:
+            coupon_definition_update(
+                definition=obj,
+                eligible_tiers=tiers,
+                name=data["name"],
+                kind=data["kind"],
+                value=data["value"],
+                **fields,
             )
-        }
+            return
         definition = coupon_definition_create(
             program=data["program"],
             code=data["code"],
             name=data["name"],
             kind=data["kind"],
             value=data["value"],
-            eligible_tiers=list(data["eligible_tiers"]),
-            **other_fields,
+            eligible_tiers=tiers,
+            **fields,
         )
-        # The admin saves the many-to-many fields, logs the addition and redirects using `obj`: make it the row
-        # the service created.
+        # The admin logs the addition and redirects using `obj`: make it the row the service created.
         obj.pk = definition.pk
         obj.created_at = definition.created_at
         obj.updated_at = definition.updated_at
         obj._state.adding = False
+
+    def save_related(self, request: HttpRequest, form: forms.ModelForm, formsets: Any, change: bool) -> None:
+        # Both services set the eligible tiers themselves; the form's save_m2m would write them a second time.
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+
+    # Extra pages ---------------------------------------------------------------------------------------------
+
+    def get_urls(self) -> list[URLPattern]:
+        extra = [
+            path(
+                "preview/",
+                self.admin_site.admin_view(self.preview_view),
+                name="loyalty_coupondefinition_preview_new",
+            ),
+            path(
+                "<path:object_id>/preview/",
+                self.admin_site.admin_view(self.preview_view),
+                name="loyalty_coupondefinition_preview",
+            ),
+            path(
+                "<path:object_id>/generate-vouchers/",
+                self.admin_site.admin_view(self.generate_vouchers_view),
+                name="loyalty_coupondefinition_generate_vouchers",
+            ),
+        ]
+        return [*extra, *super().get_urls()]
+
+    def has_generate_vouchers_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("loyalty.add_voucherbatch")
+
+    def render_change_form(
+        self, request: HttpRequest, context: dict[str, Any], add: bool = False, change: bool = False, **kwargs: Any
+    ) -> HttpResponse:
+        obj = kwargs.get("obj")
+        if obj is None:
+            context["preview_url"] = reverse("admin:loyalty_coupondefinition_preview_new")
+        else:
+            context["preview_url"] = reverse("admin:loyalty_coupondefinition_preview", args=(obj.pk,))
+            if self.has_generate_vouchers_permission(request):
+                context["generate_vouchers_url"] = reverse(
+                    "admin:loyalty_coupondefinition_generate_vouchers", args=(obj.pk,)
+                )
+        context["preview_channels"] = CouponDefinition.Channel.choices
+        return super().render_change_form(request, context, add=add, change=change, **kwargs)
+
+    def preview_view(self, request: HttpRequest, object_id: str | None = None) -> JsonResponse:
+        """Who could use the coupon as the form now stands (GET, the form's fields), and whether one customer
+        could in a given purchase. Reads only. 400 with a message naming the field for values it cannot read."""
+        definition = None
+        if object_id is None:
+            if not self.has_add_permission(request):
+                raise PermissionDenied
+        else:
+            definition = self.get_object(request, unquote(object_id))
+            if definition is None:
+                raise Http404
+            if not self.has_view_or_change_permission(request, definition):
+                raise PermissionDenied
+        form = CouponPreviewForm(request.GET, program=definition.program if definition else None)
+        if not form.is_valid():
+            fields = {name: [str(message) for message in messages_] for name, messages_ in form.errors.items()}
+            message = "; ".join(f"{name}: {' '.join(texts)}" for name, texts in fields.items())
+            return JsonResponse({"message": message, "fields": fields}, status=400)
+        return JsonResponse(_preview_payload(form, definition))
+
+    def generate_vouchers_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Ask for a number of codes and queue a VoucherBatch (voucher_batch_create); its page shows the progress."""
+        if not self.has_generate_vouchers_permission(request):
+            raise PermissionDenied
+        definition = self.get_object(request, unquote(object_id))
+        if definition is None:
+            raise Http404
+        room = coupon_room_left(definition)
+        form = GenerateVouchersForm(request.POST if request.method == "POST" else None, room=room)
+        if form.is_valid():
+            try:
+                batch = voucher_batch_create(definition=definition, count=form.cleaned_data["count"], user=request.user)
+            except ApplicationError as error:
+                form.add_error("count", error.message)
+            else:
+                self.message_user(
+                    request, f"{batch.requested_count:,} vouchers of {definition.name} are being generated."
+                )
+                return HttpResponseRedirect(reverse("admin:loyalty_voucherbatch_change", args=(batch.pk,)))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "original": definition,
+            "title": "Generate vouchers",
+            "form": form,
+            "room": room,
+            "generate_max": GENERATE_MAX,
+            "batches": definition.batches.order_by("-pk")[:10],
+        }
+        return TemplateResponse(request, "admin/loyalty/coupondefinition/generate_vouchers.html", context)
 
 
 VOUCHER_CSV_COLUMNS = ("code", "status", "customer", "expires_at", "redeemed_at")
@@ -643,6 +1042,7 @@ def _voucher_csv_rows(queryset: QuerySet[Voucher]) -> Iterator[str]:
     writer = csv.writer(_Echo())
     yield writer.writerow(VOUCHER_CSV_COLUMNS)
     rows = queryset.order_by("pk").values_list("code", "status", "customer__public_id", "expires_at", "redeemed_at")
+    # iterator(): rows are fetched chunk by chunk (a server-side cursor on PostgreSQL), never all at once.
     for code, status, customer, expires_at, redeemed_at in rows.iterator(chunk_size=VOUCHER_EXPORT_CHUNK):
         yield writer.writerow(
             (
@@ -655,6 +1055,12 @@ def _voucher_csv_rows(queryset: QuerySet[Voucher]) -> Iterator[str]:
         )
 
 
+def _voucher_csv_response(queryset: QuerySet[Voucher], filename: str) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(_voucher_csv_rows(queryset), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
 @admin.register(Voucher)
 class VoucherAdmin(ViewOnlyMixin, admin.ModelAdmin):
     """View-only: vouchers change through the coupon services. "Cancel" calls voucher_cancel and needs the "change
@@ -665,6 +1071,8 @@ class VoucherAdmin(ViewOnlyMixin, admin.ModelAdmin):
     list_select_related = ("definition", "customer")
     raw_id_fields = ("customer",)
     # Vouchers are issued in bulk: page by the primary key and skip the unfiltered COUNT(*).
+    paginator = LargeTablePaginator
+    show_facets = admin.ShowFacets.NEVER
     ordering = ("-pk",)
     sortable_by = ()
     show_full_result_count = False
@@ -699,9 +1107,7 @@ class VoucherAdmin(ViewOnlyMixin, admin.ModelAdmin):
 
     @admin.action(description="Export selected to CSV", permissions=["view"])
     def export_csv(self, request: HttpRequest, queryset: QuerySet[Voucher]) -> StreamingHttpResponse:
-        response = StreamingHttpResponse(_voucher_csv_rows(queryset), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = 'attachment; filename="vouchers.csv"'
-        return response
+        return _voucher_csv_response(queryset, "vouchers.csv")
 
     @admin.action(description="Cancel", permissions=["cancel"])
     def cancel(self, request: HttpRequest, queryset: QuerySet[Voucher]) -> None:
@@ -715,6 +1121,125 @@ class VoucherAdmin(ViewOnlyMixin, admin.ModelAdmin):
                 cancelled += 1
         if cancelled:
             self.message_user(request, f"{cancelled} voucher(s) cancelled.", messages.SUCCESS)
+
+
+def _vouchers_url(definition_pk: int) -> str:
+    return reverse("admin:loyalty_voucher_changelist") + f"?definition__id__exact={definition_pk}"
+
+
+@admin.register(VoucherBatch)
+class VoucherBatchAdmin(ViewOnlyMixin, admin.ModelAdmin):
+    """View-only: a batch is queued from its coupon's "Generate vouchers" page and filled by a Celery job. Its page
+    reloads itself every few seconds while the job runs (the template), links to the coupon's vouchers and exports
+    them to CSV.
+
+    Vouchers do not record their batch, so "View vouchers" and the CSV show every voucher of the coupon."""
+
+    list_display = ("created_at", "definition", "status", "progress", "created_by", "started_at", "finished_at")
+    list_filter = ("status",)
+    list_select_related = ("definition", "created_by")
+    ordering = ("-pk",)
+    fieldsets = (
+        (None, {"fields": ("definition", "status", "progress", "error")}),
+        ("When", {"fields": ("created_by", "created_at", "started_at", "finished_at", "updated_at")}),
+    )
+    readonly_fields = ("progress",)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[VoucherBatch]:
+        return super().get_queryset(request).select_related("definition", "created_by")
+
+    @admin.display(description="progress")
+    def progress(self, batch: VoucherBatch) -> SafeString:
+        return format_html(
+            '<progress value="{}" max="{}"></progress> Issued {} of {} ({}%)',
+            batch.issued_count,
+            batch.requested_count,
+            f"{batch.issued_count:,}",
+            f"{batch.requested_count:,}",
+            batch.progress_percent,
+        )
+
+    def get_urls(self) -> list[URLPattern]:
+        export = path(
+            "<path:object_id>/vouchers.csv",
+            self.admin_site.admin_view(self.export_vouchers_view),
+            name="loyalty_voucherbatch_export_vouchers",
+        )
+        return [export, *super().get_urls()]
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        batch = self.get_object(request, unquote(object_id))
+        extra_context = dict(extra_context or {})
+        if batch is not None:
+            extra_context["in_progress"] = batch.status in (VoucherBatch.Status.QUEUED, VoucherBatch.Status.RUNNING)
+            extra_context["vouchers_url"] = _vouchers_url(batch.definition_id)
+            if request.user.has_perm("loyalty.view_voucher"):
+                extra_context["export_url"] = reverse("admin:loyalty_voucherbatch_export_vouchers", args=(batch.pk,))
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def export_vouchers_view(self, request: HttpRequest, object_id: str) -> StreamingHttpResponse:
+        if not request.user.has_perm("loyalty.view_voucher"):
+            raise PermissionDenied
+        batch = self.get_object(request, unquote(object_id))
+        if batch is None:
+            raise Http404
+        vouchers = Voucher.objects.filter(definition_id=batch.definition_id)
+        return _voucher_csv_response(vouchers, f"vouchers-{batch.definition.code}.csv")
+
+
+# Tier benefits -------------------------------------------------------------------------------------------------------
+
+
+@admin.register(TierBenefitCoupon)
+class TierBenefitCouponAdmin(ServiceModelAdmin):
+    """Coupons a tier gives on enrolment and on upgrade, written by tier_benefit_coupon_create/_update (the coupon
+    must be of the tier's program and eligible for the tier). Also edited inline on the tier's page."""
+
+    form = TierBenefitCouponForm
+    list_display = ("tier", "definition", "on_enrolment", "on_upgrade", "validity_days")
+    list_filter = ("tier__program",)
+    list_select_related = ("tier__program", "definition")
+    readonly_fields = TIMESTAMPS
+    fields = ("tier", "definition", "on_enrolment", "on_upgrade", "validity_days", *TIMESTAMPS)
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "tier":
+            kwargs["queryset"] = Tier.objects.select_related("program").order_by("program", "rank")
+        elif db_field.name == "definition":
+            kwargs["queryset"] = CouponDefinition.objects.select_related("program")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def has_delete_permission(self, request: HttpRequest, obj: TierBenefitCoupon | None = None) -> bool:
+        # Deleting a benefit deletes its grants (on_delete=CASCADE), the record that each member got it once.
+        return False
+
+    def save_model(self, request: HttpRequest, obj: TierBenefitCoupon, form: forms.ModelForm, change: bool) -> None:
+        benefit = _benefit_save(form, form.cleaned_data["tier"])
+        obj.pk, obj.created_at, obj.updated_at = benefit.pk, benefit.created_at, benefit.updated_at
+        obj._state.adding = False
+
+
+@admin.register(TierBenefitGrant)
+class TierBenefitGrantAdmin(ViewOnlyMixin, admin.ModelAdmin):
+    """View-only: which member got (or was refused, and why) which tier benefit, on which occasion."""
+
+    list_display = ("created_at", "account", "benefit", "occasion", "outcome", "refusal", "voucher")
+    list_filter = ("outcome",)
+    list_select_related = ("account", "benefit__tier__program", "benefit__definition", "voucher")
+    raw_id_fields = ("account", "voucher")
+    ordering = ("-pk",)
+    sortable_by = ()
+    show_full_result_count = False
+    fields = ("created_at", "account", "benefit", "occasion", "outcome", "refusal", "voucher")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[TierBenefitGrant]:
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("account", "benefit__tier__program", "benefit__definition", "voucher")
+        )
 
 
 # Admin pages kept in modules of their own, imported here for their registrations.

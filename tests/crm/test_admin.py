@@ -22,8 +22,8 @@ from loyalty.services.enrolment import loyalty_account_enroll
 
 CUSTOMERS_URL = "/admin/crm/customer/"
 API_CLIENTS_URL = "/admin/crm/apiclient/"
-# Session, user, the filtered COUNT(*), the page of customers with their store joined, the stores for the
-# "created store" filter.
+# Session, user, the COUNT(*) capped by LargeTablePaginator, the page of customers with their store joined, the stores
+# for the "created store" filter.
 CUSTOMER_CHANGELIST_QUERIES = 5
 
 

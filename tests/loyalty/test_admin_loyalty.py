@@ -22,8 +22,9 @@ from loyalty.services.purchases import purchase_checkout, request_fingerprint
 ACCOUNTS_URL = "/admin/loyalty/loyaltyaccount/"
 # Session, user, the account (customer, program and tier joined), the latest ledger entries (purchase and author
 # joined), the tier changes (tiers and their program joined), the balances, the qualifying value, the program's
-# tiers. (An account with an address or an enrolment store adds one query for each.)
-ACCOUNT_CHANGE_PAGE_QUERIES = 8
+# tiers; the cards inline, and the Card content type its change links need (cached per process after the first
+# page; the tests start with an empty cache). (An account with an address or an enrolment store adds one each.)
+ACCOUNT_CHANGE_PAGE_QUERIES = 10
 # Session, user, the filtered COUNT(*), the page with its foreign keys joined, and for purchases the stores of the
 # "store" filter.
 CHANGELIST_QUERIES = {"/admin/loyalty/purchase/": 5, "/admin/loyalty/pointsentry/": 4, ACCOUNTS_URL: 5}
@@ -182,11 +183,21 @@ def test_program_page_groups_every_rule_field():
     fieldsets = {title: set(options["fields"]) for title, options in ProgramAdmin.fieldsets}
 
     # then
-    assert list(fieldsets) == [None, "Earning", "Pending and expiry", "Tiers", "Refunds", "Enrolment", "History"]
+    assert list(fieldsets) == [
+        None,
+        "Earning",
+        "Pending and expiry",
+        "Tiers",
+        "Refunds",
+        "Enrolment",
+        "Cards",
+        "History",
+    ]
     assert fieldsets["Pending and expiry"] == {"pending_days", "points_expiry_days"}
     assert fieldsets["Tiers"] == {"tier_qualification", "tier_window_days", "tier_validity_days"}
     assert fieldsets["Refunds"] == {"negative_balance_policy"}
     assert fieldsets["Enrolment"] == {"auto_enrol_channels"}
+    assert fieldsets["Cards"] == {"card_number_strip_leading_zeros"}
     assert set().union(*fieldsets.values()) - {"created_at", "updated_at"} == rule_fields
 
 

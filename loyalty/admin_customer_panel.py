@@ -1,0 +1,157 @@
+"""The loyalty panel of the customer admin page: each loyalty account with its tier, tier progress, balances, latest
+ledger entries and purchases, and the customer's vouchers, with links to the full lists and to the account page
+(where "Adjust points" is).
+
+crm may not import loyalty, so crm.admin offers customer_page_panel and this module registers with it. The numbers
+come from the selector behind the loyalty API's customer 360 view, so the page and the app agree. The panel runs a
+fixed number of queries whatever the size of the history: one for the accounts and one for the vouchers, plus
+ACCOUNT_QUERIES per account (a customer has at most one account per program).
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils import timezone
+
+from crm.admin import CustomerPagePanel, customer_page_panel
+from crm.models import Customer
+from loyalty.models import LoyaltyAccount, PointsEntry, Program, Purchase, Voucher
+from loyalty.selectors import CustomerOverview, customer_overview_get
+
+LEDGER_ENTRIES_SHOWN = 20
+PURCHASES_SHOWN = 10
+VOUCHERS_SHOWN = 20
+TEMPLATE_NAME = "admin/loyalty/customer_panel.html"
+# Balances, purchase totals, tiers, qualifying value now and at the tier's expiry (customer_overview_get with the
+# upgrade and renewal embeds), then the latest entries and purchases.
+ACCOUNT_QUERIES = 7
+
+
+@dataclass(frozen=True)
+class AccountSection:
+    account: LoyaltyAccount
+    overview: CustomerOverview
+    # The qualifying value, thresholds and gaps, as the program counts them ("1,200 points", "350.00 EUR").
+    qualifying_value: str | None
+    next_tier: str | None
+    renewal: str | None
+    entries: list[PointsEntry] | None
+    purchases: list[Purchase] | None
+    account_url: str
+    adjust_points_url: str | None
+    ledger_url: str | None
+    purchases_url: str | None
+
+
+@customer_page_panel
+def loyalty_customer_panel(request: HttpRequest, customer: Customer) -> CustomerPagePanel | None:
+    """Each part is shown to users who may view it in the loyalty admin: accounts (store managers, not marketing),
+    their ledger and purchases; vouchers also to whoever may see the accounts, since "which coupons do I have?" is
+    a store manager's question too."""
+    user = request.user
+    may_view_accounts = user.has_perm("loyalty.view_loyaltyaccount")
+    may_view_vouchers = user.has_perm("loyalty.view_voucher")
+    if not (may_view_accounts or may_view_vouchers):
+        return None
+    now = timezone.now()
+    sections = []
+    if may_view_accounts:
+        accounts = customer.loyalty_accounts.select_related("program", "tier", "enrolled_store").order_by(
+            "-program__is_default", "created_at", "id"
+        )
+        sections = [_account_section(user, customer, account, now) for account in accounts]
+    vouchers = list(
+        Voucher.objects.filter(customer=customer)
+        .select_related("definition")
+        .order_by("-issued_at", "-id")[:VOUCHERS_SHOWN]
+    )
+    vouchers_url = None
+    if may_view_vouchers:
+        vouchers_url = reverse("admin:loyalty_voucher_changelist") + f"?customer={customer.pk}"
+    context: dict[str, Any] = {
+        "may_view_accounts": may_view_accounts,
+        "sections": sections,
+        "vouchers": vouchers,
+        "vouchers_url": vouchers_url,
+        "vouchers_shown": VOUCHERS_SHOWN,
+        "ledger_entries_shown": LEDGER_ENTRIES_SHOWN,
+        "purchases_shown": PURCHASES_SHOWN,
+    }
+    return CustomerPagePanel(template_name=TEMPLATE_NAME, context=context)
+
+
+def _account_section(
+    user: AbstractBaseUser, customer: Customer, account: LoyaltyAccount, now: datetime
+) -> AccountSection:
+    overview = customer_overview_get(
+        customer=customer, account=account, embeds=frozenset({"upgrade", "renewal"}), now=now
+    )
+    program = account.program
+    may_view_ledger = user.has_perm("loyalty.view_pointsentry")
+    may_view_purchases = user.has_perm("loyalty.view_purchase")
+    entries = purchases = None
+    if may_view_ledger:
+        entries = list(
+            account.entries.select_related("purchase", "created_by").order_by("-created_at", "-id")[
+                :LEDGER_ENTRIES_SHOWN
+            ]
+        )
+    if may_view_purchases:
+        purchases = list(account.purchases.select_related("store").order_by("-purchased_at", "-id")[:PURCHASES_SHOWN])
+    return AccountSection(
+        account=account,
+        overview=overview,
+        qualifying_value=_qualifying_value_text(program, overview),
+        next_tier=_next_tier_text(program, overview),
+        renewal=_renewal_text(program, overview),
+        entries=entries,
+        purchases=purchases,
+        account_url=reverse("admin:loyalty_loyaltyaccount_change", args=(account.pk,)),
+        adjust_points_url=(
+            reverse("admin:loyalty_loyaltyaccount_adjust_points", args=(account.pk,))
+            if user.has_perm("loyalty.change_loyaltyaccount")
+            else None
+        ),
+        ledger_url=(
+            reverse("admin:loyalty_pointsentry_changelist") + f"?account={account.pk}" if may_view_ledger else None
+        ),
+        purchases_url=(
+            reverse("admin:loyalty_purchase_changelist") + f"?account={account.pk}" if may_view_purchases else None
+        ),
+    )
+
+
+def _quantity(program: Program, value: int | Decimal) -> str:
+    if program.tier_qualification == Program.TierQualification.POINTS:
+        return f"{value:,.0f} points"
+    return f"{value:,.2f} {program.currency}"
+
+
+def _qualifying_value_text(program: Program, overview: CustomerOverview) -> str | None:
+    if not overview.tiers:
+        return None
+    value = _quantity(program, overview.tiers[0].points)
+    return f"{value} over the last {program.tier_window_days} days"
+
+
+def _next_tier_text(program: Program, overview: CustomerOverview) -> str | None:
+    upgrade = overview.upgrade
+    if upgrade is None:
+        return None
+    return (
+        f"{upgrade.next_tier.name} at {_quantity(program, upgrade.threshold)}: {_quantity(program, upgrade.gap)} to go"
+    )
+
+
+def _renewal_text(program: Program, overview: CustomerOverview) -> str | None:
+    """The gap counts only what will still be inside the window on the expiry date, as the expiry job will."""
+    renewal = overview.renewal
+    if renewal is None:
+        return None
+    status = "met" if renewal.gap == 0 else f"{_quantity(program, renewal.gap)} to go"
+    return f"keep {renewal.tier.name} with {_quantity(program, renewal.keep_threshold)} by its expiry: {status}"

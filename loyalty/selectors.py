@@ -33,7 +33,7 @@ from crm.error_codes import CrmErrorCode
 from crm.models import Address, Customer
 from crm.normalization import normalize_email, normalize_phone
 from loyalty.error_codes import LoyaltyErrorCode
-from loyalty.models import LoyaltyAccount, PointsEntry, Program, Purchase, Tier
+from loyalty.models import LoyaltyAccount, PointsEntry, Program, Purchase, Tier, Voucher
 from loyalty.rules.tiers import decision_at_expiry
 from loyalty.services.ledger import Balances, account_balances, open_lots
 from loyalty.services.tiers import QUALIFYING_PURCHASE_STATES, qualifying_points_filter, qualifying_value
@@ -105,13 +105,16 @@ LOOKUP_IDENTIFIERS = ("card", "email", "mobile", "external_id")
 
 
 def customer_public_id_by_identifier(*, identifier: str, value: str) -> str:
-    """The public id of the one customer an identifier names: `card` (loyalty account number, spaces and dashes
-    ignored), `email`, `mobile` (normalised to E.164 as crm stores it) or `external_id` (alternate customer id).
+    """The public id of the one customer an identifier names: `card` (a loyalty card number, normalised as cards
+    are, or else a loyalty account number, spaces and dashes ignored), `email`, `mobile` (normalised to E.164 as
+    crm stores it) or `external_id` (alternate customer id).
 
     Erased customers keep only their account number, so a card still finds them (and the API answers 410);
     their blanked contacts find nothing. Raises INVALID_FIELD (400) for a value that cannot be a mobile number,
     CUSTOMER_NOT_FOUND (404), and AMBIGUOUS_IDENTIFIER (409) when several customers share a mobile or external id.
     """
+    from loyalty.selectors_scan_and_go import customer_pks_by_card_number
+
     value = value.strip()
     not_found = ApplicationError(
         _("No customer has this %(identifier)s.") % {"identifier": identifier},
@@ -123,7 +126,13 @@ def customer_public_id_by_identifier(*, identifier: str, value: str) -> str:
         raise not_found
     customers = Customer.objects.order_by("id")
     if identifier == "card":
-        customers = customers.filter(pk__in=customer_pks_by_loyalty_id(loyalty_id=value))
+        # Every account number is also its digital card, so the card index answers; the account number is the
+        # fallback for accounts made without one. Two steps, not an OR: each is then one index lookup.
+        card_customer_pks = customer_pks_by_card_number(card_number=value)
+        if card_customer_pks:
+            customers = customers.filter(pk__in=card_customer_pks)
+        else:
+            customers = customers.filter(pk__in=customer_pks_by_loyalty_id(loyalty_id=value))
     elif identifier == "email":
         customers = customers.filter(email=normalize_email(value))
     elif identifier == "mobile":
@@ -458,6 +467,39 @@ def loyalty_accounts_with_activity_prefetch(*, now: datetime | None = None) -> P
         .prefetch_related(Prefetch("purchases", queryset=recent, to_attr="recent_purchases"))
     )
     return Prefetch("loyalty_accounts", queryset=accounts, to_attr="loyalty_accounts_prefetched")
+
+
+# At most this many coupons per customer in the SPI loyalty profile: a till shows a list, not an archive.
+SPI_COUPONS_MAX = 50
+
+
+def vouchers_usable_queryset(*, channel: str, now: datetime) -> QuerySet[Voucher]:
+    """Issued or claimed vouchers usable on `channel` at `now`, newest first, with their coupon joined: the
+    voucher not expired, its coupon active, inside its validity window and offered on the channel. What depends
+    on the cart or the customer's tier (minimum basket, eligible tiers, limits) is checked when a till validates
+    or redeems the code."""
+    return (
+        Voucher.objects.select_related("definition")
+        .filter(
+            Q(expires_at__isnull=True) | Q(expires_at__gt=now),
+            Q(definition__valid_from__isnull=True) | Q(definition__valid_from__lte=now),
+            Q(definition__valid_until__isnull=True) | Q(definition__valid_until__gt=now),
+            status__in=(Voucher.Status.ISSUED, Voucher.Status.CLAIMED),
+            definition__is_active=True,
+            # Channels are a JSON list of known, distinct names; '"pos"' cannot match inside '"scan_and_go"'.
+            definition__channels__icontains=f'"{channel}"',
+        )
+        .order_by("-issued_at", "-id")
+    )
+
+
+def customer_vouchers_usable_prefetch(
+    *, channel: str, now: datetime | None = None, limit: int = SPI_COUPONS_MAX
+) -> Prefetch:
+    """For Customer querysets: each customer's vouchers usable on `channel` now (vouchers_usable_queryset), the
+    newest `limit` of them, in `customer.usable_vouchers`. One query for any number of customers and vouchers."""
+    usable = vouchers_usable_queryset(channel=channel, now=now or timezone.now())[:limit]
+    return Prefetch("vouchers", queryset=usable, to_attr="usable_vouchers")
 
 
 def customer_order_count_annotation() -> Coalesce:

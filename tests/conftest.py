@@ -53,14 +53,21 @@ def pos_client(make_api_client):
 
 @pytest.fixture
 def deterministic_ids(monkeypatch):
-    """Public ids C0000000001, A0000000001, ... and account numbers 500000000001 + Luhn, in creation order."""
+    """Public ids C0000000001, A0000000001, ..., account numbers 500000000001 + Luhn and voucher codes
+    <pattern with V000000000001>, in creation order."""
     from loyalty.account_numbers import luhn_check_digit
+    from loyalty.coupon_codes import PLACEHOLDER
 
     customers = itertools.count(1)
     addresses = itertools.count(1)
     accounts = itertools.count(1)
+    vouchers = itertools.count(1)
     monkeypatch.setattr("crm.services.customers.generate_customer_id", lambda: f"C{next(customers):012d}")
     monkeypatch.setattr("crm.services.addresses.generate_address_id", lambda: f"A{next(addresses):012d}")
+    monkeypatch.setattr(
+        "loyalty.services.coupons.voucher_code_generate",
+        lambda pattern=PLACEHOLDER: pattern.replace(PLACEHOLDER, f"V{next(vouchers):012d}"),
+    )
 
     def account_number() -> str:
         body = f"5{next(accounts):010d}"

@@ -41,6 +41,18 @@ _CUSTOMER = {
         "currentStoreCredit": 0.0,
         "currentTier": {"name": "Member", "title": "Member", "subTitle": "Welcome", "startDate": 1763769600000},
         "enrollmentDate": 1763769600000,
+        "coupons": [
+            {
+                "code": "WELCOME-7KQ4-M2XR-9PWD-HV3N",
+                "title": "Welcome 10 %",
+                "type": "percent",
+                "value": 10.0,
+                "status": "issued",
+                "autoApply": True,
+                "issuedDate": 1763769600000,
+                "expiryDate": 1767225600000,
+            }
+        ],
     },
     "storeAttribution": {"storeId": "S001", "associateId": "A042"},
     "orderCount": 0,

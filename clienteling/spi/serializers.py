@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -23,8 +24,13 @@ from crm.validators import (
     validate_plain_text,
     validate_typed_number,
 )
-from loyalty.models import Program
-from loyalty.selectors import RECENT_ORDERS, qualifying_number
+from loyalty.models import CouponDefinition, Program, Voucher
+from loyalty.selectors import (
+    RECENT_ORDERS,
+    SPI_COUPONS_MAX,
+    qualifying_number,
+    vouchers_usable_queryset,
+)
 
 
 def _text(max_length: int, *validators: Any, source: str | None = None) -> serializers.CharField:
@@ -40,6 +46,12 @@ def _text(max_length: int, *validators: Any, source: str | None = None) -> seria
     )
 
 
+@extend_schema_field(
+    {
+        "oneOf": [{"type": "integer", "format": "int64"}, {"type": "string", "format": "date"}],
+        "description": "Epoch milliseconds (default) or YYYY-MM-DD (always accepted; sent when SPI_DATE_FORMAT=iso).",
+    }
+)
 class SpiDateField(serializers.Field):
     """A date as "YYYY-MM-DD" or epoch milliseconds; written out in the format SPI_DATE_FORMAT names."""
 
@@ -228,6 +240,36 @@ class CurrentTierOutputSerializer(serializers.Serializer):
     subTitle = serializers.CharField(source="subtitle")
 
 
+class SpiCouponOutputSerializer(serializers.Serializer):
+    """One voucher in `loyaltyProfile.coupons`. The vendor publishes no coupon field for the loyalty profile, so
+    these names are inferred, in the SPI's own conventions: camelCase, dates as `*Date` in epoch milliseconds,
+    money as plain numbers (docs/pos-connector.md marks them so)."""
+
+    code = serializers.CharField()
+    title = serializers.CharField(source="definition.name")
+    description = serializers.CharField(source="definition.description")
+    type = serializers.ChoiceField(source="definition.kind", choices=CouponDefinition.Kind.choices)
+    value = serializers.DecimalField(source="definition.value", max_digits=12, decimal_places=2, coerce_to_string=False)
+    productId = serializers.CharField(source="definition.product_id")
+    minimumBasketTotal = serializers.SerializerMethodField()
+    status = serializers.ChoiceField(choices=Voucher.Status.choices)
+    autoApply = serializers.BooleanField(source="definition.auto_apply")
+    issuedDate = serializers.SerializerMethodField()
+    expiryDate = serializers.SerializerMethodField()
+
+    def get_minimumBasketTotal(self, voucher: Voucher) -> float | None:
+        minimum = voucher.definition.min_basket
+        return float(minimum) if minimum else None
+
+    def get_issuedDate(self, voucher: Voucher) -> int | None:
+        return datetime_to_epoch_ms(voucher.issued_at)
+
+    def get_expiryDate(self, voucher: Voucher) -> int | None:
+        """The first instant it no longer works: its own expiry or the end of its coupon, whichever is earlier."""
+        ends = [end for end in (voucher.expires_at, voucher.definition.valid_until) if end is not None]
+        return datetime_to_epoch_ms(min(ends)) if ends else None
+
+
 class LoyaltyProfileOutputSerializer(serializers.Serializer):
     """The account prefetched by loyalty_accounts_with_activity_prefetch, whose annotations carry the ledger
     balances, qualifying value and next tier."""
@@ -247,6 +289,7 @@ class LoyaltyProfileOutputSerializer(serializers.Serializer):
     currentTier = serializers.SerializerMethodField()
     enrollmentDate = serializers.SerializerMethodField()
     customLoyaltyAttributes = serializers.SerializerMethodField()
+    coupons = serializers.SerializerMethodField()
 
     def get_currentTier(self, account: Any) -> dict[str, Any] | None:
         if account.tier is None:
@@ -275,6 +318,17 @@ class LoyaltyProfileOutputSerializer(serializers.Serializer):
                 account.program, max(account.next_tier_threshold - Decimal(value), Decimal("0"))
             )
         return attributes
+
+    @extend_schema_field(SpiCouponOutputSerializer(many=True))
+    def get_coupons(self, account: Any) -> list[Any]:
+        """The customer's vouchers of this account's program that a till can use now (prefetched by
+        loyalty.selectors.customer_vouchers_usable_prefetch, for every customer of the response in one query)."""
+        vouchers = getattr(account.customer, "usable_vouchers", None)
+        if vouchers is None:
+            usable = vouchers_usable_queryset(channel=CouponDefinition.Channel.POS, now=timezone.now())
+            vouchers = list(usable.filter(customer_id=account.customer_id)[:SPI_COUPONS_MAX])
+        own = [voucher for voucher in vouchers if voucher.definition.program_id == account.program_id]
+        return list(SpiCouponOutputSerializer(own, many=True).data)
 
 
 def _on_points(account: Any) -> bool:
@@ -317,6 +371,7 @@ class CustomerOutputSerializer(serializers.Serializer):
         consents = getattr(customer, "consents", None) if _has_consents(customer) else None
         return dict(ConsentsOutputSerializer(consents).data) if consents else {}
 
+    @extend_schema_field(LoyaltyProfileOutputSerializer(allow_null=True))
     def get_loyaltyProfile(self, customer: Customer) -> dict[str, Any] | None:
         account = _primary_loyalty_account(customer)
         return dict(LoyaltyProfileOutputSerializer(account).data) if account else None

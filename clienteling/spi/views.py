@@ -41,9 +41,11 @@ from crm.selectors import (
 )
 from crm.services.context import ChangeContext
 from crm.services.stores import associate_get_or_create, store_get_or_create
+from loyalty.models import CouponDefinition
 from loyalty.selectors import (
     customer_order_count_annotation,
     customer_pks_by_loyalty_id,
+    customer_vouchers_usable_prefetch,
     loyalty_accounts_with_activity_prefetch,
 )
 from loyalty.services.customers import customer_profile_update, customer_sign_up
@@ -51,12 +53,15 @@ from loyalty.services.customers import customer_profile_update, customer_sign_up
 
 def spi_customer_queryset() -> Any:
     """The full SPI customer in a fixed number of queries: the customer row (with its order count annotated),
-    addresses, loyalty accounts (with balances, qualifying value and next tier annotated) and their latest
-    purchases."""
+    addresses, loyalty accounts (with balances, qualifying value and next tier annotated), their latest
+    purchases, and the vouchers usable at the till (loyaltyProfile.coupons)."""
     return (
         customer_profile_queryset()
         .annotate(order_count=customer_order_count_annotation())
-        .prefetch_related(loyalty_accounts_with_activity_prefetch())
+        .prefetch_related(
+            loyalty_accounts_with_activity_prefetch(),
+            customer_vouchers_usable_prefetch(channel=CouponDefinition.Channel.POS),
+        )
     )
 
 

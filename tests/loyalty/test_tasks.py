@@ -4,14 +4,13 @@ others, big backlogs go in batches, and a real worker consuming a real queue run
 import logging
 import threading
 import time
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
 import time_machine
 from celery.contrib.testing.worker import start_worker
-from celery.signals import setup_logging, task_postrun
+from celery.signals import task_postrun
 from django.db import OperationalError, connections
 from kombu.transport.filesystem import Transport as FilesystemTransport
 
@@ -23,6 +22,7 @@ from loyalty.services.ledger import EntrySource, account_balances
 from loyalty.services.points import points_add, points_subtract
 from loyalty.services.purchases import purchase_checkout, purchase_refund, purchase_reject, request_fingerprint
 from loyalty.tasks import confirm_due_purchases_task, evaluate_tier_expiry_task, expire_points_task
+from tests.webhooks.helpers import celery_app_configured
 
 WORKER_WAIT_SECONDS = 30
 STOP_CHECK_SECONDS = 0.1
@@ -299,47 +299,38 @@ def test_tier_job_run_twice_changes_nothing_the_second_time(enrolled_account, si
 # A real worker ---------------------------------------------------------------------------------------------------
 
 
-@contextmanager
-def filesystem_broker(folder):
-    """The project's Celery app on kombu's filesystem broker in `folder`, sending tasks instead of running them
-    eagerly, with no remote control (no pidbox queue to poll). Restores the test configuration afterwards."""
-    overrides = {
-        "broker_url": "filesystem://",
-        "broker_transport_options": {
-            "data_folder_in": str(folder),
-            "data_folder_out": str(folder),
-            "control_folder": str(folder),
-            "polling_interval": 0.05,
-        },
-        "task_always_eager": False,
-        "worker_enable_remote_control": False,
-    }
-    saved = {key: celery_app.conf[key] for key in overrides}
-    celery_app.conf.update(overrides)
-    # Connection pools made for the previous broker settings (private attributes; Celery resets them the same way
-    # after a fork).
-    celery_app._pool = None
-    celery_app.amqp._producer_pool = None
+@pytest.fixture
+def filesystem_celery_app(tmp_path, monkeypatch):
+    """The project's Celery app on kombu's filesystem broker in a folder of its own, sending tasks instead of
+    running them eagerly, with no remote control (no pidbox queue to poll); as it was before, afterwards."""
     # The worker's loop waits up to 2 s for a message before it looks at its stop flag, and waits once more while
     # stopping; shorter waits (the transport still polls the folder as usual) let it stop in a fraction of that.
     drain_events = FilesystemTransport.drain_events
-    FilesystemTransport.drain_events = lambda self, connection, timeout=None, **kwargs: drain_events(
-        self, connection, timeout=timeout if timeout is None else min(timeout, STOP_CHECK_SECONDS), **kwargs
+    monkeypatch.setattr(
+        FilesystemTransport,
+        "drain_events",
+        lambda self, connection, timeout=None, **kwargs: drain_events(
+            self, connection, timeout=timeout if timeout is None else min(timeout, STOP_CHECK_SECONDS), **kwargs
+        ),
     )
-    try:
-        yield
-    finally:
-        FilesystemTransport.drain_events = drain_events
-        celery_app.conf.update(saved)
-        celery_app._pool = None
-        celery_app.amqp._producer_pool = None
+    folder = str(tmp_path)
+    transport_options = {
+        "data_folder_in": folder,
+        "data_folder_out": folder,
+        "control_folder": folder,
+        "polling_interval": 0.05,
+    }
+    with celery_app_configured(
+        celery_app,
+        broker_url="filesystem://",
+        broker_transport_options=transport_options,
+        task_always_eager=False,
+        worker_enable_remote_control=False,
+    ) as app:
+        yield app
 
 
-def leave_logging_alone(**kwargs):
-    """A setup_logging receiver: with one connected, the embedded worker does not reconfigure the root logger."""
-
-
-def test_a_real_worker_consumes_the_queue_and_expires_points(transactional_db, customer_factory, tmp_path):
+def test_a_real_worker_consumes_the_queue_and_expires_points(transactional_db, customer_factory, filesystem_celery_app):
     # given
     program = Program.objects.create(code="worker", name="Worker test", points_expiry_days=30)
     Tier.objects.create(program=program, rank=0, code="member", name="Member")
@@ -357,18 +348,14 @@ def test_a_real_worker_consumes_the_queue_and_expires_points(transactional_db, c
             finished.set()
 
     task_postrun.connect(on_task_done, weak=False)
-    setup_logging.connect(leave_logging_alone, weak=False)
-    logging_was_set_up = type(celery_app.log)._setup
     started = time.monotonic()
     try:
-        with filesystem_broker(tmp_path), start_worker(celery_app, pool="solo", perform_ping_check=False):
+        with start_worker(filesystem_celery_app, pool="solo", perform_ping_check=False):
             # when
             expire_points_task.delay()
             finished.wait(WORKER_WAIT_SECONDS)
     finally:
         task_postrun.disconnect(on_task_done)
-        setup_logging.disconnect(leave_logging_alone)
-        type(celery_app.log)._setup = logging_was_set_up
 
     # then
     assert (finished.is_set(), states) == (True, ["SUCCESS"])

@@ -1,5 +1,12 @@
-import pytest
+import uuid
+from collections.abc import Iterator
 
+import pytest
+from celery import Celery
+from kombu import Exchange, Queue
+
+from config.celery_app import app as celery_app
+from tests.webhooks.helpers import REDIS_URL, celery_app_configured, redis_is_up
 from tests.webhooks.receiver import Receiver
 
 
@@ -9,3 +16,27 @@ def receiver():
     running = Receiver().start()
     yield running
     running.stop()
+
+
+@pytest.fixture
+def redis_celery_app() -> Iterator[Celery]:
+    """The project's Celery app pointed at Redis, out of eager mode and on a queue of its own for one test, so that
+    a worker of another test run on the same Redis cannot take its messages. Afterwards the queue is deleted with
+    what is left in it (so that Redis does not collect one queue per run) and the app is as it was before."""
+    if not redis_is_up():
+        pytest.skip(f"Redis is not reachable at {REDIS_URL}: start it (.ci/run does) to run the real-worker tests.")
+    name = f"webhooks-test-{uuid.uuid4().hex}"
+    overrides = {
+        "broker_url": REDIS_URL,
+        "broker_transport_options": {},
+        "task_always_eager": False,
+        "task_default_queue": name,
+    }
+    with celery_app_configured(celery_app, **overrides) as app:
+        try:
+            yield app
+        finally:
+            with app.connection_for_write() as connection:
+                queue = Queue(name, Exchange(name), routing_key=name, channel=connection.default_channel)
+                queue.declare()  # makes this channel know the binding it then deletes
+                queue.delete()

@@ -1,9 +1,12 @@
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
 import time_machine
 from celery import Celery
+from celery.signals import setup_logging
 from django.utils import timezone
 from kombu import pools
 from standardwebhooks import Webhook
@@ -25,13 +28,38 @@ def redis_is_up() -> bool:
 
 
 def forget_broker_connections(app: Celery) -> None:
-    """Drop the producer pools made with the broker of a moment ago: the app's own, and kombu's process-wide
-    registry keyed by broker URL (or the next test on the same URL gets "Acquire on closed pool")."""
+    """Drop what Celery built from the configuration of a moment ago and keeps: the connection and producer pools
+    (the app's own, and kombu's process-wide registry keyed by broker URL, or the next test on the same URL gets
+    "Acquire on closed pool"), and the app's AMQP helper, whose queue set a worker narrows to the queues it
+    consumes: a later worker started without `queues` would listen only to a queue of a finished test."""
     if app._pool is not None:
         app._pool.force_close_all()
     app._pool = None
-    app.amqp._producer_pool = None
+    app.__dict__.pop("amqp", None)  # a cached property: rebuilt from the configuration on next use
     pools.reset()
+
+
+def _leave_logging_alone(**kwargs: Any) -> None:
+    """A setup_logging receiver: with one connected, a worker started in this process leaves logging as it is."""
+
+
+@contextmanager
+def celery_app_configured(app: Celery, **overrides: Any) -> Iterator[Celery]:
+    """`app` with `overrides` in its configuration (a broker, eager mode off, ...) until the block ends, then
+    exactly as it was: the configuration restored, what Celery derived from either configuration forgotten
+    (forget_broker_connections), and logging as the test run set it up, although a worker ran in the block."""
+    saved = {name: app.conf[name] for name in overrides}
+    logging_was_set_up = type(app.log)._setup
+    app.conf.update(overrides)
+    forget_broker_connections(app)
+    setup_logging.connect(_leave_logging_alone, weak=False)
+    try:
+        yield app
+    finally:
+        setup_logging.disconnect(_leave_logging_alone)
+        type(app.log)._setup = logging_was_set_up
+        app.conf.update(saved)
+        forget_broker_connections(app)
 
 
 CUSTOMER = {

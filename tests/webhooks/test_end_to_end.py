@@ -13,7 +13,6 @@ thread makes its changes only while the worker is idle (the first test) or stopp
 import json
 import threading
 import time
-import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler
@@ -22,17 +21,13 @@ import pytest
 from celery import Celery
 from celery.contrib.testing.worker import start_worker
 from celery.signals import task_postrun, task_prerun
-from kombu import Exchange, Queue
 from standardwebhooks import Webhook
 
-from config.celery_app import app as celery_app
-from tests.webhooks.helpers import REDIS_URL, forget_broker_connections, redis_is_up
 from tests.webhooks.receiver import Receiver
 from webhooks.models import WebhookDelivery, WebhookEvent
 from webhooks.services.endpoints import webhook_endpoint_create
 from webhooks.tasks import sweep_due_deliveries_task
 
-BROKER_SETTINGS = ("broker_url", "broker_transport_options", "task_always_eager", "task_default_queue")
 SPI_CUSTOMERS = "/endpoint/sa/customers"
 LOYALTY_EVENTS = "/api/v1/events"
 EVENT_TYPES = {
@@ -48,33 +43,6 @@ SIGN_UP = {
     "storeAttribution": {"storeId": "S1"},
 }
 WAIT_SECONDS = 20
-
-
-@pytest.fixture
-def redis_celery_app() -> Iterator[Celery]:
-    """The project's Celery app, pointed at Redis, out of eager mode and on a queue of its own for one test."""
-    if not redis_is_up():
-        pytest.skip(f"Redis is not reachable at {REDIS_URL}: start it (.ci/run does) to run the end-to-end tests.")
-    saved = {name: celery_app.conf[name] for name in BROKER_SETTINGS}
-    celery_app.conf.update(
-        broker_url=REDIS_URL,
-        broker_transport_options={},
-        task_always_eager=False,
-        task_default_queue=f"webhooks-e2e-{uuid.uuid4().hex}",
-    )
-    forget_broker_connections(celery_app)
-    try:
-        yield celery_app
-    finally:
-        # The queue goes too, with what is left in it (sweeps queued at the end), so that Redis does not collect
-        # one queue per run.
-        name = celery_app.conf.task_default_queue
-        with celery_app.connection_for_write() as connection:
-            queue = Queue(name, Exchange(name), routing_key=name, channel=connection.default_channel)
-            queue.declare()  # makes this channel know the binding it then deletes
-            queue.delete()
-        celery_app.conf.update(saved)
-        forget_broker_connections(celery_app)
 
 
 def _worker(app: Celery):

@@ -4,41 +4,14 @@ The worker runs in a thread of this process (celery.contrib.testing.worker), so 
 its queue has a name of its own, so a worker of another test run on the same Redis cannot take its messages.
 """
 
-import uuid
-from collections.abc import Iterator
-
 import pytest
-from celery import Celery
 from celery.contrib.testing.worker import start_worker
 from django.db import transaction
 from standardwebhooks import Webhook
 
-from config.celery_app import app as celery_app
-from tests.webhooks.helpers import REDIS_URL, emit_customer_created, forget_broker_connections, redis_is_up
+from tests.webhooks.helpers import emit_customer_created
 from webhooks.models import WebhookDelivery
 from webhooks.services.endpoints import webhook_endpoint_create
-
-BROKER_SETTINGS = ("broker_url", "broker_transport_options", "task_always_eager", "task_default_queue")
-
-
-@pytest.fixture
-def redis_celery_app() -> Iterator[Celery]:
-    """The project's Celery app, pointed at Redis and out of eager mode for one test."""
-    if not redis_is_up():
-        pytest.skip(f"Redis is not reachable at {REDIS_URL}: start it (.ci/run does) to run the real-worker test.")
-    saved = {name: celery_app.conf[name] for name in BROKER_SETTINGS}
-    celery_app.conf.update(
-        broker_url=REDIS_URL,
-        broker_transport_options={},
-        task_always_eager=False,
-        task_default_queue=f"webhooks-test-{uuid.uuid4().hex}",
-    )
-    forget_broker_connections(celery_app)
-    try:
-        yield celery_app
-    finally:
-        celery_app.conf.update(saved)
-        forget_broker_connections(celery_app)
 
 
 @pytest.mark.django_db(transaction=True)

@@ -10,25 +10,15 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 import loyalty.api.events as events_api
-from loyalty.models import LoyaltyAccount, PointsEntry, Program, Purchase
+from loyalty.models import LoyaltyAccount, PointsEntry, Purchase
 from loyalty.services.ledger import account_balances
 from tests.loyalty.api import test_events_support as support
 from tests.loyalty.api.test_events_support import post_event
 
-# serialized_rollback: the flush after a transactional test would otherwise take the default program (created by
-# a data migration) away from the tests that follow.
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+# transaction=True: the threads' own connections must see the test's rows. The flush after each test also empties
+# the default program; tests/conftest.py's default_program_present puts it back before the next database test.
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 member = support.member
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _migration_data_restored(django_db_setup, django_db_blocker):
-    """serialized_rollback restores the data at the start of each test, but the flush after the last one leaves
-    the database empty, and a later --reuse-db session would find no default program. Give it back."""
-    yield
-    with django_db_blocker.unblock():
-        if not Program.objects.exists() and getattr(connection, "_test_serialized_contents", None):
-            connection.creation.deserialize_db_from_string(connection._test_serialized_contents)
 
 
 WAIT = 20  # seconds; only reached when something is broken

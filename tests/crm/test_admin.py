@@ -19,28 +19,13 @@ from crm.services.consents import consents_set
 from crm.services.context import ChangeContext
 from loyalty.models import LoyaltyAccount, Program
 from loyalty.services.enrolment import loyalty_account_enroll
+from tests.admin_forms import admin_form_data
 
 CUSTOMERS_URL = "/admin/crm/customer/"
 API_CLIENTS_URL = "/admin/crm/apiclient/"
 # Session, user, the COUNT(*) capped by LargeTablePaginator, the page of customers with their store joined, the stores
 # for the "created store" filter.
 CUSTOMER_CHANGELIST_QUERIES = 5
-
-
-def _form_data(response) -> dict[str, Any]:
-    """What the browser posts back from an admin form page when nothing is edited, inlines included."""
-    data: dict[str, Any] = {}
-    forms = [response.context["adminform"].form]
-    for inline in response.context["inline_admin_formsets"]:
-        management_form = inline.formset.management_form
-        data.update({management_form.add_prefix(name): value for name, value in management_form.initial.items()})
-        forms.extend(inline.formset.forms)
-    for form in forms:
-        for name in form.fields:
-            value = form[name].value()
-            if value is not None:
-                data[form.add_prefix(name)] = value
-    return data
 
 
 def _messages(response) -> list[tuple[int, str]]:
@@ -274,7 +259,7 @@ def test_loyalty_account_search_finds_account_number_and_customer_id(admin_clien
 
 def test_adding_a_customer_derives_its_columns_and_consents(admin_client, admin_user, db):
     # given
-    data = _form_data(admin_client.get(f"{CUSTOMERS_URL}add/"))
+    data = admin_form_data(admin_client.get(f"{CUSTOMERS_URL}add/"))
     data.update(
         {"first_name": "Zoë", "last_name": "Müller", "email": "Zoe@Example.com", "phone_mobile": "(217) 555-0199"}
     )
@@ -301,7 +286,7 @@ def test_changing_a_consent_records_one_admin_change(admin_client, admin_user, c
     customer = customer_factory()
     Consents.objects.create(customer=customer, agree_to_tc=True)
     url = f"{CUSTOMERS_URL}{customer.pk}/change/"
-    data = _form_data(admin_client.get(url))
+    data = admin_form_data(admin_client.get(url))
     data["consents-0-sms_sign_up"] = "true"
 
     # when
@@ -324,7 +309,7 @@ def test_saving_a_customer_without_changes_records_no_consent_change(admin_clien
     url = f"{CUSTOMERS_URL}{customer.pk}/change/"
 
     # when
-    response = admin_client.post(url, _form_data(admin_client.get(url)))
+    response = admin_client.post(url, admin_form_data(admin_client.get(url)))
 
     # then
     assert response.status_code == 302
@@ -341,7 +326,7 @@ def test_consent_history_inline_is_read_only(admin_client, customer_factory):
     # when
     response = admin_client.get(url)
     history = _inline(response, ConsentChange)
-    admin_client.post(url, _form_data(response) | {"consent_changes-0-new_value": "true"})
+    admin_client.post(url, admin_form_data(response) | {"consent_changes-0-new_value": "true"})
 
     # then
     assert (history.has_add_permission, history.has_change_permission, history.has_delete_permission) == (
@@ -359,7 +344,7 @@ def test_adding_an_address_fills_its_derived_columns(admin_client, customer_fact
     customer = customer_factory()
     address_factory(customer=customer, position=0)
     url = f"{CUSTOMERS_URL}{customer.pk}/change/"
-    data = _form_data(admin_client.get(url))
+    data = admin_form_data(admin_client.get(url))
     data.update(
         {
             "addresses-TOTAL_FORMS": 2,
@@ -389,7 +374,7 @@ def test_adding_an_address_fills_its_derived_columns(admin_client, customer_fact
 def test_email_clash_shows_an_error_and_writes_nothing(admin_client, customer_factory):
     # given
     customer_factory(email="ada@example.com")
-    data = _form_data(admin_client.get(f"{CUSTOMERS_URL}add/"))
+    data = admin_form_data(admin_client.get(f"{CUSTOMERS_URL}add/"))
     data.update({"first_name": "Ada", "email": "ADA@example.com"})
     data["consents-0-agree_to_tc"] = "true"
 
@@ -409,7 +394,7 @@ def test_a_service_error_shows_a_message_and_writes_nothing(admin_client, custom
     # given
     customer = customer_factory(first_name="Ada")
     url = f"{CUSTOMERS_URL}{customer.pk}/change/"
-    data = _form_data(admin_client.get(url))
+    data = admin_form_data(admin_client.get(url))
     data.update({"first_name": "Grace", "birthday": (timezone.now() + timedelta(days=2)).date().isoformat()})
 
     # when
@@ -427,7 +412,7 @@ def test_an_inline_error_rolls_back_the_customer_too(admin_client, customer_fact
     customer = customer_factory(first_name="Ada")
     existing = address_factory(customer=customer, position=0)
     url = f"{CUSTOMERS_URL}{customer.pk}/change/"
-    data = _form_data(admin_client.get(url))
+    data = admin_form_data(admin_client.get(url))
     data.update(
         {
             "first_name": "Grace",
@@ -457,7 +442,7 @@ def test_a_customer_cannot_be_marked_erased_by_hand(admin_client, customer_facto
     # given
     customer = customer_factory()
     url = f"{CUSTOMERS_URL}{customer.pk}/change/"
-    data = _form_data(admin_client.get(url)) | {"status": Customer.Status.ERASED}
+    data = admin_form_data(admin_client.get(url)) | {"status": Customer.Status.ERASED}
 
     # when
     response = admin_client.post(url, data)

@@ -13,6 +13,7 @@ from crm.services.context import ChangeContext
 from loyalty.models import CouponDefinition, PointsEntry
 from loyalty.services.coupons import coupon_definition_create
 from loyalty.services.enrolment import loyalty_account_enroll
+from tests.admin_forms import admin_form_data
 
 roles = importlib.import_module("crm.migrations.0003_admin_roles_vouchers")
 previous_roles = importlib.import_module("crm.migrations.0002_admin_roles")
@@ -157,7 +158,7 @@ def test_store_manager_opens_and_changes_a_customer(store_manager, account):
     customer = account.customer
     url = f"{CUSTOMERS_URL}{customer.pk}/change/"
     page = store_manager.get(url)
-    data = _form_data(page)
+    data = admin_form_data(page)
     data["first_name"] = "Renamed"
 
     # when
@@ -255,19 +256,3 @@ def test_marketing_sees_customers_read_only_without_contact_columns(marketing, a
     assert post.status_code == 403
     customer.refresh_from_db()
     assert customer.first_name == first_name
-
-
-def _form_data(response) -> dict:
-    """What the browser posts back from an admin form page when nothing is edited, inlines included."""
-    data: dict = {}
-    forms = [response.context["adminform"].form]
-    for inline in response.context["inline_admin_formsets"]:
-        management_form = inline.formset.management_form
-        data.update({management_form.add_prefix(name): value for name, value in management_form.initial.items()})
-        forms.extend(inline.formset.forms)
-    for form in forms:
-        for name in form.fields:
-            value = form[name].value()
-            if value is not None:
-                data[form.add_prefix(name)] = value
-    return data

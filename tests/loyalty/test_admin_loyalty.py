@@ -3,7 +3,6 @@ progress and ledger without a query per row, and "Adjust points" goes through th
 
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
 
 import pytest
 import time_machine
@@ -18,6 +17,7 @@ from loyalty.services.enrolment import loyalty_account_enroll
 from loyalty.services.ledger import EntrySource
 from loyalty.services.points import points_add, points_adjust_by_admin
 from loyalty.services.purchases import purchase_checkout, request_fingerprint
+from tests.admin_forms import admin_form_data
 
 ACCOUNTS_URL = "/admin/loyalty/loyaltyaccount/"
 # Session, user, the account (customer, program and tier joined), the latest ledger entries (purchase and author
@@ -46,22 +46,6 @@ def checkout(account, transaction_id, total, store=None):
         fingerprint=request_fingerprint(payload),
         store=store,
     ).purchase
-
-
-def form_data(response) -> dict[str, Any]:
-    """What the browser posts back from an admin form page when nothing is edited, inlines included."""
-    data: dict[str, Any] = {}
-    forms = [response.context["adminform"].form]
-    for inline in response.context["inline_admin_formsets"]:
-        management_form = inline.formset.management_form
-        data.update({management_form.add_prefix(name): value for name, value in management_form.initial.items()})
-        forms.extend(inline.formset.forms)
-    for form in forms:
-        for name in form.fields:
-            value = form[name].value()
-            if value is not None:
-                data[form.add_prefix(name)] = value
-    return data
 
 
 def shown_messages(response) -> list[tuple[str, str]]:
@@ -204,7 +188,7 @@ def test_program_page_groups_every_rule_field():
 def test_editing_a_program_saves_its_rules_and_tiers(admin_client, program):
     # given
     url = f"/admin/loyalty/program/{program.pk}/change/"
-    data = form_data(admin_client.get(url))
+    data = admin_form_data(admin_client.get(url))
     data.update({"pending_days": "14", "points_expiry_days": "365", "negative_balance_policy": "forgive"})
     data["tiers-0-threshold"] = "0"
     data.update(
@@ -234,7 +218,7 @@ def test_editing_a_program_saves_its_rules_and_tiers(admin_client, program):
 
 def test_a_second_default_program_is_refused_by_the_form(admin_client, program):
     # given
-    data = form_data(admin_client.get("/admin/loyalty/program/add/"))
+    data = admin_form_data(admin_client.get("/admin/loyalty/program/add/"))
     data.update({"code": "second", "name": "Second", "is_default": "on"})
 
     # when
@@ -504,7 +488,7 @@ def test_purchases_and_ledger_entries_are_view_only(admin_client, account):
 def test_auto_enrol_channels_are_checkboxes_saved_as_a_list(admin_client, program):
     # given
     url = f"/admin/loyalty/program/{program.pk}/change/"
-    data = form_data(admin_client.get(url))
+    data = admin_form_data(admin_client.get(url))
     data["auto_enrol_channels"] = ["web", "mobile"]
 
     # when

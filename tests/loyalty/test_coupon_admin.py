@@ -12,6 +12,7 @@ from django.contrib.messages import get_messages
 from loyalty.models import CouponDefinition, Tier, TierBenefitCoupon, TierBenefitGrant, Voucher, VoucherBatch
 from loyalty.services.coupons import coupon_definition_create, coupon_definition_update, voucher_issue
 from loyalty.services.tier_benefits import tier_benefit_coupon_create
+from tests.admin_forms import admin_form_data
 
 DEFINITIONS_URL = "/admin/loyalty/coupondefinition/"
 VOUCHERS_URL = "/admin/loyalty/voucher/"
@@ -363,7 +364,7 @@ def test_tier_benefits_are_added_inline_on_the_tier_page_through_the_service(
 
     monkeypatch.setattr("loyalty.admin.tier_benefit_coupon_create", spy)
     url = f"/admin/loyalty/tier/{tier.pk}/change/"
-    data = _form_data(admin_client.get(url))
+    data = admin_form_data(admin_client.get(url))
     data.update(
         {
             "benefit_coupons-TOTAL_FORMS": "1",
@@ -381,19 +382,3 @@ def test_tier_benefits_are_added_inline_on_the_tier_page_through_the_service(
     assert calls == ["welcome-10"]
     benefit = TierBenefitCoupon.objects.get()
     assert (benefit.tier, benefit.on_enrolment, benefit.on_upgrade, benefit.validity_days) == (tier, True, False, 14)
-
-
-def _form_data(response) -> dict:
-    """What the browser posts back from an admin form page when nothing is edited, inlines included."""
-    data: dict = {}
-    forms = [response.context["adminform"].form]
-    for inline in response.context["inline_admin_formsets"]:
-        management_form = inline.formset.management_form
-        data.update({management_form.add_prefix(name): value for name, value in management_form.initial.items()})
-        forms.extend(inline.formset.forms)
-    for form in forms:
-        for name in form.fields:
-            value = form[name].value()
-            if value is not None:
-                data[form.add_prefix(name)] = value
-    return data

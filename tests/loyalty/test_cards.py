@@ -16,7 +16,7 @@ from loyalty.models import Card, LoyaltyAccount, Program, ScanAndGoPolicy, SpotC
 from loyalty.services.cards import card_block, card_issue, card_replace, card_unblock
 from loyalty.services.enrolment import loyalty_account_enroll
 from loyalty.services.scan_and_go import account_spot_check_bias_set, scan_and_go_policy_get_or_create
-from tests.loyalty.test_admin_loyalty import form_data
+from tests.admin_forms import admin_form_data
 
 
 @pytest.fixture
@@ -337,7 +337,7 @@ def test_policy_pages_load_and_a_bad_risk_rule_is_refused(admin_client, program)
     # given
     policy = scan_and_go_policy_get_or_create(program=program)
     url = f"/admin/loyalty/scanandgopolicy/{policy.pk}/change/"
-    data = form_data(admin_client.get(url))
+    data = admin_form_data(admin_client.get(url))
     data.update(
         {
             "risk_rules-TOTAL_FORMS": "1",
@@ -366,7 +366,7 @@ def test_the_policy_page_saves_rules_and_bumps_the_version(admin_client, program
     # given
     policy = scan_and_go_policy_get_or_create(program=program)
     url = f"/admin/loyalty/scanandgopolicy/{policy.pk}/change/"
-    data = form_data(admin_client.get(url))
+    data = admin_form_data(admin_client.get(url))
     data.update(
         {
             "risk_rules-TOTAL_FORMS": "1",

@@ -13,8 +13,8 @@ from rest_framework.test import APIClient
 from crm.models import ApiClient
 from loyalty.models import Program, ScanAndGoPolicy
 from loyalty.services.cards import card_issue
+from tests.admin_forms import admin_form_data
 from tests.clienteling.scan_and_go import world
-from tests.loyalty.test_admin_loyalty import form_data
 
 URL = "/customer-profile"
 
@@ -361,7 +361,7 @@ def test_an_admin_edit_of_the_policy_applies_to_the_next_scan(device, member, ad
     _customer, account = member
     assert device.get(URL, {"loyaltyCardNumber": account.account_number}).json()["unlockingDevices"]["isAllowed"]
     url = f"/admin/loyalty/scanandgopolicy/{current.pk}/change/"
-    data = form_data(admin_client.get(url))
+    data = admin_form_data(admin_client.get(url))
     data["unlocking_allowed"] = ""  # unticked
 
     # when
@@ -379,7 +379,7 @@ def test_an_admin_edit_of_a_message_inline_applies_to_the_next_scan(device, memb
     _customer, account = member
     device.get(URL, {"loyaltyCardNumber": account.account_number})  # the configuration is now cached
     url = f"/admin/loyalty/scanandgopolicy/{current.pk}/change/"
-    data = form_data(admin_client.get(url))
+    data = admin_form_data(admin_client.get(url))
     data.update(
         {
             "denial_messages-TOTAL_FORMS": "1",

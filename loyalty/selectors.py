@@ -33,8 +33,9 @@ from crm.error_codes import CrmErrorCode
 from crm.models import Address, Customer
 from crm.normalization import normalize_email, normalize_phone
 from loyalty.error_codes import LoyaltyErrorCode
-from loyalty.models import LoyaltyAccount, PointsEntry, Program, Purchase, Tier, Voucher
+from loyalty.models import Card, LoyaltyAccount, PointsEntry, Program, Purchase, Tier, Voucher
 from loyalty.rules.tiers import decision_at_expiry
+from loyalty.selectors_scan_and_go import card_number_condition
 from loyalty.services.ledger import Balances, account_balances, open_lots
 from loyalty.services.tiers import QUALIFYING_PURCHASE_STATES, qualifying_points_filter, qualifying_value
 
@@ -83,9 +84,18 @@ def _accounts_queryset() -> QuerySet[LoyaltyAccount]:
 
 
 def customer_pks_by_loyalty_id(*, loyalty_id: str) -> QuerySet:
-    """Customer pks whose loyalty account number is this value (spaces and dashes ignored), as a subquery."""
+    """Customer pks whose loyalty account number (spaces and dashes ignored) or loyalty card number (normalised as
+    cards are, loyalty/card_numbers.py) is this value, as a subquery with one column, `customer_id`.
+
+    A UNION of two lookups, each answered from its unique index (account number; card number), rather than an OR
+    across the card join, which no index can answer."""
     normalised = "".join(char for char in loyalty_id if char not in " -")
-    return LoyaltyAccount.objects.filter(account_number=normalised).order_by().values("customer_id")
+    by_account_number = LoyaltyAccount.objects.filter(account_number=normalised).order_by().values("customer_id")
+    card_condition = card_number_condition(loyalty_id)
+    if card_condition is None:
+        return by_account_number
+    by_card_number = Card.objects.filter(card_condition).order_by().values("account__customer_id")
+    return by_account_number.union(by_card_number)
 
 
 # ------------------------------------------------------------------------------------------------ lookup
@@ -473,24 +483,22 @@ def loyalty_accounts_with_activity_prefetch(*, now: datetime | None = None) -> P
 SPI_COUPONS_MAX = 50
 
 
-def vouchers_usable_queryset(*, channel: str, now: datetime) -> QuerySet[Voucher]:
-    """Issued or claimed vouchers usable on `channel` at `now`, newest first, with their coupon joined: the
-    voucher not expired, its coupon active, inside its validity window and offered on the channel. What depends
-    on the cart or the customer's tier (minimum basket, eligible tiers, limits) is checked when a till validates
-    or redeems the code."""
-    return (
-        Voucher.objects.select_related("definition")
-        .filter(
-            Q(expires_at__isnull=True) | Q(expires_at__gt=now),
-            Q(definition__valid_from__isnull=True) | Q(definition__valid_from__lte=now),
-            Q(definition__valid_until__isnull=True) | Q(definition__valid_until__gt=now),
-            status__in=(Voucher.Status.ISSUED, Voucher.Status.CLAIMED),
-            definition__is_active=True,
-            # Channels are a JSON list of known, distinct names; '"pos"' cannot match inside '"scan_and_go"'.
-            definition__channels__icontains=f'"{channel}"',
-        )
-        .order_by("-issued_at", "-id")
+def vouchers_usable_queryset(*, channel: str | None, now: datetime) -> QuerySet[Voucher]:
+    """Issued or claimed vouchers usable on `channel` (None: on any) at `now`, newest first, with their coupon
+    joined: the voucher not expired, its coupon active, inside its validity window and offered on the channel.
+    What depends on the cart or the customer's tier (minimum basket, eligible tiers, limits) is checked when a till
+    validates or redeems the code."""
+    vouchers = Voucher.objects.select_related("definition").filter(
+        Q(expires_at__isnull=True) | Q(expires_at__gt=now),
+        Q(definition__valid_from__isnull=True) | Q(definition__valid_from__lte=now),
+        Q(definition__valid_until__isnull=True) | Q(definition__valid_until__gt=now),
+        status__in=(Voucher.Status.ISSUED, Voucher.Status.CLAIMED),
+        definition__is_active=True,
     )
+    if channel is not None:
+        # Channels are a JSON list of known, distinct names; '"pos"' cannot match inside '"scan_and_go"'.
+        vouchers = vouchers.filter(definition__channels__icontains=f'"{channel}"')
+    return vouchers.order_by("-issued_at", "-id")
 
 
 def customer_vouchers_usable_prefetch(

@@ -190,16 +190,16 @@ class CustomerCollectionSpiApi(SpiApi):
         summary="SEARCH_CUSTOMERS: find customers",
         description=(
             "All given criteria must match: `firstName` and `lastName` by prefix, case- and accent-insensitive; "
-            "`email`, `phone` (mobile or home, normalised to E.164), `loyaltyId` (account number), `postalCode` "
-            "(profile or any address) and `customerId` exactly. At least one criterion is required. Results are "
-            "ordered by last name, first name and bounded by `limit` (default 20, at most 100)."
+            "`email`, `phone` (mobile or home, normalised to E.164), `loyaltyId` (account or card number), "
+            "`postalCode` (profile or any address) and `customerId` exactly. At least one criterion is required. "
+            "Results are ordered by last name, first name and bounded by `limit` (default 20, at most 100)."
         ),
         parameters=[
             OpenApiParameter("firstName", str, description="Prefix of the first name."),
             OpenApiParameter("lastName", str, description="Prefix of the last name."),
             OpenApiParameter("email", str),
             OpenApiParameter("phone", str, description="Any format; compared in E.164."),
-            OpenApiParameter("loyaltyId", str, description="Loyalty account number."),
+            OpenApiParameter("loyaltyId", str, description="Account or card number; spaces and dashes ignored."),
             OpenApiParameter("postalCode", str),
             OpenApiParameter("customerId", str),
             OpenApiParameter("limit", int, description="1 to 100, default 20."),

@@ -8,7 +8,9 @@ POST /api/v1/coupons/validate              would the code apply to this cart, an
 POST /api/v1/coupons/redeem                redeem the code in a purchase, once               (loyalty:write)
 
 A redemption is idempotent on its transaction id: the same redemption again answers the same body; another
-transaction id is 409 COUPON_ALREADY_REDEEMED. Errors are the core shape {"message", "code", "extra"}.
+transaction id is 409 COUPON_ALREADY_REDEEMED. Validate and redeem also take an auto-apply coupon's own code (what
+Scan & Go devices and shopper sessions offer a customer holding no voucher of it), for a given customer: redeeming
+it issues them a voucher and redeems it. Errors are the core shape {"message", "code", "extra"}.
 """
 
 from typing import Any
@@ -35,6 +37,7 @@ from loyalty.api.coupon_serializers import (
     redemption_body,
 )
 from loyalty.models import Voucher
+from loyalty.selectors import vouchers_usable_queryset
 from loyalty.services.coupons import voucher_claim, voucher_redeem, voucher_validate
 
 TAG = "Loyalty coupons"
@@ -62,17 +65,9 @@ def customer_vouchers_list(
 
 
 def customer_vouchers_usable_now(*, customer: Customer, limit: int = CUSTOMER_COUPONS_MAX) -> list[Voucher]:
-    """The customer's issued or claimed vouchers whose coupon is active and valid now: one query."""
-    now = timezone.now()
-    vouchers = (
-        _vouchers()
-        .filter(customer=customer, status__in=(Voucher.Status.ISSUED, Voucher.Status.CLAIMED))
-        .filter(definition__is_active=True)
-        .exclude(expires_at__lte=now)
-        .exclude(definition__valid_from__gt=now)
-        .exclude(definition__valid_until__lte=now)
-    )
-    return list(vouchers[:limit])
+    """The customer's vouchers usable now on any channel (vouchers_usable_queryset), newest first: one query."""
+    vouchers = vouchers_usable_queryset(channel=None, now=timezone.now()).select_related("definition__program")
+    return list(vouchers.filter(customer=customer)[:limit])
 
 
 def _customer_or_none(public_id: str | None) -> Customer | None:
@@ -203,8 +198,12 @@ class CouponValidateApi(LoyaltyReadApi):
             "Checks the code against the customer (optional: a guest), the channel and the cart, and answers "
             "whether it applies, every reason it does not (`inactive`, `not_yet_valid`, `ended`, "
             "`channel_not_allowed`, `tier_not_eligible`, `basket_below_minimum`, `customer_limit_reached`, "
-            "`total_limit_reached`, `item_not_in_basket`, `other_customer`) and the discount it would give. "
-            "Writes nothing. Unknown codes are 404; redeemed, cancelled or expired ones 409."
+            "`total_limit_reached`, `item_not_in_basket`, `other_customer`, `customer_required`) and the "
+            "discount it would give. Writes nothing. The code is a voucher's, or an auto-apply coupon's own code "
+            "(as Scan & Go and shopper sessions offer it to a customer without a voucher of it): that one needs "
+            "the `customer` (else `customer_required`), and its limits count every voucher of the coupon the "
+            "customer (`customer_limit_reached`) and everyone (`total_limit_reached`) holds or used. Unknown codes, "
+            "and codes of coupons that are not auto-apply, are 404; redeemed, cancelled or expired vouchers 409."
         ),
         request=CouponValidateInputSerializer,
         responses={200: CouponValidateOutputSerializer, **ERRORS, 409: OpenApiResponse(description="Unusable.")},
@@ -260,7 +259,12 @@ class CouponRedeemApi(LoyaltyWriteApi):
             "Idempotent on `transaction_id`: the same redemption again (a till retrying) answers the same body "
             "and writes nothing; another transaction id is 409 `COUPON_ALREADY_REDEEMED`, also when two tills "
             "redeem it at the same moment. A coupon that does not apply is 422 `COUPON_NOT_ELIGIBLE` with "
-            "`extra.reasons` (the reasons of `POST /api/v1/coupons/validate`)."
+            "`extra.reasons` (the reasons of `POST /api/v1/coupons/validate`). An auto-apply coupon's own code "
+            "(e.g. `gold-10`, as Scan & Go devices and shopper sessions offer it) is redeemed for the `customer`, "
+            "who is required (else 422 with `customer_required`): a voucher is issued to them and redeemed at "
+            "once, and `coupon.code` in the answer is that voucher's (`AUTO-...`). The same transaction id again "
+            "answers the first redemption and issues nothing; two tills at once get one voucher within the "
+            "coupon's limits."
         ),
         request=CouponRedeemInputSerializer,
         responses={
@@ -277,6 +281,17 @@ class CouponRedeemApi(LoyaltyWriteApi):
                     "customer": "C8M4Q2T7ZK1PA",
                     "transaction_id": "SF01-0042-10001",
                     "channel": "pos",
+                    "cart": _CART,
+                },
+                request_only=True,
+            ),
+            OpenApiExample(
+                "Redeem an auto-applied coupon by its coupon code",
+                value={
+                    "code": "gold-10",
+                    "customer": "C8M4Q2T7ZK1PA",
+                    "transaction_id": "SF01-0042-10002",
+                    "channel": "scan_and_go",
                     "cart": _CART,
                 },
                 request_only=True,

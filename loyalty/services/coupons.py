@@ -6,6 +6,9 @@ Locks, always taken in this order so that two services cannot deadlock: a vouche
 - Claiming an anonymous code locks the voucher, then the definition for the per-customer limit.
 - Redeeming locks only the voucher: two tills redeeming it at once queue on that row and the second sees it
   redeemed. Limits are not re-counted under a lock there: issuing already capped the live vouchers.
+- Redeeming an auto-apply coupon by its own code (no voucher held) locks the definition, as issuing does, then
+  issues the customer a voucher and redeems it: two tills at once queue on the definition row, and the second
+  counts the first one's voucher against the limits and finds a retry of its transaction.
 A "use" for the limits is a voucher issued, claimed or redeemed: cancelled and expired ones free their place.
 """
 
@@ -44,6 +47,11 @@ Status = Voucher.Status
 LIVE = (Status.ISSUED, Status.CLAIMED, Status.REDEEMED)
 REDEEMABLE = (Status.ISSUED, Status.CLAIMED)
 OTHER_CUSTOMER = "other_customer"
+# An auto-apply coupon's code names no voucher: it is redeemed for a customer, who must be given.
+CUSTOMER_REQUIRED = "customer_required"
+# The code of a voucher issued by redeeming an auto-apply coupon by its coupon code starts with this (the voucher
+# has no field that says how it was issued), e.g. AUTO-GOLD-7KQ4-M2XR-P9TA-CE3H for a pattern "GOLD-{code}".
+AUTO_APPLIED_CODE_PREFIX = "AUTO-"
 CODE_ATTEMPTS = 5
 EXPIRY_BATCH = 1000
 
@@ -257,9 +265,9 @@ def _voucher_get_locked(code: str) -> Voucher:
         raise _not_found() from None
 
 
-def _insert_with_unique_code(definition: CouponDefinition, **fields: Any) -> Voucher:
+def _insert_with_unique_code(definition: CouponDefinition, *, code_prefix: str = "", **fields: Any) -> Voucher:
     for _attempt in range(CODE_ATTEMPTS):
-        code = voucher_code_generate(definition.code_pattern)
+        code = code_prefix + voucher_code_generate(definition.code_pattern)
         voucher = Voucher(definition=definition, code=code, normalised_code=code_normalise(code), **fields)
         voucher.full_clean(validate_unique=False, validate_constraints=True)
         try:
@@ -389,13 +397,20 @@ def voucher_validate(
 ) -> VoucherValidation:
     """Would the voucher apply to this cart, and with what discount? Writes nothing and locks nothing.
 
+    The code is a voucher's, or else an auto-apply coupon's own code, which Scan & Go devices and shopper sessions
+    offer to customers holding no voucher of it: that is answered for the voucher voucher_redeem would issue the
+    customer (auto_apply_redemption_check), and without a customer it is CUSTOMER_REQUIRED.
+
     Raises COUPON_NOT_FOUND, COUPON_ALREADY_REDEEMED, COUPON_CANCELLED, COUPON_EXPIRED; every other refusal is
-    a reason in the answer (see loyalty/rules/coupons.py and OTHER_CUSTOMER).
+    a reason in the answer (see loyalty/rules/coupons.py, OTHER_CUSTOMER and CUSTOMER_REQUIRED).
     """
     now = now or timezone.now()
     voucher = Voucher.objects.select_related("definition__program").filter(normalised_code=code_normalise(code)).first()
     if voucher is None:
-        raise _not_found()
+        definition = _auto_apply_definition_for(code, customer)
+        if customer is None or definition is None:
+            return VoucherValidation(eligible=False, reasons=[CUSTOMER_REQUIRED])
+        return auto_apply_redemption_check(definition, customer=customer, channel=channel, lines=lines, now=now)
     _refuse_unusable(voucher, now=now)
     return _check(voucher, customer=customer, channel=channel, lines=lines, now=now)
 
@@ -416,11 +431,28 @@ def voucher_redeem(
     transaction id and the same customer (or again none) returns the first redemption unchanged (a till retrying);
     the same transaction id from another customer is COUPON_ALREADY_REDEEMED. Emits coupon.redeemed.
 
+    A code that is no voucher's but an auto-apply coupon's own code is redeemed for the customer by
+    auto_apply_coupon_redeem (a new voucher, issued and redeemed at once); without a customer it is
+    COUPON_NOT_ELIGIBLE with the reason CUSTOMER_REQUIRED. Voucher codes are looked up first.
+
     Raises COUPON_NOT_FOUND, COUPON_ALREADY_REDEEMED, COUPON_CANCELLED, COUPON_EXPIRED and COUPON_NOT_ELIGIBLE
     (with the reasons in extra["reasons"]). Nothing is written when it raises.
     """
     now = now or timezone.now()
-    voucher = _voucher_get_locked(code)
+    voucher = voucher_qs_select_for_update().filter(normalised_code=code_normalise(code)).first()
+    if voucher is None:
+        definition = _auto_apply_definition_for(code, customer)
+        if customer is None or definition is None:
+            raise _not_eligible([CUSTOMER_REQUIRED])
+        return auto_apply_coupon_redeem(
+            definition=definition,
+            transaction_id=transaction_id,
+            customer=customer,
+            channel=channel,
+            lines=lines,
+            store=store,
+            now=now,
+        )
     customer_pk = customer.pk if customer is not None else None
     if (
         voucher.status == Status.REDEEMED
@@ -434,14 +466,118 @@ def voucher_redeem(
         raise _not_eligible(result.reasons)
     if voucher.customer_id is None and customer is not None:
         voucher.customer = customer
+    _mark_redeemed(voucher, transaction_id=transaction_id, store=store, discount=result.discount, now=now)
+    return voucher
+
+
+def _mark_redeemed(
+    voucher: Voucher, *, transaction_id: str, store: Store | None, discount: Decimal | None, now: datetime
+) -> None:
     voucher.status = Status.REDEEMED
     voucher.redeemed_at = now
     voucher.redeemed_transaction_id = transaction_id
     voucher.redeemed_store = store
-    voucher.redemption_amount = result.discount
+    voucher.redemption_amount = discount
     voucher.full_clean(validate_unique=False)
     voucher.save()
     coupon_redeemed_event(voucher)
+
+
+# Auto-apply coupons redeemed by their coupon code ------------------------------------------------------------------
+
+
+def _auto_apply_definition_for(code: str, customer: Customer | None) -> CouponDefinition | None:
+    """The auto-apply coupon whose own code this is, in a program the customer has an account in (the default
+    program first, should two of them have it). Without a customer: None when some program has such a coupon,
+    since it names someone's coupon but not whose. Raises COUPON_NOT_FOUND otherwise, also for the code of a
+    coupon that is not auto-apply: that one is used through the vouchers issued of it."""
+    definitions = CouponDefinition.objects.filter(code=code.strip(), auto_apply=True)
+    if customer is None:
+        if definitions.exists():
+            return None
+        raise _not_found()
+    definition = (
+        definitions.filter(program__accounts__customer=customer)
+        .select_related("program")
+        .order_by("-program__is_default", "pk")
+        .first()
+    )
+    if definition is None:
+        raise _not_found()
+    return definition
+
+
+def auto_apply_redemption_check(
+    definition: CouponDefinition, *, customer: Customer, channel: str, lines: Sequence[CartLine], now: datetime
+) -> VoucherValidation:
+    """Would a voucher of the auto-apply coupon, issued to the customer now, apply to this cart? As _check, except
+    for the limits: the voucher would be a new one, so every live voucher of the coupon (issued, claimed or
+    redeemed) holds a place, as when issuing. Reads only; auto_apply_coupon_redeem calls it under the lock."""
+    terms = coupon_terms(definition)
+    counts = Voucher.objects.filter(definition=definition, status__in=LIVE).aggregate(
+        total=Count("pk"), mine=Count("pk", filter=Q(customer=customer))
+    )
+    reasons = coupon_failures(
+        terms,
+        tier=_customer_tier(customer, definition.program),
+        channel=channel,
+        now=now,
+        basket=basket_total(lines),
+        customer_uses=counts["mine"],
+        total_uses=counts["total"],
+    )
+    discount = coupon_discount(terms, lines)
+    if discount is None:
+        reasons.append(ITEM_NOT_IN_BASKET)
+    return VoucherValidation(eligible=not reasons, reasons=reasons, discount=None if reasons else discount)
+
+
+@transaction.atomic
+def auto_apply_coupon_redeem(
+    *,
+    definition: CouponDefinition,
+    transaction_id: str,
+    customer: Customer,
+    channel: str,
+    lines: Sequence[CartLine],
+    store: Store | None = None,
+    now: datetime | None = None,
+) -> Voucher:
+    """Redeem an auto-apply coupon for a customer who holds no voucher of it: issue them one (its code starts with
+    AUTO_APPLIED_CODE_PREFIX) and redeem it in the purchase, in one transaction. Emits coupon.issued, then
+    coupon.redeemed.
+
+    Locks the definition row first, as voucher_issue does, so that the limits are counted and the voucher inserted
+    in one step: of two tills redeeming it for a customer with one use left, one succeeds and the other is refused
+    customer_limit_reached. The same transaction id again for the same customer returns the first redemption and
+    issues nothing (looked for after the lock, so that a retry racing the first attempt finds it).
+
+    Raises COUPON_NOT_ELIGIBLE with the reasons of auto_apply_redemption_check. Nothing is written when it raises.
+    """
+    now = now or timezone.now()
+    definition = coupon_definition_qs_select_for_update().select_related("program").get(pk=definition.pk)
+    earlier = (
+        Voucher.objects.filter(
+            customer=customer, definition=definition, status=Status.REDEEMED, redeemed_transaction_id=transaction_id
+        )
+        .select_related("definition__program", "customer", "redeemed_store")
+        .first()
+    )
+    if earlier is not None:
+        return earlier
+    result = auto_apply_redemption_check(definition, customer=customer, channel=channel, lines=lines, now=now)
+    if not result.eligible:
+        raise _not_eligible(result.reasons)
+    voucher = _insert_with_unique_code(
+        definition,
+        code_prefix=AUTO_APPLIED_CODE_PREFIX,
+        customer=customer,
+        status=Status.ISSUED,
+        issued_at=now,
+        expires_at=definition.valid_until,
+    )
+    coupon_issued_event(voucher)
+    _mark_redeemed(voucher, transaction_id=transaction_id, store=store, discount=result.discount, now=now)
     return voucher
 
 

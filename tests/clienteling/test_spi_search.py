@@ -1,9 +1,18 @@
+from datetime import UTC, datetime
+
 import pytest
+from django.db import connection
 from django.test import override_settings
 
 from crm.models import Customer
+from crm.selectors import CustomerSearchCriteria, customer_search_queryset
 from crm.services.context import ChangeContext
+from loyalty.models import Card, LoyaltyAccount, Program
+from loyalty.selectors import customer_pks_by_loyalty_id
+from loyalty.services.cards import card_issue
 from loyalty.services.enrolment import loyalty_account_enroll
+
+NOW = datetime(2026, 3, 1, tzinfo=UTC)
 
 
 def _ids(response) -> list[str]:
@@ -78,6 +87,86 @@ def test_search_by_loyalty_id_finds_the_account_holder(pos_client, people):
     # then
     assert _ids(response) == ["C2"]
     assert response.json()["customers"][0]["loyaltyProfile"]["accountNumber"] == account.account_number
+
+
+def test_search_by_loyalty_id_finds_the_holder_of_a_card_with_that_number(pos_client, people):
+    # given: Anna's physical card has a number of its own; Jürgen's account number is not a card of Anna's
+    anna = loyalty_account_enroll(customer=people[1], context=ChangeContext())
+    juergen = loyalty_account_enroll(customer=people[0], context=ChangeContext())
+    card_issue(account=anna, number="7700 1234-5678")
+
+    # when
+    by_card = pos_client.get("/endpoint/sa/customers?loyaltyId=7700-1234-5678")
+    by_card_compact = pos_client.get("/endpoint/sa/customers?loyaltyId=770012345678&lastName=mil")
+    by_account_number = pos_client.get(f"/endpoint/sa/customers?loyaltyId={juergen.account_number}")
+    by_card_other_name = pos_client.get("/endpoint/sa/customers?loyaltyId=770012345678&lastName=mul")
+    by_unknown_number = pos_client.get("/endpoint/sa/customers?loyaltyId=770012345679")
+
+    # then
+    assert _ids(by_card) == ["C2"]
+    assert _ids(by_card_compact) == ["C2"]
+    assert _ids(by_account_number) == ["C1"]
+    assert _ids(by_card_other_name) == []
+    assert _ids(by_unknown_number) == []
+
+
+def test_search_by_loyalty_id_finds_a_card_stored_without_leading_zeros(pos_client, people, program):
+    # given: a program that strips leading zeros stored "0000 4242" as 4242
+    Program.objects.filter(pk=program.pk).update(card_number_strip_leading_zeros=True)
+    account = loyalty_account_enroll(customer=people[2], context=ChangeContext())
+    card_issue(account=account, number="0000 4242")
+
+    # when
+    response = pos_client.get("/endpoint/sa/customers?loyaltyId=00004242")
+
+    # then
+    assert _ids(response) == ["C3"]
+
+
+def test_search_by_card_number_runs_the_query_budget_of_any_search(pos_client, people, django_assert_num_queries):
+    # given: 1 API key lookup, 1 customer query (the loyalty id a subquery of it), 4 prefetches
+    account = loyalty_account_enroll(customer=people[1], context=ChangeContext())
+    card_issue(account=account, number="770012345678")
+    pos_client.get("/endpoint/sa/customers/warm-up")  # records the key's last use, a write outside the budget
+
+    # when
+    with django_assert_num_queries(6):
+        response = pos_client.get("/endpoint/sa/customers?loyaltyId=770012345678")
+
+    # then
+    assert _ids(response) == ["C2"]
+
+
+def test_search_by_loyalty_id_uses_the_account_and_card_indexes_on_postgres(on_postgres, customer_factory, program):
+    # given: 2,000 members, each with a physical card besides the account number
+    customers = Customer.objects.bulk_create(
+        [Customer(public_id=f"C{index:06d}", last_name=f"Name{index}") for index in range(2000)]
+    )
+    accounts = LoyaltyAccount.objects.bulk_create(
+        [
+            LoyaltyAccount(customer=customer, program=program, account_number=f"9{index:011d}")
+            for index, customer in enumerate(customers)
+        ]
+    )
+    Card.objects.bulk_create(
+        [
+            Card(account=account, number=f"77{index:010d}", normalised_number=f"77{index:010d}", issued_at=NOW)
+            for index, account in enumerate(accounts)
+        ]
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE crm_customer; ANALYZE loyalty_loyaltyaccount; ANALYZE loyalty_card")
+    criteria = CustomerSearchCriteria(restrict_to_pks=customer_pks_by_loyalty_id(loyalty_id="77 0000 0000 42"))
+
+    # when
+    queryset = customer_search_queryset(criteria=criteria)[:20]
+    plan = queryset.explain()
+
+    # then
+    assert [customer.public_id for customer in queryset] == ["C000042"]
+    assert "Seq Scan" not in plan
+    assert "loyalty_loyaltyaccount_account_number" in plan
+    assert "loyalty_card_normalised_number" in plan
 
 
 def test_search_skips_erased_customers(pos_client, people):

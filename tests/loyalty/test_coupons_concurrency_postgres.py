@@ -1,4 +1,5 @@
-"""Two tills at the same moment, on PostgreSQL: a voucher is redeemed once and a limit is never overrun. SQLite
+"""Two tills at the same moment, on PostgreSQL: a voucher is redeemed once and a limit is never overrun, also when an
+auto-apply coupon is redeemed by its coupon code (a voucher issued and redeemed at once). SQLite
 serialises writers, so these tests are skipped there."""
 
 import threading
@@ -79,4 +80,74 @@ def test_concurrent_issues_never_overrun_the_total_limit(on_postgres, program):
 
     # then
     assert sorted(results, key=str) == [("COUPON_LIMIT_REACHED", 409)] * 3 + ["ok"]
+    assert Voucher.objects.filter(definition=definition).count() == 1
+
+
+def _auto_apply_coupon(program, **limits):
+    return coupon_definition_create(
+        program=program, code="gold-10", name="Gold 10", kind="percent", value=Decimal("10"), auto_apply=True, **limits
+    )
+
+
+def _redeem_coupon_code(customer, transaction_id):
+    return voucher_redeem(
+        code="gold-10",
+        transaction_id=transaction_id,
+        customer=customer,
+        channel="scan_and_go",
+        lines=[CartLine("SHIRT", Decimal("40.00"))],
+        now=NOW,
+    )
+
+
+def test_two_tills_redeeming_an_auto_apply_coupon_once_per_customer_exactly_one_succeeds(
+    on_postgres, program, enrolled_account
+):
+    # given
+    customer = enrolled_account().customer
+    definition = _auto_apply_coupon(program, limit_per_customer=1)
+
+    # when
+    results = in_threads(2, lambda index: _redeem_coupon_code(customer, f"TILL{index}-0001"))
+
+    # then
+    assert sorted(results, key=str) == [("COUPON_NOT_ELIGIBLE", 422), "ok"]
+    [voucher] = Voucher.objects.filter(definition=definition)
+    winner = results.index("ok")
+    assert (voucher.customer_id, voucher.status, voucher.redeemed_transaction_id) == (
+        customer.pk,
+        "redeemed",
+        f"TILL{winner}-0001",
+    )
+    assert voucher.redemption_amount == Decimal("4.00")
+    assert WebhookEvent.objects.filter(type="coupon.issued").count() == 1
+    assert WebhookEvent.objects.filter(type="coupon.redeemed").count() == 1
+
+
+def test_a_till_retrying_an_auto_apply_redemption_at_once_gets_one_voucher(on_postgres, program, enrolled_account):
+    # given: no per-customer limit, so that only the transaction id keeps the retry from a second voucher
+    customer = enrolled_account().customer
+    definition = _auto_apply_coupon(program)
+    codes = []
+
+    # when
+    results = in_threads(3, lambda _index: codes.append(_redeem_coupon_code(customer, "TILL1-0001").code))
+
+    # then
+    assert results == ["ok"] * 3
+    [voucher] = Voucher.objects.filter(definition=definition)
+    assert codes == [voucher.code] * 3
+    assert WebhookEvent.objects.filter(type="coupon.redeemed").count() == 1
+
+
+def test_concurrent_auto_apply_redemptions_never_overrun_the_total_limit(on_postgres, program, enrolled_account):
+    # given
+    customers = [enrolled_account().customer for _ in range(4)]
+    definition = _auto_apply_coupon(program, limit_total=1)
+
+    # when
+    results = in_threads(4, lambda index: _redeem_coupon_code(customers[index], f"TILL{index}-0001"))
+
+    # then
+    assert sorted(results, key=str) == [("COUPON_NOT_ELIGIBLE", 422)] * 3 + ["ok"]
     assert Voucher.objects.filter(definition=definition).count() == 1

@@ -11,6 +11,7 @@ from rest_framework.test import APIClient
 
 from crm.models import Address, ApiClient, Associate, ConsentChange, Consents, Customer, Store
 from loyalty.models import LoyaltyAccount
+from tests.roles import admin_roles_reset
 
 pytestmark = pytest.mark.django_db
 
@@ -273,3 +274,25 @@ def test_seed_demo_gives_demo_cards_and_prints_scan_and_go_curls_that_work():
         ("4000 0000 0002", "active"),
         ("4000 0000 0003", "blocked"),
     ]
+
+
+@override_settings(DEBUG=True)
+def test_seed_demo_creates_one_login_per_role_that_opens_its_pages(client):
+    # given
+    admin_roles_reset()
+
+    # when
+    output = run_seed_demo()
+
+    # then
+    assert "roles: manager / manager (Store managers), marketing / marketing (Marketing)" in output
+    users = get_user_model().objects.filter(username__in=("manager", "marketing")).order_by("username")
+    described = [(u.username, u.is_staff, u.is_superuser, [g.name for g in u.groups.all()]) for u in users]
+    assert described == [
+        ("manager", True, False, ["Store managers"]),
+        ("marketing", True, False, ["Marketing"]),
+    ]
+    assert client.login(username="marketing", password="marketing")
+    assert client.get("/admin/loyalty/coupondefinition/add/").status_code == 200
+    assert client.login(username="manager", password="manager")
+    assert client.get("/admin/loyalty/coupondefinition/").status_code == 403

@@ -10,11 +10,13 @@ from urllib.parse import quote
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from core.exceptions import ApplicationError
 from crm.models import ApiClient, Associate, ConsentChange, Customer, Store
+from crm.roles import MARKETING, STORE_MANAGERS
 from crm.services.api_clients import api_client_create, api_client_rotate_key, api_client_set_scopes
 from crm.services.context import ChangeContext
 from crm.services.stores import associate_get_or_create, store_get_or_create
@@ -31,6 +33,8 @@ API_CLIENT_NAME = "Demo POS"
 API_CLIENT_SCOPES = ("clienteling", "scan_and_go", "loyalty:read", "loyalty:write", "privacy")
 ADMIN_USERNAME = "admin"
 ADMIN_PASSWORD = "admin"  # noqa: S105 - the whole point of a demo login; refused unless DEBUG or --force
+# One login per back-office role, password = user name, so both roles can be tried at once (same DEBUG rule).
+ROLE_USERS = (("manager", STORE_MANAGERS), ("marketing", MARKETING))
 # Physical loyalty cards for the first enrolled demo customers, printed as "4000 0000 0001"; the last one is
 # blocked, so that Scan & Go shows a denial too.
 DEMO_CARDS = 3
@@ -176,6 +180,7 @@ class Command(BaseCommand):
                 customers_line = self._seed_customers(count, contexts)
                 cards = self._seed_cards()
                 admin_created = self._seed_admin()
+                self._seed_role_users()
                 client_line, key = self._seed_api_client()
         except ApplicationError as error:
             # NO_DEFAULT_PROGRAM, typically: say what is wrong rather than print a traceback.
@@ -259,6 +264,16 @@ class Command(BaseCommand):
         user_model.objects.create_superuser(username=ADMIN_USERNAME, email="admin@example.com", password=ADMIN_PASSWORD)
         return True
 
+    def _seed_role_users(self) -> None:
+        user_model = get_user_model()
+        for username, group_name in ROLE_USERS:
+            if user_model.objects.filter(username=username).exists():
+                continue
+            user = user_model.objects.create_user(
+                username=username, email=f"{username}@example.com", password=username, is_staff=True
+            )
+            user.groups.add(Group.objects.get(name=group_name))
+
     def _seed_api_client(self) -> tuple[str, str]:
         """Keys are stored hashed, so the only key we can print is a new one: the previous demo key stops working."""
         client = ApiClient.objects.filter(name=API_CLIENT_NAME).first()
@@ -285,6 +300,9 @@ class Command(BaseCommand):
     def _print_try_it(self, base_url: str, key: str) -> None:
         self.stdout.write("")
         self.stdout.write(f"Admin     {base_url}/admin/   login {ADMIN_USERNAME} / {ADMIN_PASSWORD}")
+        roles = ", ".join(f"{username} / {username} ({group_name})" for username, group_name in ROLE_USERS)
+        self.stdout.write(f"          roles: {roles}")
+        self.stdout.write(f"Dashboard {base_url}/admin/dashboard/")
         self.stdout.write(f"API docs  {base_url}/api/docs/")
         self.stdout.write(f"API key   {key}")
         self.stdout.write("")

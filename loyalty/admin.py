@@ -139,7 +139,7 @@ def _form_add_errors(form: forms.BaseForm, error: ValidationError) -> None:
 class TierBenefitCouponForm(forms.ModelForm):
     class Meta:
         model = TierBenefitCoupon
-        fields = ("tier", "definition", "on_enrolment", "on_upgrade", "validity_days")
+        fields = ("tier", "definition", "on_enrolment", "on_upgrade", "validity_days", "is_active")
 
     def clean(self) -> dict[str, Any]:
         cleaned_data = super().clean()
@@ -154,7 +154,7 @@ class TierBenefitCouponForm(forms.ModelForm):
         return cleaned_data
 
 
-BENEFIT_FORM_FIELDS = ("definition", "on_enrolment", "on_upgrade", "validity_days")
+BENEFIT_FORM_FIELDS = ("definition", "on_enrolment", "on_upgrade", "validity_days", "is_active")
 
 
 def _benefit_save(form: forms.ModelForm, tier: Tier) -> TierBenefitCoupon:
@@ -1027,7 +1027,7 @@ class CouponDefinitionAdmin(ServiceModelAdmin):
         return TemplateResponse(request, "admin/loyalty/coupondefinition/generate_vouchers.html", context)
 
 
-VOUCHER_CSV_COLUMNS = ("code", "status", "customer", "expires_at", "redeemed_at")
+VOUCHER_CSV_COLUMNS = ("code", "status", "origin", "customer", "expires_at", "redeemed_at")
 VOUCHER_EXPORT_CHUNK = 2000
 
 
@@ -1041,13 +1041,16 @@ class _Echo:
 def _voucher_csv_rows(queryset: QuerySet[Voucher]) -> Iterator[str]:
     writer = csv.writer(_Echo())
     yield writer.writerow(VOUCHER_CSV_COLUMNS)
-    rows = queryset.order_by("pk").values_list("code", "status", "customer__public_id", "expires_at", "redeemed_at")
+    rows = queryset.order_by("pk").values_list(
+        "code", "status", "origin", "customer__public_id", "expires_at", "redeemed_at"
+    )
     # iterator(): rows are fetched chunk by chunk (a server-side cursor on PostgreSQL), never all at once.
-    for code, status, customer, expires_at, redeemed_at in rows.iterator(chunk_size=VOUCHER_EXPORT_CHUNK):
+    for code, status, origin, customer, expires_at, redeemed_at in rows.iterator(chunk_size=VOUCHER_EXPORT_CHUNK):
         yield writer.writerow(
             (
                 code,
                 status,
+                origin,
                 customer or "",
                 expires_at.isoformat() if expires_at else "",
                 redeemed_at.isoformat() if redeemed_at else "",
@@ -1066,10 +1069,12 @@ class VoucherAdmin(ViewOnlyMixin, admin.ModelAdmin):
     """View-only: vouchers change through the coupon services. "Cancel" calls voucher_cancel and needs the "change
     voucher" permission; "Export selected to CSV" streams, so that a campaign's 100,000 codes never sit in memory."""
 
-    list_display = ("code", "definition", "customer", "status", "issued_at", "expires_at", "redeemed_at")
-    list_filter = ("status", "definition")
+    list_display = ("code", "definition", "customer", "status", "origin", "issued_at", "expires_at", "redeemed_at")
+    # A batch's vouchers are reached from the batch's page (?batch__id__exact=<pk>): a filter listing every batch
+    # would grow without end.
+    list_filter = ("status", "origin", "definition")
     list_select_related = ("definition", "customer")
-    raw_id_fields = ("customer",)
+    raw_id_fields = ("customer", "batch")
     # Vouchers are issued in bulk: page by the primary key and skip the unfiltered COUNT(*).
     paginator = LargeTablePaginator
     show_facets = admin.ShowFacets.NEVER
@@ -1081,7 +1086,7 @@ class VoucherAdmin(ViewOnlyMixin, admin.ModelAdmin):
     search_help_text = "Voucher code (any spacing or case) or customer id."
     actions = ("export_csv", "cancel")
     fieldsets = (
-        (None, {"fields": ("code", "definition", "customer", "status")}),
+        (None, {"fields": ("code", "definition", "customer", "status", "origin", "batch")}),
         ("When", {"fields": ("issued_at", "claimed_at", "redeemed_at", "cancelled_at", "expires_at")}),
         ("Redemption", {"fields": ("redeemed_transaction_id", "redeemed_store", "redemption_amount")}),
         ("History", {"fields": TIMESTAMPS, "classes": ("collapse",)}),
@@ -1123,17 +1128,15 @@ class VoucherAdmin(ViewOnlyMixin, admin.ModelAdmin):
             self.message_user(request, f"{cancelled} voucher(s) cancelled.", messages.SUCCESS)
 
 
-def _vouchers_url(definition_pk: int) -> str:
-    return reverse("admin:loyalty_voucher_changelist") + f"?definition__id__exact={definition_pk}"
+def _batch_vouchers_url(batch_pk: int) -> str:
+    return reverse("admin:loyalty_voucher_changelist") + f"?batch__id__exact={batch_pk}"
 
 
 @admin.register(VoucherBatch)
 class VoucherBatchAdmin(ViewOnlyMixin, admin.ModelAdmin):
     """View-only: a batch is queued from its coupon's "Generate vouchers" page and filled by a Celery job. Its page
-    reloads itself every few seconds while the job runs (the template), links to the coupon's vouchers and exports
-    them to CSV.
-
-    Vouchers do not record their batch, so "View vouchers" and the CSV show every voucher of the coupon."""
+    reloads itself every few seconds while the job runs (the template), links to the vouchers the batch made
+    (Voucher.batch) and exports them to CSV."""
 
     list_display = ("created_at", "definition", "status", "progress", "created_by", "started_at", "finished_at")
     list_filter = ("status",)
@@ -1174,7 +1177,7 @@ class VoucherBatchAdmin(ViewOnlyMixin, admin.ModelAdmin):
         extra_context = dict(extra_context or {})
         if batch is not None:
             extra_context["in_progress"] = batch.status in (VoucherBatch.Status.QUEUED, VoucherBatch.Status.RUNNING)
-            extra_context["vouchers_url"] = _vouchers_url(batch.definition_id)
+            extra_context["vouchers_url"] = _batch_vouchers_url(batch.pk)
             if request.user.has_perm("loyalty.view_voucher"):
                 extra_context["export_url"] = reverse("admin:loyalty_voucherbatch_export_vouchers", args=(batch.pk,))
         return super().change_view(request, object_id, form_url, extra_context)
@@ -1185,8 +1188,8 @@ class VoucherBatchAdmin(ViewOnlyMixin, admin.ModelAdmin):
         batch = self.get_object(request, unquote(object_id))
         if batch is None:
             raise Http404
-        vouchers = Voucher.objects.filter(definition_id=batch.definition_id)
-        return _voucher_csv_response(vouchers, f"vouchers-{batch.definition.code}.csv")
+        vouchers = Voucher.objects.filter(batch=batch)
+        return _voucher_csv_response(vouchers, f"vouchers-{batch.definition.code}-batch-{batch.pk}.csv")
 
 
 # Tier benefits -------------------------------------------------------------------------------------------------------
@@ -1195,14 +1198,15 @@ class VoucherBatchAdmin(ViewOnlyMixin, admin.ModelAdmin):
 @admin.register(TierBenefitCoupon)
 class TierBenefitCouponAdmin(ServiceModelAdmin):
     """Coupons a tier gives on enrolment and on upgrade, written by tier_benefit_coupon_create/_update (the coupon
-    must be of the tier's program and eligible for the tier). Also edited inline on the tier's page."""
+    must be of the tier's program and eligible for the tier). Also edited inline on the tier's page. Benefits cannot
+    be deleted (their grants would go with them): marketing stops one by switching is_active off."""
 
     form = TierBenefitCouponForm
-    list_display = ("tier", "definition", "on_enrolment", "on_upgrade", "validity_days")
-    list_filter = ("tier__program",)
+    list_display = ("tier", "definition", "on_enrolment", "on_upgrade", "validity_days", "is_active")
+    list_filter = ("is_active", "tier__program")
     list_select_related = ("tier__program", "definition")
     readonly_fields = TIMESTAMPS
-    fields = ("tier", "definition", "on_enrolment", "on_upgrade", "validity_days", *TIMESTAMPS)
+    fields = ("tier", "definition", "on_enrolment", "on_upgrade", "validity_days", "is_active", *TIMESTAMPS)
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         if db_field.name == "tier":

@@ -443,7 +443,9 @@ class CouponDefinition(TimeStampedModel):
 
 class Voucher(TimeStampedModel):
     """An issued coupon code, anonymous or bound to a customer: issued -> claimed -> redeemed, or expired or
-    cancelled. `code` is shown and printed; `normalised_code` is what lookups compare (loyalty/coupon_codes.py)."""
+    cancelled. `code` is shown and printed; `normalised_code` is what lookups compare (loyalty/coupon_codes.py).
+    `origin` says which service issued it, and `batch` which bulk generation made it (migration 0010 derived both
+    for vouchers issued before they existed; see there)."""
 
     class Status(models.TextChoices):
         ISSUED = "issued", "Issued"
@@ -451,6 +453,12 @@ class Voucher(TimeStampedModel):
         REDEEMED = "redeemed", "Redeemed"
         EXPIRED = "expired", "Expired"
         CANCELLED = "cancelled", "Cancelled"
+
+    class Origin(models.TextChoices):
+        MANUAL = "manual", "Issued to a customer (service, admin, API)"
+        BATCH = "batch", "Bulk generation"
+        TIER_BENEFIT = "tier_benefit", "Tier benefit"
+        AUTO_APPLY = "auto_apply", "Auto-applied at the till"
 
     definition = models.ForeignKey(CouponDefinition, on_delete=models.PROTECT, related_name="vouchers")
     code = models.CharField(max_length=80, unique=True)
@@ -467,6 +475,8 @@ class Voucher(TimeStampedModel):
     redeemed_transaction_id = models.CharField(max_length=100, blank=True)
     redeemed_store = models.ForeignKey("crm.Store", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     redemption_amount = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    origin = models.CharField(max_length=16, choices=Origin.choices, default=Origin.MANUAL)
+    batch = models.ForeignKey("VoucherBatch", null=True, blank=True, on_delete=models.SET_NULL, related_name="vouchers")
 
     class Meta:
         ordering = ("-issued_at", "-id")
@@ -485,6 +495,14 @@ class Voucher(TimeStampedModel):
             models.Index(fields=("definition", "status"), name="voucher_definition_status"),
             models.Index(
                 fields=("expires_at",), condition=Q(status__in=("issued", "claimed")), name="voucher_live_expiry"
+            ),
+            # The dashboard's redemptions per coupon (a period of redeemed_at).
+            models.Index(fields=("redeemed_at",), condition=Q(status="redeemed"), name="voucher_redeemed_at"),
+            # The replay check of auto_apply_coupon_redeem: a coupon's voucher redeemed in a transaction, whoever's.
+            models.Index(
+                fields=("definition", "redeemed_transaction_id"),
+                condition=Q(status="redeemed"),
+                name="voucher_redeemed_transaction",
             ),
         ]
 
@@ -541,6 +559,9 @@ class TierBenefitCoupon(TimeStampedModel):
     on_upgrade = models.BooleanField(default=True)
     validity_days = models.PositiveIntegerField(
         null=True, blank=True, help_text="Days the voucher is valid from its issue; empty: until the coupon ends."
+    )
+    is_active = models.BooleanField(
+        default=True, help_text="Off: the benefit is given to no one (grants already made stay)."
     )
 
     class Meta:

@@ -8,7 +8,8 @@ Locks, always taken in this order so that two services cannot deadlock: a vouche
   redeemed. Limits are not re-counted under a lock there: issuing already capped the live vouchers.
 - Redeeming an auto-apply coupon by its own code (no voucher held) locks the definition, as issuing does, then
   issues the customer a voucher and redeems it: two tills at once queue on the definition row, and the second
-  counts the first one's voucher against the limits and finds a retry of its transaction.
+  counts the first one's voucher against the limits and finds a retry of its transaction (or, from another
+  customer, a replay it refuses).
 A "use" for the limits is a voucher issued, claimed or redeemed: cancelled and expired ones free their place.
 """
 
@@ -49,8 +50,9 @@ REDEEMABLE = (Status.ISSUED, Status.CLAIMED)
 OTHER_CUSTOMER = "other_customer"
 # An auto-apply coupon's code names no voucher: it is redeemed for a customer, who must be given.
 CUSTOMER_REQUIRED = "customer_required"
-# The code of a voucher issued by redeeming an auto-apply coupon by its coupon code starts with this (the voucher
-# has no field that says how it was issued), e.g. AUTO-GOLD-7KQ4-M2XR-P9TA-CE3H for a pattern "GOLD-{code}".
+# The code of a voucher issued by redeeming an auto-apply coupon by its coupon code starts with this, e.g.
+# AUTO-GOLD-7KQ4-M2XR-P9TA-CE3H for a pattern "GOLD-{code}". Voucher.origin (AUTO_APPLY) is what says how a voucher
+# was issued; the prefix stays because receipts, integrators (docs/loyalty-api.md) and migration 0010 know it.
 AUTO_APPLIED_CODE_PREFIX = "AUTO-"
 CODE_ATTEMPTS = 5
 EXPIRY_BATCH = 1000
@@ -224,14 +226,18 @@ def _not_eligible(reasons: list[str]) -> ApplicationError:
 def _refuse_unusable(voucher: Voucher, *, now: datetime) -> None:
     """Raise for a voucher that can no longer be claimed or redeemed (redeemed, cancelled, expired)."""
     if voucher.status == Status.REDEEMED:
-        raise ApplicationError(
-            _("The coupon was already redeemed."), code=LoyaltyErrorCode.COUPON_ALREADY_REDEEMED, status=409
-        )
+        raise _already_redeemed()
     if voucher.status == Status.CANCELLED:
         raise ApplicationError(_("The coupon was cancelled."), code=LoyaltyErrorCode.COUPON_CANCELLED, status=409)
     # expires_at is exclusive, like valid_until: at that instant the voucher is expired even before the job ran.
     if voucher.status == Status.EXPIRED or (voucher.expires_at is not None and voucher.expires_at <= now):
         raise _expired()
+
+
+def _already_redeemed() -> ApplicationError:
+    return ApplicationError(
+        _("The coupon was already redeemed."), code=LoyaltyErrorCode.COUPON_ALREADY_REDEEMED, status=409
+    )
 
 
 def _expired() -> ApplicationError:
@@ -286,10 +292,12 @@ def voucher_issue(
     definition: CouponDefinition,
     customer: Customer | None = None,
     expires_at: datetime | None = None,
+    origin: str = Voucher.Origin.MANUAL,
     now: datetime | None = None,
 ) -> Voucher:
     """Issue one voucher, to the customer or as an anonymous code; it expires at `expires_at`, by default at the
-    end of the definition's validity. Locks the definition row. Emits coupon.issued for a customer's voucher.
+    end of the definition's validity, and records `origin` (MANUAL, or TIER_BENEFIT from tier_benefits_issue).
+    Locks the definition row. Emits coupon.issued for a customer's voucher.
 
     Raises COUPON_NOT_ELIGIBLE (inactive or ended definition) and COUPON_LIMIT_REACHED (limit_total, or
     limit_per_customer for that customer, already used by live vouchers).
@@ -315,6 +323,7 @@ def voucher_issue(
         definition,
         customer=customer,
         status=Status.ISSUED,
+        origin=origin,
         issued_at=now,
         expires_at=expires_at if expires_at is not None else definition.valid_until,
     )
@@ -549,21 +558,26 @@ def auto_apply_coupon_redeem(
 
     Locks the definition row first, as voucher_issue does, so that the limits are counted and the voucher inserted
     in one step: of two tills redeeming it for a customer with one use left, one succeeds and the other is refused
-    customer_limit_reached. The same transaction id again for the same customer returns the first redemption and
-    issues nothing (looked for after the lock, so that a retry racing the first attempt finds it).
+    customer_limit_reached. A voucher of the coupon already redeemed in this transaction is looked for after the
+    lock (so that a retry racing the first attempt finds it), by coupon and transaction id (the partial index
+    voucher_redeemed_transaction): the same customer's is returned unchanged and nothing is issued (a till
+    retrying); another customer's (or an anonymous one's) is COUPON_ALREADY_REDEEMED, as for a voucher code.
 
-    Raises COUPON_NOT_ELIGIBLE with the reasons of auto_apply_redemption_check. Nothing is written when it raises.
+    Raises COUPON_ALREADY_REDEEMED, and COUPON_NOT_ELIGIBLE with the reasons of auto_apply_redemption_check.
+    Nothing is written when it raises.
     """
     now = now or timezone.now()
     definition = coupon_definition_qs_select_for_update().select_related("program").get(pk=definition.pk)
+    # One redemption per coupon and transaction is what a receipt shows; .first() in case older data has more.
     earlier = (
-        Voucher.objects.filter(
-            customer=customer, definition=definition, status=Status.REDEEMED, redeemed_transaction_id=transaction_id
-        )
+        Voucher.objects.filter(definition=definition, status=Status.REDEEMED, redeemed_transaction_id=transaction_id)
         .select_related("definition__program", "customer", "redeemed_store")
+        .order_by("pk")
         .first()
     )
     if earlier is not None:
+        if earlier.customer_id != customer.pk:
+            raise _already_redeemed()
         return earlier
     result = auto_apply_redemption_check(definition, customer=customer, channel=channel, lines=lines, now=now)
     if not result.eligible:
@@ -573,6 +587,7 @@ def auto_apply_coupon_redeem(
         code_prefix=AUTO_APPLIED_CODE_PREFIX,
         customer=customer,
         status=Status.ISSUED,
+        origin=Voucher.Origin.AUTO_APPLY,
         issued_at=now,
         expires_at=definition.valid_until,
     )

@@ -6,6 +6,9 @@ second time. A refusal (the coupon's limits are reached, it is inactive or has e
 is logged and recorded as a refused grant, never raised: a member's enrolment or upgrade must not fail because a
 coupon ran out.
 
+A benefit switched off (is_active False) gives nothing and records nothing: no grant row, as if it were not
+configured, so that switching it back on later gives it from the next occasion on (never retroactively).
+
 A benefit names a coupon of the tier's program whose eligible tiers include the tier: tier_benefit_coupon_create and
 _update check it when marketing configures the benefit, and coupon_definition_update refuses to drop such a tier
 from the coupon. Granting checks it again (recorded as refused, "tier_not_eligible"), since a member given a voucher
@@ -68,7 +71,13 @@ def _grant(
         refusal = TIER
     else:
         try:
-            voucher = voucher_issue(definition=definition, customer=account.customer, expires_at=expires_at, now=now)
+            voucher = voucher_issue(
+                definition=definition,
+                customer=account.customer,
+                expires_at=expires_at,
+                origin=Voucher.Origin.TIER_BENEFIT,
+                now=now,
+            )
         except ApplicationError as error:
             refusal = str(error.code)
     if refusal:
@@ -95,15 +104,16 @@ def tier_benefits_issue(
     now: datetime | None = None,
 ) -> list[TierBenefitGrant]:
     """Issue the coupons configured for the account's tier on this occasion: enrolment (`reason` ENROLMENT, no
-    change) or an upgrade (`reason` UPGRADE, with the TierChange). Renewals and downgrades give nothing. Returns
-    the grants made now (issued or refused); benefits already given for the occasion are skipped."""
+    change) or an upgrade (`reason` UPGRADE, with the TierChange). Renewals and downgrades give nothing, and
+    inactive benefits neither (no grant). Returns the grants made now (issued or refused); benefits already given
+    for the occasion are skipped."""
     if reason not in REASONS or account.tier_id is None:
         return []
     now = now or timezone.now()
     occasion = _occasion(reason, tier_change)
     tier_id = tier_change.to_tier_id if tier_change is not None else account.tier_id
     benefits = (
-        TierBenefitCoupon.objects.filter(tier_id=tier_id)
+        TierBenefitCoupon.objects.filter(tier_id=tier_id, is_active=True)
         .select_related("definition")
         .prefetch_related("definition__eligible_tiers")
         .order_by("pk")
@@ -139,6 +149,7 @@ def tier_benefit_coupon_create(
     on_enrolment: bool = False,
     on_upgrade: bool = True,
     validity_days: int | None = None,
+    is_active: bool = True,
 ) -> TierBenefitCoupon:
     """Make the coupon a benefit of the tier. Locks the coupon definition (coupon_definition_update checks its
     benefits under the same lock). Raises ValidationError for a coupon of another program or not eligible for the
@@ -146,19 +157,25 @@ def tier_benefit_coupon_create(
     definition = coupon_definition_qs_select_for_update().prefetch_related("eligible_tiers").get(pk=definition.pk)
     tier_benefit_coupon_check(tier=tier, definition=definition)
     benefit = TierBenefitCoupon(
-        tier=tier, definition=definition, on_enrolment=on_enrolment, on_upgrade=on_upgrade, validity_days=validity_days
+        tier=tier,
+        definition=definition,
+        on_enrolment=on_enrolment,
+        on_upgrade=on_upgrade,
+        validity_days=validity_days,
+        is_active=is_active,
     )
     benefit.full_clean()
     benefit.save()
     return benefit
 
 
-BENEFIT_FIELDS = frozenset({"tier", "definition", "on_enrolment", "on_upgrade", "validity_days"})
+BENEFIT_FIELDS = frozenset({"tier", "definition", "on_enrolment", "on_upgrade", "validity_days", "is_active"})
 
 
 @transaction.atomic
 def tier_benefit_coupon_update(*, benefit: TierBenefitCoupon, **fields: object) -> TierBenefitCoupon:
-    """Change a tier benefit; the grants already made stay. Same checks and lock as tier_benefit_coupon_create."""
+    """Change a tier benefit (is_active False stops it); the grants already made stay. Same checks and lock as
+    tier_benefit_coupon_create."""
     unknown = set(fields) - BENEFIT_FIELDS
     if unknown:
         raise ValidationError({name: _("There is no such tier benefit field.") for name in sorted(unknown)})

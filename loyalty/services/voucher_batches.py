@@ -4,7 +4,8 @@ The job works in chunks, each in its own transaction: lock the batch row, then t
 voucher_issue uses), count what is left to make (the batch's remainder, capped by the definition's limit_total),
 insert the chunk with one bulk INSERT and add it to `issued_count`. So the admin sees progress after every chunk,
 memory stays bounded by one chunk, and a job that dies, or runs twice, or twice at once, carries on from the
-committed `issued_count` and never makes more than was requested. A code collision (the unique index refusing a
+committed `issued_count` and never makes more than was requested. Every voucher records its batch (Voucher.batch,
+origin BATCH), which is what the batch's admin page lists and exports. A code collision (the unique index refusing a
 code, about 10^-14 likely per 100,000 codes) rolls back only that chunk, which is retried with new codes.
 
 Because of that, a sweeper (voucher_batches_sweep, on beat) may safely start the job again for a batch that waits
@@ -93,7 +94,7 @@ def _finish(batch_pk: int, status: str, *, error: str = "", now: datetime) -> No
     )
 
 
-def _insert_chunk(definition: CouponDefinition, size: int, *, now: datetime) -> None:
+def _insert_chunk(batch: VoucherBatch, definition: CouponDefinition, size: int, *, now: datetime) -> None:
     for _attempt in range(CODE_ATTEMPTS):
         vouchers = [
             Voucher(
@@ -101,6 +102,8 @@ def _insert_chunk(definition: CouponDefinition, size: int, *, now: datetime) -> 
                 code=code,
                 normalised_code=code_normalise(code),
                 status=Voucher.Status.ISSUED,
+                origin=Voucher.Origin.BATCH,
+                batch=batch,
                 issued_at=now,
                 expires_at=definition.valid_until,
             )
@@ -140,7 +143,7 @@ def _chunk_generate(batch_pk: int, *, chunk_size: int) -> bool:
         )
         return False
     if size > 0:
-        _insert_chunk(definition, size, now=now)
+        _insert_chunk(batch, definition, size, now=now)
         batch.issued_count += size
     batch.status = Status.RUNNING if batch.issued_count < batch.requested_count else Status.DONE
     if batch.started_at is None:

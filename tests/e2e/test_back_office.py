@@ -80,13 +80,13 @@ def test_marketing_creates_a_gold_coupon_and_issues_ten_vouchers(
     expect(page.locator("#content")).to_contain_text("Issued 10 of 10")
     screenshots.take("batch-done")
     page.get_by_role("link", name="View vouchers").click()
-    page.wait_for_url(re.compile(rf"/admin/loyalty/voucher/\?definition__id__exact={definition.pk}$"))
+    batch = VoucherBatch.objects.get(definition=definition)
+    page.wait_for_url(re.compile(rf"/admin/loyalty/voucher/\?batch__id__exact={batch.pk}$"))
     rows = page.locator("#result_list tbody tr")
     expect(rows).to_have_count(10)
     screenshots.take("vouchers")
 
     # then
-    batch = VoucherBatch.objects.get(definition=definition)
     assert (batch.requested_count, batch.issued_count, batch.status) == (10, 10, VoucherBatch.Status.DONE)
     vouchers = Voucher.objects.filter(definition=definition)
     assert vouchers.count() == 10

@@ -11,7 +11,7 @@ from django.contrib.messages import get_messages
 
 from loyalty.models import CouponDefinition, Tier, TierBenefitCoupon, TierBenefitGrant, Voucher, VoucherBatch
 from loyalty.services.coupons import coupon_definition_create, coupon_definition_update, voucher_issue
-from loyalty.services.tier_benefits import tier_benefit_coupon_create
+from loyalty.services.tier_benefits import tier_benefit_coupon_create, tier_benefit_coupon_update
 from tests.admin_forms import admin_form_data
 
 DEFINITIONS_URL = "/admin/loyalty/coupondefinition/"
@@ -233,7 +233,7 @@ def test_csv_export_streams_the_selected_vouchers(admin_client, definition, memb
         redeemed_transaction_id="T1",
         redemption_amount=Decimal("1.00"),
     )
-    anonymous = _voucher(definition, "WELCOME-EEEE-FFFF")
+    anonymous = _voucher(definition, "WELCOME-EEEE-FFFF", origin=Voucher.Origin.BATCH)
     _voucher(definition, "WELCOME-GGGG-HHHH")  # not selected
 
     # when
@@ -245,10 +245,10 @@ def test_csv_export_streams_the_selected_vouchers(admin_client, definition, memb
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert response["Content-Disposition"] == 'attachment; filename="vouchers.csv"'
     assert b"".join(response.streaming_content).decode() == (
-        "code,status,customer,expires_at,redeemed_at\r\n"
-        f"WELCOME-AAAA-BBBB,issued,{member.public_id},2026-06-01T00:00:00+00:00,\r\n"
-        f"WELCOME-CCCC-DDDD,redeemed,{member.public_id},,2026-03-02T12:30:00+00:00\r\n"
-        "WELCOME-EEEE-FFFF,issued,,,\r\n"
+        "code,status,origin,customer,expires_at,redeemed_at\r\n"
+        f"WELCOME-AAAA-BBBB,issued,manual,{member.public_id},2026-06-01T00:00:00+00:00,\r\n"
+        f"WELCOME-CCCC-DDDD,redeemed,manual,{member.public_id},,2026-03-02T12:30:00+00:00\r\n"
+        "WELCOME-EEEE-FFFF,issued,batch,,,\r\n"
     )
 
 
@@ -371,6 +371,7 @@ def test_tier_benefits_are_added_inline_on_the_tier_page_through_the_service(
             "benefit_coupons-0-definition": str(definition.pk),
             "benefit_coupons-0-on_enrolment": "on",
             "benefit_coupons-0-validity_days": "14",
+            "benefit_coupons-0-is_active": "on",
         }
     )
 
@@ -381,4 +382,97 @@ def test_tier_benefits_are_added_inline_on_the_tier_page_through_the_service(
     assert response.status_code == 302, response.context["inline_admin_formsets"][0].formset.errors
     assert calls == ["welcome-10"]
     benefit = TierBenefitCoupon.objects.get()
-    assert (benefit.tier, benefit.on_enrolment, benefit.on_upgrade, benefit.validity_days) == (tier, True, False, 14)
+    assert (benefit.tier, benefit.on_enrolment, benefit.on_upgrade, benefit.validity_days, benefit.is_active) == (
+        tier,
+        True,
+        False,
+        14,
+        True,
+    )
+
+
+def test_a_tier_benefit_is_switched_off_inline_on_the_tier_page_through_the_service(
+    admin_client, definition, program, monkeypatch
+):
+    # given
+    tier = program.tiers.get(rank=0)
+    benefit = tier_benefit_coupon_create(tier=tier, definition=definition, on_enrolment=True)
+    calls = []
+
+    def spy(**kwargs):
+        calls.append(sorted(kwargs))
+        return tier_benefit_coupon_update(**kwargs)
+
+    monkeypatch.setattr("loyalty.admin.tier_benefit_coupon_update", spy)
+    url = f"/admin/loyalty/tier/{tier.pk}/change/"
+    page = admin_client.get(url)
+    data = admin_form_data(page)
+    assert data["benefit_coupons-0-is_active"] is True
+    data["benefit_coupons-0-is_active"] = ""
+
+    # when
+    response = admin_client.post(url, data)
+
+    # then
+    assert 'name="benefit_coupons-0-is_active"' in page.content.decode()
+    assert response.status_code == 302
+    assert calls == [["benefit", "definition", "is_active", "on_enrolment", "on_upgrade", "tier", "validity_days"]]
+    benefit.refresh_from_db()
+    assert (benefit.is_active, benefit.on_enrolment, benefit.definition) == (False, True, definition)
+
+
+def test_tier_benefits_list_shows_and_filters_by_active(admin_client, definition, program):
+    # given
+    member_tier = program.tiers.get(rank=0)
+    gold = Tier.objects.create(program=program, rank=1, code="gold", name="Gold", threshold=Decimal("1000"))
+    active = tier_benefit_coupon_create(tier=member_tier, definition=definition)
+    stopped = tier_benefit_coupon_create(tier=gold, definition=definition, is_active=False)
+
+    # when
+    inactive_only = admin_client.get("/admin/loyalty/tierbenefitcoupon/?is_active__exact=0")
+    active_only = admin_client.get("/admin/loyalty/tierbenefitcoupon/?is_active__exact=1")
+
+    # then
+    assert [row.pk for row in inactive_only.context["cl"].result_list] == [stopped.pk]
+    assert [row.pk for row in active_only.context["cl"].result_list] == [active.pk]
+    assert "is_active" in inactive_only.context["cl"].list_display
+    assert "column-is_active" in inactive_only.content.decode()
+
+
+def test_a_tier_benefit_that_is_refused_on_the_form_is_not_switched_off(admin_client, definition, program):
+    # given: the benefit's tier is no longer one the coupon is for (changed behind the service's back)
+    gold = Tier.objects.create(program=program, rank=1, code="gold", name="Gold", threshold=Decimal("1000"))
+    entry = program.tiers.get(rank=0)
+    benefit = tier_benefit_coupon_create(tier=entry, definition=definition)
+    definition.eligible_tiers.set([gold])
+    url = f"/admin/loyalty/tierbenefitcoupon/{benefit.pk}/change/"
+    data = admin_form_data(admin_client.get(url))
+    data["is_active"] = ""
+
+    # when
+    response = admin_client.post(url, data)
+
+    # then
+    assert response.status_code == 200
+    assert list(response.context["adminform"].form.errors) == ["definition"]
+    benefit.refresh_from_db()
+    assert benefit.is_active is True
+
+
+def test_vouchers_are_filtered_by_origin(admin_client, definition, member):
+    # given
+    manual = _voucher(definition, "WELCOME-AAAA-BBBB", customer=member)
+    batch = _voucher(definition, "WELCOME-CCCC-DDDD", origin=Voucher.Origin.BATCH)
+    auto = _voucher(definition, "AUTO-WELCOME-EEEE", customer=member, origin=Voucher.Origin.AUTO_APPLY)
+
+    # when
+    pages = {
+        origin: admin_client.get(f"{VOUCHERS_URL}?origin__exact={origin}")
+        for origin in ("manual", "batch", "auto_apply", "tier_benefit")
+    }
+    page = admin_client.get(f"{VOUCHERS_URL}{auto.pk}/change/")
+
+    # then
+    shown = {origin: [row.pk for row in page_.context["cl"].result_list] for origin, page_ in pages.items()}
+    assert shown == {"manual": [manual.pk], "batch": [batch.pk], "auto_apply": [auto.pk], "tier_benefit": []}
+    assert "Auto-applied at the till" in page.content.decode()

@@ -13,6 +13,7 @@ from django.test import Client
 
 from loyalty.models import CouponDefinition, Voucher, VoucherBatch
 from loyalty.services.coupons import coupon_definition_create, voucher_issue
+from loyalty.services.voucher_batches import voucher_batch_create, voucher_batch_generate
 
 roles = importlib.import_module("crm.migrations.0003_admin_roles_vouchers")
 
@@ -92,7 +93,7 @@ def test_generating_10_vouchers_shows_the_finished_batch_and_links_to_its_vouche
 
     # when
     page = marketing.get(response["Location"])
-    vouchers_url = f"/admin/loyalty/voucher/?definition__id__exact={definition.pk}"
+    vouchers_url = f"/admin/loyalty/voucher/?batch__id__exact={batch.pk}"
     vouchers = marketing.get(vouchers_url)
 
     # then
@@ -103,6 +104,35 @@ def test_generating_10_vouchers_shows_the_finished_batch_and_links_to_its_vouche
     assert 'http-equiv="refresh"' not in html
     assert len(vouchers.context["cl"].result_list) == 10
     assert {voucher.code[:5] for voucher in vouchers.context["cl"].result_list} == {"GOLD-"}
+
+
+def test_view_vouchers_of_a_batch_lists_that_batchs_vouchers_only(marketing, definition):
+    # given: two batches of one coupon and a voucher issued by hand
+    by_hand = voucher_issue(definition=definition)
+    first = voucher_batch_create(definition=definition, count=3)
+    voucher_batch_generate(batch_pk=first.pk)
+    second = voucher_batch_create(definition=definition, count=2)
+    voucher_batch_generate(batch_pk=second.pk)
+
+    # when
+    first_page = marketing.get(f"/admin/loyalty/voucher/?batch__id__exact={first.pk}")
+    second_page = marketing.get(f"/admin/loyalty/voucher/?batch__id__exact={second.pk}")
+    coupon_page = marketing.get(f"/admin/loyalty/voucher/?definition__id__exact={definition.pk}")
+    batch_origin = marketing.get(f"/admin/loyalty/voucher/?origin__exact=batch&definition__id__exact={definition.pk}")
+
+    # then
+    def shown(page):
+        assert page.status_code == 200
+        return {voucher.pk for voucher in page.context["cl"].result_list}
+
+    assert shown(first_page) == set(first.vouchers.values_list("pk", flat=True))
+    assert len(shown(first_page)) == 3
+    assert shown(second_page) == set(second.vouchers.values_list("pk", flat=True))
+    assert len(shown(second_page)) == 2
+    assert shown(coupon_page) == set(Voucher.objects.values_list("pk", flat=True))
+    assert len(shown(coupon_page)) == 6
+    assert shown(batch_origin) == shown(first_page) | shown(second_page)
+    assert by_hand.pk not in shown(batch_origin)
 
 
 def test_a_batch_in_progress_refreshes_itself(marketing, definition):
@@ -193,13 +223,20 @@ def test_batch_pages_are_view_only(marketing, definition):
     assert batch.requested_count == 3
 
 
-def test_the_batch_exports_its_coupons_vouchers_to_csv_streamed(marketing, definition):
-    # given
+def test_the_batch_exports_its_own_vouchers_to_csv_streamed(marketing, definition):
+    # given: two of the batch's vouchers, and vouchers of the same coupon from elsewhere
     batch = VoucherBatch.objects.create(definition=definition, requested_count=2)
+    other_batch = VoucherBatch.objects.create(definition=definition, requested_count=1)
     first = voucher_issue(definition=definition, expires_at=datetime(2026, 6, 1, tzinfo=UTC))
     second = voucher_issue(definition=definition)
-    Voucher.objects.filter(pk=first.pk).update(code="GOLD-AAAA-BBBB", normalised_code="GOLDAAAABBBB")
-    Voucher.objects.filter(pk=second.pk).update(code="GOLD-CCCC-DDDD", normalised_code="GOLDCCCCDDDD")
+    Voucher.objects.filter(pk=first.pk).update(
+        code="GOLD-AAAA-BBBB", normalised_code="GOLDAAAABBBB", batch=batch, origin="batch"
+    )
+    Voucher.objects.filter(pk=second.pk).update(
+        code="GOLD-CCCC-DDDD", normalised_code="GOLDCCCCDDDD", batch=batch, origin="batch"
+    )
+    Voucher.objects.filter(pk=voucher_issue(definition=definition).pk).update(batch=other_batch, origin="batch")
+    voucher_issue(definition=definition)
 
     # when
     response = marketing.get(f"{BATCHES_URL}{batch.pk}/vouchers.csv")
@@ -207,9 +244,9 @@ def test_the_batch_exports_its_coupons_vouchers_to_csv_streamed(marketing, defin
     # then
     assert response.status_code == 200
     assert response.streaming is True
-    assert response["Content-Disposition"] == 'attachment; filename="vouchers-gold-10.csv"'
+    assert response["Content-Disposition"] == f'attachment; filename="vouchers-gold-10-batch-{batch.pk}.csv"'
     assert b"".join(response.streaming_content).decode() == (
-        "code,status,customer,expires_at,redeemed_at\r\n"
-        "GOLD-AAAA-BBBB,issued,,2026-06-01T00:00:00+00:00,\r\n"
-        "GOLD-CCCC-DDDD,issued,,,\r\n"
+        "code,status,origin,customer,expires_at,redeemed_at\r\n"
+        "GOLD-AAAA-BBBB,issued,batch,,2026-06-01T00:00:00+00:00,\r\n"
+        "GOLD-CCCC-DDDD,issued,batch,,,\r\n"
     )

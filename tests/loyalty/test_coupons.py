@@ -116,6 +116,7 @@ def test_issue_to_a_customer_emits_coupon_issued(welcome, member):
     assert re.fullmatch(r"WELCOME-(\w{4}-){3}\w{4}", voucher.code)
     assert voucher.normalised_code == voucher.code.replace("-", "")
     assert (voucher.status, voucher.customer, voucher.issued_at, voucher.expires_at) == ("issued", member, NOW, UNTIL)
+    assert (voucher.origin, voucher.batch) == (Voucher.Origin.MANUAL, None)
     [event] = _events()
     assert event["type"] == "coupon.issued"
     assert event["entity"]["id"] == voucher.code
@@ -139,6 +140,17 @@ def test_anonymous_issue_emits_nothing_and_can_expire_earlier(welcome):
 
     # then
     assert (voucher.customer, voucher.status, voucher.expires_at) == (None, "issued", NOW + timedelta(days=7))
+    assert _events() == []
+
+
+def test_issue_with_an_unknown_origin_is_refused_and_writes_nothing(welcome, member):
+    # when
+    with pytest.raises(ValidationError) as raised:
+        voucher_issue(definition=welcome, customer=member, origin="gift", now=NOW)
+
+    # then
+    assert raised.value.message_dict == {"origin": ["Value 'gift' is not a valid choice."]}
+    assert not Voucher.objects.exists()
     assert _events() == []
 
 

@@ -179,6 +179,7 @@ def test_redeem_issues_the_customer_a_voucher_and_redeems_it(gold_ten, member, s
 
     # then
     assert re.fullmatch(r"AUTO-GOLD-(\w{4}-){3}\w{4}", voucher.code)
+    assert (voucher.origin, voucher.batch) == (Voucher.Origin.AUTO_APPLY, None)
     assert voucher.normalised_code == code_normalise(voucher.code)
     assert (voucher.definition, voucher.customer, voucher.status) == (gold_ten, member, Voucher.Status.REDEEMED)
     assert (voucher.issued_at, voucher.claimed_at, voucher.redeemed_at, voucher.expires_at) == (
@@ -230,6 +231,74 @@ def test_redeem_again_in_the_same_transaction_returns_the_first_and_issues_nothi
     assert again == first
     assert (again.code, again.redeemed_at, again.redemption_amount) == (first.code, LATER, Decimal("6.00"))
     assert _written() == before
+
+
+@pytest.fixture
+def other_member(enrolled_account, gold):
+    account = enrolled_account()
+    LoyaltyAccount.objects.filter(pk=account.pk).update(tier=gold)
+    return account.customer
+
+
+def test_the_same_transaction_from_another_customer_is_already_redeemed_and_writes_nothing(
+    gold_ten, member, other_member
+):
+    # given: no limit per customer or in total, so that only the replay rule stops the second voucher
+    CouponDefinition.objects.filter(pk=gold_ten.pk).update(limit_per_customer=None)
+    first = _redeem(member)
+    before = _written()
+
+    # when
+    error = _error(_redeem, customer=other_member, now=LATER + timedelta(minutes=1))
+
+    # then
+    assert (error.code, error.status, error.message) == (
+        LoyaltyErrorCode.COUPON_ALREADY_REDEEMED,
+        409,
+        "The coupon was already redeemed.",
+    )
+    assert _written() == before
+    assert list(Voucher.objects.values_list("pk", "customer")) == [(first.pk, member.pk)]
+
+
+def test_the_same_transaction_after_a_voucher_code_of_the_coupon_another_customer_redeemed_is_refused(
+    gold_ten, member, other_member
+):
+    # given: the other member redeemed a voucher of the coupon (held, by its own code) in the transaction
+    held = voucher_issue(definition=gold_ten, customer=other_member, now=NOW)
+    _redeem(other_member, code=held.code)
+    before = _written()
+
+    # when
+    error = _error(_redeem, customer=member)
+
+    # then
+    assert (error.code, error.status) == (LoyaltyErrorCode.COUPON_ALREADY_REDEEMED, 409)
+    assert _written() == before
+
+
+def test_the_same_transaction_id_for_another_coupon_is_not_a_replay(gold_ten, member, other_member, program, gold):
+    # given
+    coupon_definition_create(
+        program=program,
+        code="gold-5",
+        name="Gold 5%",
+        kind=CouponDefinition.Kind.PERCENT,
+        value=Decimal("5"),
+        auto_apply=True,
+        eligible_tiers=[gold],
+    )
+    _redeem(member)
+
+    # when
+    voucher = _redeem(other_member, code="gold-5")
+
+    # then
+    assert (voucher.customer, voucher.definition.code, voucher.redemption_amount) == (
+        other_member,
+        "gold-5",
+        Decimal("3.00"),
+    )
 
 
 def test_redeem_in_another_transaction_is_refused_by_the_per_customer_limit_and_writes_nothing(gold_ten, member):

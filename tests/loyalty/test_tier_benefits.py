@@ -179,3 +179,76 @@ def test_updating_a_benefit_to_a_tier_the_coupon_is_not_for_writes_nothing(progr
     assert list(raised.value.message_dict) == ["definition"]
     benefit.refresh_from_db()
     assert (benefit.tier, benefit.validity_days) == (gold, None)
+
+
+def test_tier_benefit_vouchers_record_their_origin(program, entry_tier, enrolled_account):
+    # given
+    tier_benefit_coupon_create(tier=entry_tier, definition=coupon(program, "welcome"), on_enrolment=True)
+
+    # when
+    account = enrolled_account()
+
+    # then
+    grant = TierBenefitGrant.objects.get(account=account)
+    assert (grant.voucher.origin, grant.voucher.batch, grant.voucher.customer) == (
+        "tier_benefit",
+        None,
+        account.customer,
+    )
+
+
+def test_an_inactive_benefit_gives_nothing_on_enrolment_and_records_no_grant(program, entry_tier, enrolled_account):
+    # given
+    stopped = tier_benefit_coupon_create(tier=entry_tier, definition=coupon(program, "stopped"), on_enrolment=True)
+    tier_benefit_coupon_update(benefit=stopped, is_active=False)
+    tier_benefit_coupon_create(tier=entry_tier, definition=coupon(program, "welcome"), on_enrolment=True)
+
+    # when
+    account = enrolled_account()
+
+    # then
+    assert vouchers(account) == ["welcome"]
+    assert list(TierBenefitGrant.objects.values_list("benefit__definition__code", "outcome")) == [("welcome", "issued")]
+
+
+def test_an_inactive_benefit_gives_nothing_on_upgrade_and_switched_on_again_gives_from_the_next_occasion(
+    program, gold, enrolled_account
+):
+    # given
+    benefit = tier_benefit_coupon_create(tier=gold, definition=coupon(program, "gold-welcome"), is_active=False)
+    first = enrolled_account()
+
+    # when
+    change = upgrade(first)
+
+    # then
+    assert change.to_tier == gold
+    assert vouchers(first) == []
+    assert not TierBenefitGrant.objects.exists()
+    assert not Voucher.objects.exists()
+
+    # when: switched on again, then another member's upgrade
+    tier_benefit_coupon_update(benefit=benefit, is_active=True)
+    second = enrolled_account()
+    upgrade(second)
+
+    # then: the first member's past upgrade stays without it
+    assert vouchers(first) == []
+    assert vouchers(second) == ["gold-welcome"]
+    assert TierBenefitGrant.objects.get().account == second
+
+
+def test_switching_a_benefit_off_keeps_its_grants(program, gold, enrolled_account):
+    # given
+    benefit = tier_benefit_coupon_create(tier=gold, definition=coupon(program, "gold-welcome"))
+    account = enrolled_account()
+    upgrade(account)
+
+    # when
+    updated = tier_benefit_coupon_update(benefit=benefit, is_active=False)
+
+    # then
+    assert updated.is_active is False
+    assert TierBenefitCoupon.objects.get().is_active is False
+    assert list(TierBenefitGrant.objects.values_list("account", "outcome")) == [(account.pk, "issued")]
+    assert vouchers(account) == ["gold-welcome"]

@@ -65,6 +65,38 @@ def test_creating_a_batch_queues_the_job_after_commit_and_the_job_issues_anonymo
     assert set(vouchers.values_list("status", flat=True)) == {"issued"}
     assert not vouchers.filter(customer__isnull=False).exists()
     assert all(code.startswith("SPRING-") for code in vouchers.values_list("code", flat=True))
+    assert set(vouchers.values_list("origin", "batch")) == {("batch", batch.pk)}
+
+
+def test_each_voucher_records_the_batch_that_made_it(definition):
+    # given: a voucher issued to a customer by hand, and two batches of the same coupon
+    by_hand = voucher_issue(definition=definition)
+    first = queued(definition, 3)
+    second = queued(definition, 2)
+
+    # when
+    voucher_batch_generate(batch_pk=first.pk, chunk_size=2)
+    voucher_batch_generate(batch_pk=second.pk)
+
+    # then
+    assert first.vouchers.count() == 3
+    assert second.vouchers.count() == 2
+    assert set(first.vouchers.values_list("origin", flat=True)) == {"batch"}
+    assert not set(first.vouchers.values_list("pk", flat=True)) & set(second.vouchers.values_list("pk", flat=True))
+    by_hand.refresh_from_db()
+    assert (by_hand.origin, by_hand.batch) == ("manual", None)
+
+
+def test_deleting_a_batch_keeps_its_vouchers(definition):
+    # given
+    batch = queued(definition, 2)
+    voucher_batch_generate(batch_pk=batch.pk)
+
+    # when
+    batch.delete()
+
+    # then
+    assert list(Voucher.objects.values_list("origin", "batch")) == [("batch", None), ("batch", None)]
 
 
 def test_progress_is_committed_after_every_chunk(definition, monkeypatch):
@@ -73,9 +105,9 @@ def test_progress_is_committed_after_every_chunk(definition, monkeypatch):
     seen = []
     original = voucher_batches._insert_chunk
 
-    def spy(definition, size, *, now):
+    def spy(batch_row, definition, size, *, now):
         seen.append((VoucherBatch.objects.get(pk=batch.pk).issued_count, size))
-        original(definition, size, now=now)
+        original(batch_row, definition, size, now=now)
 
     monkeypatch.setattr(voucher_batches, "_insert_chunk", spy)
 

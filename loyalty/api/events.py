@@ -13,14 +13,14 @@ ERR_TX_ALREADY_EXISTS. Every other event honours an `Idempotency-Key` header (in
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC
 from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
-from django.db.models import Max, QuerySet
+from django.db.models import Max, QuerySet, prefetch_related_objects
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions
@@ -49,7 +49,8 @@ from loyalty.api.event_serializers import (
     event_from_payload,
 )
 from loyalty.error_codes import LoyaltyErrorCode
-from loyalty.models import LoyaltyAccount, PointsEntry, Purchase
+from loyalty.lock_objects import account_qs_select_for_update
+from loyalty.models import LoyaltyAccount, PointsEntry, Program, Purchase
 from loyalty.rules.earning import PurchaseLine
 from loyalty.selectors import program_get_default
 from loyalty.services.coupons import voucher_redeem
@@ -59,7 +60,6 @@ from loyalty.services.membership import (
     loyalty_account_ensure_enrolled,
     loyalty_account_opt_in,
     loyalty_account_opt_out,
-    purchase_first_response_store,
 )
 from loyalty.services.points import (
     points_add,
@@ -70,11 +70,14 @@ from loyalty.services.points import (
 from loyalty.services.purchases import (
     purchase_accept,
     purchase_checkout,
+    purchase_checkout_new,
+    purchase_first_response_store,
     purchase_get,
     purchase_refund,
     purchase_reject,
     request_fingerprint,
 )
+from loyalty.services.tiers import program_tiers_keep
 
 Body = dict[str, Any]
 
@@ -121,6 +124,23 @@ def _spendable_changes(entries: QuerySet[PointsEntry]) -> list[PointsEntry]:
     )
 
 
+def _account_locked_for_checkout(public_id: str, program: Program | None) -> LoyaltyAccount:
+    """The customer's account in `program` (None: the default program) locked as account_lock locks it, read with
+    its customer, program and tier in one query instead of the three of customer_for_api, account_for_api and
+    account_lock. Without such an account, those say why: 404, 410 (erased), 503 (no default program) or 409."""
+    accounts = account_qs_select_for_update().select_for_update(of=("self",)).select_related("customer", "tier")
+    if program is None:
+        accounts = accounts.select_related("program").filter(program__is_default=True, program__is_active=True)
+    else:
+        accounts = accounts.filter(program=program)
+    account = accounts.filter(customer__public_id=public_id.strip()).first()
+    if account is None or account.customer.status == Customer.Status.ERASED:
+        return account_lock(account_for_api(customer_for_api(public_id)))
+    if program is not None:
+        account.program = program
+    return account
+
+
 def _purchase_of(account: LoyaltyAccount, transaction_id: str) -> Purchase:
     purchase = purchase_get(program=account.program, transaction_id=transaction_id)
     if purchase.account_id != account.pk:
@@ -154,6 +174,10 @@ def _store_for(client: ApiClient, store_code: str | None) -> Store | None:
     return store_get_or_create(code=store_code)
 
 
+def _lot_loaded(entry: PointsEntry) -> bool:
+    return PointsEntry.lot.is_cached(entry)  # type: ignore[attr-defined]
+
+
 def _event_entry(action: str, entry: PointsEntry) -> Body:
     expires_at = entry.expires_at if entry.is_lot else (entry.lot.expires_at if entry.lot else None)
     return {
@@ -179,6 +203,8 @@ def _body(
     if account is not None and not account_is_current:
         account = LoyaltyAccount.objects.select_related("program", "tier").get(pk=account.pk)
     body = customer_summary(customer, account)
+    # Entries a service handed over may name their lot by id only (points given back to it): one query for them.
+    prefetch_related_objects([entry for entry in entries if entry.lot_id and not _lot_loaded(entry)], "lot")
     body["events"] = [_event_entry(action, entry) for entry in entries]
     if purchase is not None:
         body["transaction"] = dict(TransactionOutputSerializer(purchase).data)
@@ -295,34 +321,98 @@ HANDLERS: dict[str, Callable[[Event, ApiClient], Body]] = {
 }
 
 
-def _stored_checkout_response(event: Event, recorded: dict[str, Purchase]) -> Body | None:
-    """The first response of this very checkout when it is among `recorded` (same transaction id and content),
-    unless its customer has been erased since (then the normal path answers 410). Different content falls through
-    to purchase_checkout, which refuses it."""
-    purchase = recorded.get(event.data["transaction_id"])
-    if purchase is None or not purchase.first_response:
-        return None
-    if purchase.request_fingerprint != request_fingerprint(event.payload):
-        return None
-    if purchase.account.customer.status == Customer.Status.ERASED:
-        return None
-    return purchase.first_response
+@dataclass(frozen=True)
+class RecordedCheckout:
+    """What answering a replay needs of a recorded purchase."""
+
+    first_response: Body | None
+    fingerprint: str
+    customer_erased: bool
 
 
-def _checkout(event: Event, client: ApiClient, recorded: dict[str, Purchase]) -> EventOutcome:
-    """Idempotent by transaction id: purchase_checkout finds a replay before it locks anything, and the first
-    response is stored with the purchase, in its transaction."""
-    stored = _stored_checkout_response(event, recorded)
+RECORDED_FIELDS = ("transaction_id", "first_response", "request_fingerprint", "account__customer__status")
+
+
+def _recorded(row: tuple[str, Body | None, str, str]) -> tuple[str, RecordedCheckout]:
+    transaction_id, first_response, fingerprint, status = row
+    return transaction_id, RecordedCheckout(first_response, fingerprint, status == Customer.Status.ERASED)
+
+
+@dataclass
+class CheckoutsKnown:
+    """What a request reads once for all its checkouts: the transaction ids it looked up, the purchases of the
+    default program they name, and (a bulk) the default program, whose tiers its first new checkout reads for all
+    (None: each account read joins it). An id looked up and not recorded is new, bar a till racing this one, which
+    the unique constraint catches. The request adds the checkouts it records, so that an id repeated in a bulk is
+    a replay, and the stores they named."""
+
+    looked_up: set[str]
+    recorded: dict[str, RecordedCheckout]
+    program: Program | None = None
+    stores: dict[str, Store] = field(default_factory=dict)
+
+
+def _checkout_known(transaction_id: str) -> CheckoutsKnown:
+    """A single checkout's: its own transaction id, with the default program joined in (one query)."""
+    rows = Purchase.objects.filter(
+        program__is_default=True, program__is_active=True, transaction_id=transaction_id
+    ).values_list(*RECORDED_FIELDS)
+    return CheckoutsKnown(looked_up={transaction_id}, recorded=dict(map(_recorded, rows)))
+
+
+def _checkouts_known(payloads: list[Any]) -> CheckoutsKnown:
+    """A bulk's: the default program and the purchases its checkouts name, in two queries."""
+    transaction_ids = {
+        payload["data"]["transaction_id"]
+        for payload in payloads
+        if isinstance(payload, dict)
+        and payload.get("action") == "checkout"
+        and isinstance(payload.get("data"), dict)
+        and isinstance(payload["data"].get("transaction_id"), str)
+    }
+    if not transaction_ids:
+        return CheckoutsKnown(looked_up=set(), recorded={})
+    program = program_get_default()
+    rows = Purchase.objects.filter(program=program, transaction_id__in=transaction_ids).values_list(*RECORDED_FIELDS)
+    return CheckoutsKnown(looked_up=transaction_ids, recorded=dict(map(_recorded, rows)), program=program)
+
+
+def _stored_checkout_response(recorded: RecordedCheckout | None, fingerprint: str) -> Body | None:
+    """The first response of this very checkout when its transaction id was recorded with the same content, unless
+    its customer has been erased since (then the normal path answers 410). Different content falls through to
+    purchase_checkout, which refuses it."""
+    if recorded is None or not recorded.first_response or recorded.customer_erased:
+        return None
+    return recorded.first_response if recorded.fingerprint == fingerprint else None
+
+
+def _checkout_store(client: ApiClient, store_code: str | None, known: CheckoutsKnown) -> Store | None:
+    if store_code and store_code.strip() in known.stores:
+        return known.stores[store_code.strip()]
+    return _store_for(client, store_code)
+
+
+def _checkout(event: Event, client: ApiClient, known: CheckoutsKnown) -> EventOutcome:
+    """Idempotent by transaction id: a replay is answered from the purchase looked up before anything is locked,
+    and the first response is stored with the purchase, in its transaction. The store is resolved before the
+    account is locked, the order every event keeps."""
+    data = event.data
+    transaction_id = data["transaction_id"]
+    fingerprint = request_fingerprint(event.payload)
+    recorded = known.recorded.get(transaction_id)
+    stored = _stored_checkout_response(recorded, fingerprint)
     if stored is not None:
         return EventOutcome(body=stored, replayed=True)
-    data = event.data
-    customer = customer_for_api(event.customer)  # type: ignore[arg-type]
-    account = account_for_api(customer)
     items = data.get("items", [])
     with transaction.atomic():
-        result = purchase_checkout(
+        store = _checkout_store(client, data.get("store_id"), known)
+        account = _account_locked_for_checkout(event.customer, known.program)  # type: ignore[arg-type]
+        is_new = transaction_id in known.looked_up and recorded is None
+        if is_new and known.program is not None:
+            program_tiers_keep(known.program)  # once per bulk, for every new checkout's tier recalculation
+        result = (purchase_checkout_new if is_new else purchase_checkout)(
             account=account,
-            transaction_id=data["transaction_id"],
+            transaction_id=transaction_id,
             total=data["total"],
             lines=[
                 PurchaseLine(
@@ -335,33 +425,39 @@ def _checkout(event: Event, client: ApiClient, recorded: dict[str, Purchase]) ->
             ],
             items=[_json_item(item) for item in items],
             points_burned=data["points_burned"],
-            fingerprint=request_fingerprint(event.payload),
+            fingerprint=fingerprint,
             purchased_at=data.get("purchased_at"),
-            store=_store_for(client, data.get("store_id")),
+            store=store,
             channel=data.get("channel", ""),
             currency=data.get("currency", ""),
         )
         purchase = result.purchase
         if not result.created and purchase.first_response:
             return EventOutcome(body=purchase.first_response, replayed=True)
-        entries = _spendable_changes(PointsEntry.objects.filter(purchase=purchase))
         if result.created:
-            # A new purchase holds the account purchase_checkout locked and updated (tier included).
-            body = _body(customer, purchase.account, event.action, entries, purchase, account_is_current=True)
+            # The account purchase_checkout locked and updated (tier included), and the entries it wrote.
+            body = _body(
+                account.customer, account, event.action, result.spendable_changes, purchase, account_is_current=True
+            )
             purchase_first_response_store(purchase=purchase, response=body)
         else:
-            body = _body(customer, account, event.action, entries, purchase)
+            entries = _spendable_changes(PointsEntry.objects.filter(purchase=purchase))
+            body = _body(account.customer, account, event.action, entries, purchase)
+    if result.created:
+        known.recorded[transaction_id] = RecordedCheckout(body, fingerprint, customer_erased=False)
+    if store is not None:
+        known.stores[store.code] = store
     return EventOutcome(body=body, replayed=not result.created)
 
 
 def event_process(
-    *, event: Event, client: ApiClient, idempotency_key: str = "", recorded: dict[str, Purchase] | None = None
+    *, event: Event, client: ApiClient, idempotency_key: str = "", checkouts: CheckoutsKnown | None = None
 ) -> EventOutcome:
     """Run one validated event in its own transaction. Raises ApplicationError (and Django's ValidationError)
-    for what the services refuse; nothing is written then. `recorded`: checkouts already known by transaction id
-    (a bulk request reads them all at once, so that replaying an offline queue costs no query per checkout)."""
+    for what the services refuse; nothing is written then. `checkouts`: what a bulk request read at once for all
+    its checkouts (so that replaying an offline queue costs no query per checkout, and a new one only its own)."""
     if event.action == "checkout":
-        return _checkout(event, client, recorded or {})
+        return _checkout(event, client, checkouts or _checkout_known(event.data["transaction_id"]))
     handler = HANDLERS[event.action]
     if not idempotency_key:
         with transaction.atomic():
@@ -411,29 +507,11 @@ class EventCreateApi(LoyaltyWriteApi):
         return Response(outcome.body, headers=_replay_headers(outcome.replayed))
 
 
-def _checkouts_recorded(payloads: list[Any]) -> dict[str, Purchase]:
-    """Purchases of the default program whose transaction ids the batch's checkouts name, in one query."""
-    transaction_ids = {
-        payload["data"]["transaction_id"]
-        for payload in payloads
-        if isinstance(payload, dict)
-        and payload.get("action") == "checkout"
-        and isinstance(payload.get("data"), dict)
-        and isinstance(payload["data"].get("transaction_id"), str)
-    }
-    if not transaction_ids:
-        return {}
-    purchases = Purchase.objects.filter(
-        program=program_get_default(), transaction_id__in=transaction_ids
-    ).select_related("account__customer")
-    return {purchase.transaction_id: purchase for purchase in purchases}
-
-
-def _bulk_result(index: int, payload: Any, client: ApiClient, recorded: dict[str, Purchase]) -> Body:
+def _bulk_result(index: int, payload: Any, client: ApiClient, checkouts: CheckoutsKnown) -> Body:
     try:
         event = event_from_payload(payload, allow_idempotency_key=True)
         key = idempotency_key_clean(event.idempotency_key, field="idempotency_key") if event.idempotency_key else ""
-        outcome = event_process(event=event, client=client, idempotency_key=key, recorded=recorded)
+        outcome = event_process(event=event, client=client, idempotency_key=key, checkouts=checkouts)
     except (ApplicationError, DjangoValidationError, exceptions.ValidationError) as error:
         rendered = api_exception_handler(error, {})
         return {"index": index, "status": rendered.status_code, "error": rendered.data}  # type: ignore[union-attr]
@@ -450,8 +528,8 @@ def events_bulk_process(*, payloads: list[Any], client: ApiClient) -> Body:
     """Each event in order, each in its own transaction. Refusals become error results; an unexpected error
     (a database outage) fails the request, leaving the events before it committed: a retry of the batch
     replays them."""
-    recorded = _checkouts_recorded(payloads)
-    results = [_bulk_result(index, payload, client, recorded) for index, payload in enumerate(payloads)]
+    checkouts = _checkouts_known(payloads)
+    results = [_bulk_result(index, payload, client, checkouts) for index, payload in enumerate(payloads)]
     return {"results": results, "total": len(results), "errors": sum(1 for result in results if "error" in result)}
 
 

@@ -14,7 +14,7 @@ from crm.services.consents import consents_set
 from crm.services.context import ChangeContext
 from crm.services.customers import customer_update
 from loyalty.error_codes import LoyaltyErrorCode
-from loyalty.models import LoyaltyAccount, Purchase
+from loyalty.models import LoyaltyAccount
 from loyalty.services.enrolment import loyalty_account_enroll
 from loyalty.services.ledger import account_lock
 
@@ -75,13 +75,3 @@ def loyalty_account_opt_out(*, account: LoyaltyAccount, context: ChangeContext) 
         _set_state(account, State.GUEST, opted_out_at=timezone.now())
         consents_set(customer=account.customer, changes={"loyalty_sign_up": False}, context=context)
     return account
-
-
-def purchase_first_response_store(*, purchase: Purchase, response: dict[str, Any]) -> Purchase:
-    """Keep the answer given to a checkout, so that a replay of the same checkout gets exactly that answer. Call it
-    in the checkout's own transaction: a replay then never finds the purchase without its response.
-
-    (It belongs in loyalty/services/purchases.py; it lives here because that module has another owner.)"""
-    Purchase.objects.filter(pk=purchase.pk).update(first_response=response)
-    purchase.first_response = response
-    return purchase

@@ -2,7 +2,7 @@
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -28,6 +28,7 @@ from loyalty.services.ledger import (
     points_credit,
     points_debit,
     points_release,
+    reserved_for,
 )
 from loyalty.services.membership import loyalty_account_ensure_enrolled
 from loyalty.services.tiers import tier_recalculate
@@ -65,6 +66,10 @@ def points_expiry_for(program: Program, now: datetime) -> datetime | None:
 class CheckoutResult:
     purchase: Purchase
     created: bool
+    # What a new checkout did to the spendable points, oldest first: its burns, the points its reservation gave
+    # back and the lot it earned (settlements of owed points leave the balance as it was and are not among them).
+    # Empty when the purchase was recorded before.
+    spendable_changes: list[PointsEntry] = field(default_factory=list)
 
 
 def _existing_checkout(program: Program, transaction_id: str, fingerprint: str) -> Purchase | None:
@@ -102,11 +107,49 @@ def purchase_checkout(
     created=False; different content under the same id raises ERR_TX_ALREADY_EXISTS (409). Raises
     INSUFFICIENT_POINTS (409) when the burn is not covered; nothing is written then.
     """
-    program = account.program
-    existing = _existing_checkout(program, transaction_id, fingerprint)
+    existing = _existing_checkout(account.program, transaction_id, fingerprint)
     if existing is not None:
         return CheckoutResult(purchase=existing, created=False)
-    account = account_lock(account)
+    return purchase_checkout_new(
+        account=account_lock(account),
+        transaction_id=transaction_id,
+        total=total,
+        lines=lines,
+        items=items,
+        points_burned=points_burned,
+        fingerprint=fingerprint,
+        purchased_at=purchased_at,
+        store=store,
+        channel=channel,
+        currency=currency,
+    )
+
+
+# No savepoint of its own (two statements saved per checkout): an error must roll back the caller's transaction.
+@transaction.atomic(savepoint=False)
+def purchase_checkout_new(
+    *,
+    account: LoyaltyAccount,
+    transaction_id: str,
+    total: Decimal,
+    lines: list[PurchaseLine],
+    items: list[dict[str, Any]],
+    points_burned: int,
+    fingerprint: str,
+    purchased_at: datetime | None = None,
+    store: Store | None = None,
+    channel: str = "",
+    currency: str = "",
+) -> CheckoutResult:
+    """purchase_checkout for a caller that took its first two steps itself, in the transaction it calls this in:
+    it looked the transaction id up and found nothing, and it holds `account` locked (account_lock, or a locked
+    read of its own) and fresh. The events API does, to read the account once and a bulk's transaction ids at once.
+
+    An error rolls back the caller's whole transaction (this runs without a savepoint). The same transaction id
+    committed meanwhile by another till is still caught, by the unique constraint: that purchase comes back with
+    created=False, or ERR_TX_ALREADY_EXISTS (409) for different content.
+    """
+    program = account.program
     loyalty_account_ensure_enrolled(account)
     balance_before = account.points_balance
     now = timezone.now()
@@ -131,7 +174,7 @@ def purchase_checkout(
         confirm_at=(purchased_at or now) + timedelta(days=program.pending_days) if pending else None,
         request_fingerprint=fingerprint,
     )
-    # Field checks only: the transaction id was looked up just above and the check constraints hold by
+    # Field checks only: the transaction id was looked up just before and the check constraints hold by
     # construction (the API refuses negative totals and burns); the database enforces both regardless.
     purchase.full_clean(
         exclude=["account", "program", "store", "first_response"], validate_unique=False, validate_constraints=False
@@ -143,20 +186,27 @@ def purchase_checkout(
         # The same transaction id from another till at the same moment: the first one wins.
         return CheckoutResult(purchase=_existing_checkout(program, transaction_id, fingerprint), created=False)  # type: ignore[arg-type]
     origin = EntrySource(source="purchase", purchase=purchase, note=f"Checkout {transaction_id}")
+    changes: list[PointsEntry] = []
     if points_burned:
-        from_reservation = points_burn_reserved(
-            account=account, transaction_id=transaction_id, points=points_burned, origin=origin
-        )
-        points_release(account=account, transaction_id=transaction_id, origin=origin)
+        from_reservation = 0
+        if reserved_for(account, transaction_id):  # most burns have no reservation: one query instead of two
+            from_reservation = points_burn_reserved(
+                account=account, transaction_id=transaction_id, points=points_burned, origin=origin
+            )
+            changes += points_release(account=account, transaction_id=transaction_id, origin=origin)
         if points_burned > from_reservation:
-            points_debit(account=account, points=points_burned - from_reservation, kind=Kind.BURN, origin=origin)
+            changes += points_debit(
+                account=account, points=points_burned - from_reservation, kind=Kind.BURN, origin=origin
+            )
     if earned.total:
         if pending:
             points_add_pending(account=account, points=earned.total, origin=origin)
         else:
-            points_credit(
-                account=account, points=earned.total, kind=Kind.EARN, origin=origin,
-                expires_at=points_expiry_for(program, now),
+            changes.append(
+                points_credit(
+                    account=account, points=earned.total, kind=Kind.EARN, origin=origin,
+                    expires_at=points_expiry_for(program, now),
+                )
             )  # fmt: skip
     if not pending:
         tier_recalculate(account=account, now=now)
@@ -169,7 +219,18 @@ def purchase_checkout(
     )
     if not pending:
         purchase_accepted_event(purchase)
-    return CheckoutResult(purchase=purchase, created=True)
+    spendable_changes = [entry for entry in changes if entry.bucket == PointsEntry.Bucket.SPENDABLE]
+    return CheckoutResult(
+        purchase=purchase, created=True, spendable_changes=sorted(spendable_changes, key=lambda entry: entry.pk)
+    )
+
+
+def purchase_first_response_store(*, purchase: Purchase, response: dict[str, Any]) -> Purchase:
+    """Keep the answer given to a checkout, so that a replay of the same checkout gets exactly that answer. Call it
+    in the checkout's own transaction: a replay then never finds the purchase without its response."""
+    Purchase.objects.filter(pk=purchase.pk).update(first_response=response)
+    purchase.first_response = response
+    return purchase
 
 
 def purchase_get(*, program: Program, transaction_id: str) -> Purchase:

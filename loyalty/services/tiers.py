@@ -40,7 +40,19 @@ def qualifying_value(*, account: LoyaltyAccount, now: datetime) -> Decimal:
 
 
 def _program_tiers(program: Program) -> list[Tier]:
-    return list(program.tiers.order_by("rank"))
+    """Lowest rank first: those kept on the program (program_tiers_keep, program_get_default_with_tiers), else
+    read now."""
+    kept = getattr(program, "tiers_by_rank", None)
+    return list(kept) if kept is not None else list(program.tiers.order_by("rank"))
+
+
+def program_tiers_keep(program: Program) -> Program:
+    """Read the program's tiers once and keep them on `program`, where tier_recalculate finds them: for a caller
+    that runs many checkouts on this one instance (a bulk of events). An edit made meanwhile counts from the next
+    request on."""
+    if getattr(program, "tiers_by_rank", None) is None:
+        program.tiers_by_rank = _program_tiers(program)  # type: ignore[attr-defined]
+    return program
 
 
 def _move(account: LoyaltyAccount, tier: Tier, reason: str, value: Decimal, now: datetime) -> TierChange:
@@ -72,6 +84,8 @@ def tier_recalculate(*, account: LoyaltyAccount, now: datetime) -> TierChange | 
     at the tier's expiry (tier_evaluate_expiry). The caller holds the account lock."""
     tiers = _program_tiers(account.program)
     if not tiers:  # a program without tiers (points only): nothing to reach
+        return None
+    if account.tier is not None and account.tier.rank >= tiers[-1].rank:  # at the top already: nothing to count
         return None
     value = qualifying_value(account=account, now=now)
     reached = tier_reached(tiers, value)

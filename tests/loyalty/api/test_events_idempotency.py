@@ -3,11 +3,12 @@ Idempotency-Key. (The concurrent duplicate is in test_events_concurrency.py, on 
 
 import pytest
 
+import loyalty.api.events as events_api
 from core.models import IdempotencyRecord
-from crm.models import Customer
+from crm.models import Customer, Store
 from loyalty.models import PointsEntry, Purchase
 from tests.loyalty.api import test_events_support as support
-from tests.loyalty.api.test_events_support import EVENTS, NOW, post_event, row_counts
+from tests.loyalty.api.test_events_support import BULK, EVENTS, NOW, post_event, row_counts
 
 pytestmark = pytest.mark.django_db
 writer = support.writer
@@ -72,6 +73,110 @@ def test_the_same_transaction_id_for_another_customer_is_a_conflict(writer, memb
     # then
     assert (response.status_code, response.json()["code"]) == (409, "ERR_TX_ALREADY_EXISTS")
     assert row_counts() == before
+
+
+@pytest.fixture
+def lookup_before_the_other_till(monkeypatch):
+    """The replay check runs before another till's identical checkout commits: it finds nothing recorded."""
+
+    def nothing_recorded(transaction_id):
+        return events_api.CheckoutsKnown(looked_up={transaction_id}, recorded={})
+
+    monkeypatch.setattr(events_api, "_checkout_known", nothing_recorded)
+
+
+def test_a_checkout_recorded_by_another_till_after_the_replay_check_answers_the_first_response(
+    writer, member, lookup_before_the_other_till
+):
+    # given: the other till's checkout was recorded first
+    member()
+    first = post_event(writer, "checkout", data=CHECKOUT)
+    before = row_counts()
+
+    # when
+    again = post_event(writer, "checkout", data=CHECKOUT)
+
+    # then: the unique transaction id caught it
+    assert (again.status_code, again["Idempotent-Replayed"], again.json()) == (200, "true", first.json())
+    assert row_counts() == before
+
+
+def test_a_different_checkout_recorded_by_another_till_after_the_replay_check_is_a_conflict(
+    writer, member, lookup_before_the_other_till
+):
+    # given
+    member()
+    post_event(writer, "checkout", data=CHECKOUT)
+    before = row_counts()
+
+    # when
+    response = post_event(writer, "checkout", data={**CHECKOUT, "total": "100.01"})
+
+    # then
+    assert (response.status_code, response.json()["code"]) == (409, "ERR_TX_ALREADY_EXISTS")
+    assert row_counts() == before
+
+
+def test_a_checkout_of_a_customer_erased_since_answers_gone_and_writes_nothing(writer, member):
+    # given
+    member()
+    post_event(writer, "checkout", data=CHECKOUT)
+    Customer.objects.filter(public_id="C1001").update(status=Customer.Status.ERASED)
+    before = row_counts()
+
+    # when
+    replayed = post_event(writer, "checkout", data=CHECKOUT)
+    new = post_event(writer, "checkout", data={**CHECKOUT, "transaction_id": "T2"})
+    in_bulk = writer.post(
+        BULK, {"events": [{"customer": "C1001", "action": "checkout", "data": CHECKOUT}]}, format="json"
+    )
+
+    # then
+    assert [response.status_code for response in (replayed, new)] == [410, 410]
+    assert replayed.json()["code"] == new.json()["code"] == "CUSTOMER_ERASED"
+    assert in_bulk.json()["results"][0]["status"] == 410
+    assert row_counts() == before
+
+
+def test_a_transaction_id_twice_in_one_bulk_is_recorded_once_and_the_second_is_a_replay(writer, member):
+    # given
+    member()
+    event = {"customer": "C1001", "action": "checkout", "data": CHECKOUT}
+    different = {"customer": "C1001", "action": "checkout", "data": {**CHECKOUT, "total": "100.01"}}
+
+    # when
+    response = writer.post(BULK, {"events": [event, event, different]}, format="json")
+
+    # then
+    first, second, third = response.json()["results"]
+    assert (first["replayed"], second["replayed"]) == (False, True)
+    assert {**second, "index": 0, "replayed": False} == first
+    assert (third["status"], third["error"]["code"]) == (409, "ERR_TX_ALREADY_EXISTS")
+    assert Purchase.objects.count() == 1
+    assert PointsEntry.objects.filter(kind=PointsEntry.Kind.EARN).count() == 1
+
+
+def test_a_store_first_named_by_a_refused_checkout_of_a_bulk_is_recorded_by_the_next_one(writer, member):
+    # given: the first checkout burns points the member does not have
+    member()
+    refused = {"customer": "C1001", "action": "checkout", "data": {**CHECKOUT, "points_burned": 5, "store_id": "S9"}}
+    accepted = {
+        "customer": "C1001",
+        "action": "checkout",
+        "data": {**CHECKOUT, "transaction_id": "T2", "store_id": "S9"},
+    }
+    again = {"customer": "C1001", "action": "checkout", "data": {**CHECKOUT, "transaction_id": "T3", "store_id": "S9"}}
+
+    # when
+    response = writer.post(BULK, {"events": [refused, accepted, again]}, format="json")
+
+    # then
+    assert [result["status"] for result in response.json()["results"]] == [409, 200, 200]
+    assert list(Store.objects.filter(code="S9").values_list("code", flat=True)) == ["S9"]
+    assert list(Purchase.objects.order_by("id").values_list("transaction_id", "store__code")) == [
+        ("T2", "S9"),
+        ("T3", "S9"),
+    ]
 
 
 def test_checkout_ignores_the_idempotency_key_header(writer, member):

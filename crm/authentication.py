@@ -6,7 +6,6 @@ speak Basic auth).
 """
 
 import base64
-import binascii
 from datetime import timedelta
 
 from django.utils import timezone
@@ -28,7 +27,8 @@ def _key_from_request(request: Request) -> str | None:
     if scheme.lower() == "basic" and credentials.strip():
         try:
             decoded = base64.b64decode(credentials.strip(), validate=True).decode()
-        except (binascii.Error, UnicodeDecodeError):
+        # ValueError: a header with non-ASCII characters (binascii.Error and UnicodeDecodeError are ValueErrors too).
+        except ValueError:
             return ""
         return decoded.partition(":")[2]
     if request.META.get("HTTP_X_API_KEY"):

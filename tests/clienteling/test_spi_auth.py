@@ -14,7 +14,9 @@ def _post(http: APIClient, path: str = "/endpoint/sa/customers"):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("authorization", [None, "Bearer rk_wrong", "Bearer ", "Basic !!!", "Token abc"])
+@pytest.mark.parametrize(
+    "authorization", [None, "Bearer rk_wrong", "Bearer ", "Basic !!!", "Basic é", "Basic 8J+Ukw==", "Token abc"]
+)
 def test_missing_or_wrong_key_is_401_with_empty_body_and_writes_nothing(authorization):
     # given
     http = APIClient()

@@ -62,11 +62,21 @@ def test_basic_auth_with_the_key_as_password_and_any_user_name(make_api_client, 
     [
         {"HTTP_AUTHORIZATION": "Basic " + base64.b64encode(b"shopreme:wrong-key").decode()},
         {"HTTP_AUTHORIZATION": "Basic not-base64!"},
+        {"HTTP_AUTHORIZATION": "Basic Zoë"},
+        {"HTTP_AUTHORIZATION": "Bearer clé-inconnue"},
         {"HTTP_AUTHORIZATION": "Bearer wrong-key"},
         {"HTTP_X_API_KEY": "wrong-key"},
         {},
     ],
-    ids=["basic-wrong-key", "basic-garbage", "bearer-wrong-key", "header-wrong-key", "no-key"],
+    ids=[
+        "basic-wrong-key",
+        "basic-garbage",
+        "basic-non-ascii",
+        "bearer-non-ascii",
+        "bearer-wrong-key",
+        "header-wrong-key",
+        "no-key",
+    ],
 )
 def test_a_missing_or_wrong_key_is_a_bare_401(member, credentials):
     # given

@@ -34,13 +34,14 @@ def test_without_a_key_the_answer_is_401_and_nothing_is_written(client, member, 
     assert row_counts() == before
 
 
+@pytest.mark.parametrize("authorization", ["Bearer rk_nope", "Basic Zoë", "Basic !!!"])
 @pytest.mark.parametrize(("path", "body"), ENDPOINTS)
-def test_an_unknown_key_is_401(client, member, path, body):
+def test_an_unknown_key_is_401(client, member, path, body, authorization):
     # given
     member()
 
     # when
-    response = client.post(path, body, content_type="application/json", HTTP_AUTHORIZATION="Bearer rk_nope")
+    response = client.post(path, body, content_type="application/json", HTTP_AUTHORIZATION=authorization)
 
     # then
     assert (response.status_code, response.json()["message"]) == (401, "Invalid API key.")

@@ -35,8 +35,10 @@ seed: migrate
 run: seed
 	HOST=$(HOST) $(BIN)/honcho -f Procfile.dev start --port $(PORT)
 
+# One pytest-xdist worker per core; PYTEST_WORKERS=0 runs in one process (for pdb, or -x on the first failure).
+PYTEST_WORKERS ?= auto
 test: install-dev
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest --numprocesses=$(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 # Latency percentiles and throughput of GET /customer-profile against bare-framework floors (bench/, docs/benchmarks.md).
 bench: install

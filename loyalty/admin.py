@@ -17,6 +17,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.utils import unquote
+from django.contrib.admin.widgets import AdminSplitDateTime
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q, QuerySet
@@ -30,7 +31,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
-from core.admin import LargeTablePaginator, ServiceModelAdmin, ViewOnlyMixin
+from core.admin import LargeTablePaginator, ServiceModelAdmin, ViewOnlyMixin, admin_error_text
 from core.exceptions import ApplicationError
 from crm.admin import TIMESTAMPS, CustomerAdmin
 from crm.models import ConsentChange, Customer
@@ -60,6 +61,7 @@ from loyalty.services.coupons import (
     coupon_eligibility_for_customer,
     coupon_eligibility_preview,
     voucher_cancel,
+    voucher_issue,
 )
 from loyalty.services.ledger import account_balances
 from loyalty.services.points import points_adjust_by_admin
@@ -972,6 +974,8 @@ class CouponDefinitionAdmin(ServiceModelAdmin):
                 context["generate_vouchers_url"] = reverse(
                     "admin:loyalty_coupondefinition_generate_vouchers", args=(obj.pk,)
                 )
+            if request.user.has_perm("loyalty.add_voucher") and obj.is_active:
+                context["issue_voucher_url"] = reverse("admin:loyalty_voucher_issue") + f"?definition={obj.pk}"
         context["preview_channels"] = CouponDefinition.Channel.choices
         return super().render_change_form(request, context, add=add, change=change, **kwargs)
 
@@ -1105,6 +1109,52 @@ class VoucherAdmin(ViewOnlyMixin, admin.ModelAdmin):
         customer_pks = list(Customer.objects.filter(public_id=term.upper()).values_list("pk", flat=True))
         return queryset.filter(Q(normalised_code=code_normalise(term)) | Q(customer_id__in=customer_pks)), False
 
+    def get_urls(self) -> list[URLPattern]:
+        issue = path("issue/", self.admin_site.admin_view(self.issue_view), name="loyalty_voucher_issue")
+        return [issue, *super().get_urls()]
+
+    def has_issue_permission(self, request: HttpRequest) -> bool:
+        # The stock add form stays off (ViewOnlyMixin): "add voucher" is what allows issuing through the service.
+        return request.user.has_perm("loyalty.add_voucher")
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        extra_context = dict(extra_context or {})
+        if self.has_issue_permission(request):
+            extra_context["issue_voucher_url"] = reverse("admin:loyalty_voucher_issue")
+        return super().changelist_view(request, extra_context)
+
+    def issue_view(self, request: HttpRequest) -> HttpResponse:
+        """Issue one voucher to a customer (voucher_issue): the coupon's dates and limits apply as everywhere. The
+        form may come prefilled (?definition=<pk>&customer=<id>) from the coupon's page or the customer's page.
+        The admin's history records who issued it."""
+        if not self.has_issue_permission(request):
+            raise PermissionDenied
+        form = IssueVoucherForm(request.POST if request.method == "POST" else None, initial=request.GET.dict())
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                voucher = voucher_issue(
+                    definition=data["definition"], customer=data["customer"], expires_at=data["expires_at"]
+                )
+            except ApplicationError as error:
+                form.add_error(None, admin_error_text(error))
+            else:
+                self.log_addition(request, voucher, [{"added": {}}])
+                self.message_user(
+                    request,
+                    f"Voucher {voucher.code} of {voucher.definition.name} issued to {data['customer'].public_id}.",
+                    messages.SUCCESS,
+                )
+                return HttpResponseRedirect(reverse("admin:loyalty_voucher_change", args=(voucher.pk,)))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Issue a voucher",
+            "form": form,
+            "media": self.media + form.media,
+        }
+        return TemplateResponse(request, "admin/loyalty/voucher/issue.html", context)
+
     def has_cancel_permission(self, request: HttpRequest) -> bool:
         # The admin's own change permission is off (no field is edited by hand); the Django permission "change
         # voucher" is what allows cancelling through the service.
@@ -1126,6 +1176,48 @@ class VoucherAdmin(ViewOnlyMixin, admin.ModelAdmin):
                 cancelled += 1
         if cancelled:
             self.message_user(request, f"{cancelled} voucher(s) cancelled.", messages.SUCCESS)
+
+
+class IssueVoucherForm(forms.Form):
+    """One voucher of a coupon for one customer, as marketing gives it by hand (a goodwill gesture, a complaint, a
+    competition prize). The customer is named as the store staff know them: customer id, account or card number."""
+
+    definition = forms.ModelChoiceField(
+        queryset=CouponDefinition.objects.filter(is_active=True).select_related("program").order_by("name", "pk"),
+        label="Coupon",
+        help_text="Active coupons only.",
+    )
+    customer = forms.CharField(
+        max_length=64, strip=True, label="Customer", help_text="Customer id, loyalty account number or card number."
+    )
+    expires_at = forms.SplitDateTimeField(
+        required=False,
+        widget=AdminSplitDateTime,
+        label="Expires at",
+        help_text="Empty: when the coupon ends.",
+    )
+
+    def clean_customer(self) -> Customer:
+        term = self.cleaned_data["customer"]
+        customer = Customer.objects.filter(public_id=term.upper()).first()
+        if customer is None:
+            customer_pks = list(customer_pks_by_loyalty_id(loyalty_id=term).values_list("customer_id", flat=True))
+            customer = Customer.objects.filter(pk__in=customer_pks).order_by("pk").first()
+        if customer is None:
+            raise forms.ValidationError(_("No customer has this id, account number or card number."), code="unknown")
+        if customer.status == Customer.Status.ERASED:
+            raise forms.ValidationError(_("This customer's personal data was erased."), code="erased")
+        return customer
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        definition, expires_at = data.get("definition"), data.get("expires_at")
+        if expires_at is not None:
+            if expires_at <= timezone.now():
+                self.add_error("expires_at", _("The expiry must lie in the future."))
+            elif definition is not None and definition.valid_until and expires_at > definition.valid_until:
+                self.add_error("expires_at", _("The coupon ends before this: leave it empty to use the coupon's end."))
+        return data
 
 
 def _batch_vouchers_url(batch_pk: int) -> str:

@@ -70,14 +70,17 @@ def loyalty_customer_panel(request: HttpRequest, customer: Customer) -> Customer
         .select_related("definition")
         .order_by("-issued_at", "-id")[:VOUCHERS_SHOWN]
     )
-    vouchers_url = None
+    vouchers_url = issue_voucher_url = None
     if may_view_vouchers:
         vouchers_url = reverse("admin:loyalty_voucher_changelist") + f"?customer={customer.pk}"
+    if user.has_perm("loyalty.add_voucher") and customer.status != Customer.Status.ERASED:
+        issue_voucher_url = reverse("admin:loyalty_voucher_issue") + f"?customer={customer.public_id}"
     context: dict[str, Any] = {
         "may_view_accounts": may_view_accounts,
         "sections": sections,
         "vouchers": vouchers,
         "vouchers_url": vouchers_url,
+        "issue_voucher_url": issue_voucher_url,
         "vouchers_shown": VOUCHERS_SHOWN,
         "ledger_entries_shown": LEDGER_ENTRIES_SHOWN,
         "purchases_shown": PURCHASES_SHOWN,

@@ -8,16 +8,20 @@ so) without leading zeros. Pure functions, no database.
 import re
 
 CARD_NUMBER_MAX_LENGTH = 64
-# What a card number may contain once separators are gone: it is printed as a barcode, so ASCII only.
-_NORMALISED = re.compile(r"^[A-Z0-9]+$")
-_SEPARATORS = re.compile(r"[\s\-_.]+")
+# What a card number may be made of, checked on the value as sent: it is printed as a barcode, so ASCII letters
+# and digits, and the separators people and scanners add (spaces, tabs, line breaks, dashes, underscores, dots). The
+# check comes before upper-casing because Unicode case mapping makes ASCII out of other letters ("ß" upper-cases to
+# "SS", "ﬁ" to "FI", "ı" to "I"): a value with such a letter would otherwise be looked up as another card.
+_ALLOWED = re.compile(r"[A-Za-z0-9 \t\r\n\-_.]*")
+_SEPARATORS = re.compile(r"[ \t\r\n\-_.]+")
 
 
 def card_number_normalise(value: str, *, strip_leading_zeros: bool) -> str:
-    """The lookup form of `value`, or "" when nothing usable is left (empty, only zeros, foreign characters)."""
-    compact = _SEPARATORS.sub("", value).upper()
-    if not _NORMALISED.match(compact):
+    """The lookup form of `value`, or "" when nothing usable is left (empty, only separators or zeros) or when it
+    has any other character than the allowed ones (non-ASCII letters or digits, control characters, NUL...)."""
+    if not _ALLOWED.fullmatch(value):
         return ""
+    compact = _SEPARATORS.sub("", value).upper()
     if strip_leading_zeros:
         compact = compact.lstrip("0")
     return compact

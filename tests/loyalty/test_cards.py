@@ -45,6 +45,15 @@ def _messages(response) -> list[tuple[str, str]]:
         ("12€34", True, ""),
         ("１２３", True, ""),
         ("12\x0034", True, ""),
+        # Letters that upper-case to ASCII: refused on the raw value, not looked up as "12SS", "FI12", "I12".
+        ("12ß", True, ""),
+        ("ﬁ12", True, ""),
+        ("ı12", True, ""),
+        ("ſ12", True, ""),
+        # Only ASCII separators: a non-breaking space or an ASCII control character is not a space.
+        ("12\u00a034", True, ""),
+        ("12\x1f34", True, ""),
+        ("12\r\n", True, "12"),
     ],
 )
 def test_card_number_normalise(value, strip, normalised):
@@ -126,7 +135,7 @@ def test_a_number_another_card_has_once_normalised_is_refused(account, number):
     assert Card.objects.filter(account=account).count() == 2
 
 
-@pytest.mark.parametrize("number", ["", "---", "12€", "0000", "9" * 65])
+@pytest.mark.parametrize("number", ["", "---", "12€", "0000", "9" * 65, "STRAßE1", "ﬁ-77"])
 def test_a_number_that_cannot_be_a_card_is_refused(account, number):
     # when
     with pytest.raises(ApplicationError) as error:
@@ -257,6 +266,23 @@ def test_the_lookup_by_card_still_finds_an_account_without_cards(make_api_client
     assert response.json()["id"] == customer.public_id
 
 
+@pytest.mark.parametrize("value", ["STRAßE1", "straße1", "ﬁ77"])
+def test_the_lookup_by_card_does_not_find_a_card_by_the_upper_cased_form_of_other_letters(
+    make_api_client, account, value
+):
+    # given
+    http, _key = make_api_client("loyalty:read")
+    card_issue(account=account, number="STRASSE1")
+    card_issue(account=account, number="FI77")
+
+    # when
+    response = http.get("/api/v1/customers/lookup", {"identifier": "card", "value": value})
+
+    # then
+    assert response.status_code == 404
+    assert response.json()["code"] == "CUSTOMER_NOT_FOUND"
+
+
 # Admin -----------------------------------------------------------------------------------------------------------
 
 
@@ -285,6 +311,22 @@ def test_the_admin_issues_a_card_through_the_service(admin_client, account):
     # then
     assert response.status_code == 302
     assert list(account.cards.filter(kind="physical").values_list("number", "normalised_number")) == [("77-88", "7788")]
+
+
+def test_the_admin_refuses_a_number_with_letters_that_upper_case_to_ascii_and_writes_nothing(admin_client, account):
+    # when
+    response = admin_client.post(
+        "/admin/loyalty/card/add/",
+        {"account": account.pk, "number": "STRAßE1", "kind": "physical", "expires_at": ""},
+        follow=True,
+    )
+
+    # then
+    assert (
+        "error",
+        "number: A card number is letters and digits (spaces and dashes allowed), at most 64 characters.",
+    ) in _messages(response)
+    assert account.cards.count() == 1
 
 
 def test_the_admin_refuses_a_taken_number_and_writes_nothing(admin_client, account):

@@ -144,6 +144,10 @@ NOT_A_CARD = "Use letters and digits only (spaces and dashes are ignored)."
         ({"loyaltyCardNumber": "5000\x070001"}, f"loyaltyCardNumber: {NOT_A_CARD}"),
         ({"loyaltyCardNumber": "5000\x000001"}, f"loyaltyCardNumber: {NOT_A_CARD}"),
         ({"loyaltyCardNumber": "---"}, f"loyaltyCardNumber: {NOT_A_CARD}"),
+        ({"loyaltyCardNumber": "STRAßE1"}, f"loyaltyCardNumber: {NOT_A_CARD}"),
+        ({"loyaltyCardNumber": "ﬁ77"}, f"loyaltyCardNumber: {NOT_A_CARD}"),
+        ({"cardNumber": "ı77"}, f"cardNumber: {NOT_A_CARD}"),
+        ({"loyaltyCardNumber": "77\u00a088"}, f"loyaltyCardNumber: {NOT_A_CARD}"),
         ({"customerId": "C0001'; DROP"}, "customerId: Use letters, digits and dashes only."),
         ({"customerId": "C" * 33}, "customerId: Ensure this field has no more than 32 characters."),
         (
@@ -167,6 +171,10 @@ NOT_A_CARD = "Use letters and digits only (spaces and dashes are ignored)."
         "control-character",
         "nul",
         "only-separators",
+        "sharp-s-upper-cases-to-ss",
+        "fi-ligature-upper-cases-to-fi",
+        "dotless-i-upper-cases-to-i",
+        "non-breaking-space",
         "customer-id-punctuation",
         "customer-id-too-long",
         "store-control-character",
@@ -174,6 +182,11 @@ NOT_A_CARD = "Use letters and digits only (spaces and dashes are ignored)."
     ],
 )
 def test_bad_input_is_a_400_naming_the_parameter_and_writes_nothing(device, member, params, message):
+    # given: cards the upper-cased forms of the non-ASCII values would name
+    _customer, account = member
+    for number in ("STRASSE1", "FI77", "I77", "7788"):
+        card_issue(account=account, number=number)
+
     # when
     with CaptureQueriesContext(connection) as queries:
         response = device.get(URL, params)

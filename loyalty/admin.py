@@ -1327,6 +1327,9 @@ class TierBenefitGrantAdmin(ViewOnlyMixin, admin.ModelAdmin):
     raw_id_fields = ("account", "voucher")
     ordering = ("-pk",)
     sortable_by = ()
+    # A row per member per tier benefit given: as many as the accounts.
+    paginator = LargeTablePaginator
+    show_facets = admin.ShowFacets.NEVER
     show_full_result_count = False
     fields = ("created_at", "account", "benefit", "occasion", "outcome", "refusal", "voucher")
 

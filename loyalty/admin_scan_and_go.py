@@ -15,7 +15,7 @@ from django.utils import translation
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from core.admin import ServiceModelAdmin, ViewOnlyMixin, admin_error_text
+from core.admin import LargeTablePaginator, ServiceModelAdmin, ViewOnlyMixin, admin_error_text
 from core.exceptions import ApplicationError
 from crm.admin import TIMESTAMPS
 from loyalty.admin import LoyaltyAccountAdmin
@@ -63,6 +63,11 @@ class CardAdmin(ServiceModelAdmin):
     list_filter = ("status", "kind")
     list_select_related = ("account",)
     raw_id_fields = ("account",)
+    # Every member holds at least one card: the accounts' large-table treatment (loyalty/admin.py).
+    ordering = ("-pk",)
+    sortable_by = ()
+    paginator = LargeTablePaginator
+    show_facets = admin.ShowFacets.NEVER
     show_full_result_count = False
     # Switches the search box on; get_search_results compares normalised numbers on the unique index.
     search_fields = ("normalised_number",)
@@ -240,6 +245,10 @@ class ScanAndGoMemberAdmin(ServiceModelAdmin):
 
     list_display = ("account_number", "customer", "tier", "tier_bias", "spot_check_bias_override")
     list_select_related = ("customer", "tier__program")
+    # Every loyalty account (a proxy of the table): the accounts' large-table treatment (loyalty/admin.py).
+    ordering = ("-pk",)
+    sortable_by = ()
+    paginator = LargeTablePaginator
     show_full_result_count = False
     search_fields = ("account_number",)
     search_help_text = "Account or card number."

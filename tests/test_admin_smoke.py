@@ -32,6 +32,7 @@ from django_celery_beat.models import (
     SolarSchedule,
 )
 
+from core.admin import LargeTablePaginator
 from crm.models import ConsentChange, Customer
 from crm.services.api_clients import api_client_create
 from crm.services.consents import consents_set
@@ -314,3 +315,36 @@ def test_admin_pages_load_within_their_query_budget(label, admin_client):
     assert changelist_queries_three_more == changelist_queries, "the changelist runs a query per row"
     may_add = admin.site._registry[model].has_add_permission(changelist.wsgi_request)
     assert add_status == (200 if may_add else 403)
+
+
+# Tables that grow with the customers and what they do: their changelists must never count every row.
+LARGE_TABLES = (
+    "crm.ConsentChange",
+    "crm.Customer",
+    "loyalty.Card",
+    "loyalty.LoyaltyAccount",
+    "loyalty.PointsEntry",
+    "loyalty.Purchase",
+    "loyalty.ScanAndGoMember",
+    "loyalty.TierBenefitGrant",
+    "loyalty.Voucher",
+    "webhooks.WebhookDelivery",
+    "webhooks.WebhookEvent",
+)
+
+
+@pytest.mark.parametrize("label", LARGE_TABLES)
+def test_large_table_changelists_cap_their_count(label, admin_client, monkeypatch):
+    # given: more rows than the paginator counts exactly
+    monkeypatch.setattr(LargeTablePaginator, "EXACT_COUNT_LIMIT", 2)
+    model = apps.get_model(label)
+    while model.objects.count() <= 2:
+        FACTORIES[label]()
+
+    # when
+    status, _queries, response = _get(admin_client, _admin_url(model, "changelist"))
+
+    # then
+    assert status == 200
+    paginator = response.context["cl"].paginator
+    assert (type(paginator), paginator.count, paginator.count_text) == (LargeTablePaginator, 2, "more than 2")

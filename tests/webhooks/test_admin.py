@@ -66,6 +66,32 @@ def test_webhook_admin_pages_load(admin_client, delivered):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("url", [EVENTS_URL, DELIVERIES_URL])
+def test_search_finds_exact_event_ids_and_entity_ids_only(admin_client, url):
+    # given: three events of two customers, and a delivery of each
+    endpoint, _secret = webhook_endpoint_create(url=closed_port_url(), event_types=["*"], description="warehouse")
+    first = emit_customer_created(customer_id="C000000000001")
+    second = emit_customer_created(customer_id="C000000000001", version=2)
+    other = emit_customer_created(customer_id="C000000000002")
+    for event in (first, second, other):
+        WebhookDelivery.objects.create(endpoint=endpoint, event=event)
+
+    def found(term: str) -> set[str]:
+        rows = admin_client.get(url, {"q": term}).context["cl"].result_list
+        return {row.public_id if url == EVENTS_URL else row.event.public_id for row in rows}
+
+    # when
+    by_entity = found(" C000000000001 ")
+    by_event = found(other.public_id)
+    by_part = found("C00000000000")
+
+    # then
+    assert by_entity == {first.public_id, second.public_id}
+    assert by_event == {other.public_id}
+    assert by_part == set()
+
+
+@pytest.mark.django_db
 def test_deliveries_attempts_and_events_are_view_only(admin_client, delivered):
     # given
     _endpoint, _secret, event, delivery = delivered

@@ -1,7 +1,7 @@
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Aggregate, CharField, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils.translation import gettext as _
 
 from core.exceptions import ApplicationError
@@ -95,7 +95,45 @@ def customer_search(
     return list(customer_search_queryset(criteria=criteria, queryset=queryset)[:limit])
 
 
+class _JoinedStoreCodes(Aggregate):
+    """A group's store codes in one comma-separated string, NULL for none: GROUP_CONCAT on SQLite, STRING_AGG on
+    PostgreSQL. A comma is safe as the separator: store codes cannot hold one (crm/validators.py validate_code)."""
+
+    function = "GROUP_CONCAT"
+    template = "%(function)s(%(expressions)s, ',')"
+    output_field = CharField()
+
+    def as_postgresql(self, compiler, connection, **extra_context):  # type: ignore[no-untyped-def]
+        return self.as_sql(compiler, connection, function="STRING_AGG", **extra_context)
+
+
+ALLOWED_STORE_CODES = "allowed_store_codes_joined"
+
+
+def api_client_allowed_store_codes_annotation() -> dict[str, Subquery]:
+    """Annotate an ApiClient queryset with this to load the client's allowed stores in the same query (the key
+    lookup of every request does, crm/authentication.py): api_client_allowed_store_codes then needs none."""
+    through = ApiClient.allowed_stores.through
+    codes = (
+        through.objects.filter(apiclient_id=OuterRef("pk"))
+        .order_by()
+        .values("apiclient_id")
+        .annotate(codes=_JoinedStoreCodes("store__code"))
+        .values("codes")[:1]
+    )
+    return {ALLOWED_STORE_CODES: Subquery(codes, output_field=CharField())}
+
+
+def api_client_allowed_store_codes(*, client: ApiClient) -> frozenset[str]:
+    """The codes of the stores the client is restricted to; empty: it is not restricted. No query when the client
+    was loaded with api_client_allowed_store_codes_annotation, one otherwise."""
+    if hasattr(client, ALLOWED_STORE_CODES):
+        joined = getattr(client, ALLOWED_STORE_CODES) or ""
+        return frozenset(code for code in joined.split(",") if code)
+    return frozenset(client.allowed_stores.values_list("code", flat=True))
+
+
 def api_client_may_act_for_store(*, client: ApiClient, store_code: str) -> bool:
     """A client restricted to some stores may attribute changes only to those; an unrestricted one to any."""
-    allowed = client.allowed_stores.values_list("code", flat=True)
-    return not allowed.exists() or store_code.strip() in set(allowed)
+    allowed = api_client_allowed_store_codes(client=client)
+    return not allowed or store_code.strip() in allowed

@@ -53,3 +53,11 @@ BAD_REQUEST = OpenApiExample(
         "errorMessage": "loyaltyCardNumber: Required: the scanned card number (or cardNumber, or customerId).",
     },
 )
+
+STORE_NOT_ALLOWED = OpenApiExample(
+    "StoreNotAllowed",
+    summary="The key is restricted to other stores",
+    response_only=True,
+    status_codes=["403"],
+    value={"errorCode": "STORE_NOT_ALLOWED", "errorMessage": "storeId: This API key may not act for store HAM01."},
+)

@@ -20,7 +20,11 @@ from rest_framework.views import APIView
 
 from clienteling.scan_and_go import schema_examples as examples
 from clienteling.scan_and_go.errors import scan_and_go_exception_handler
+from core.exceptions import ApplicationError
+from crm.error_codes import CrmErrorCode
+from crm.models import ApiClient
 from crm.permissions import HasRequiredScope
+from crm.selectors import api_client_allowed_store_codes
 from loyalty.card_numbers import CARD_NUMBER_MAX_LENGTH, card_number_normalise
 from loyalty.selectors_scan_and_go import CouponOffer, ScanAndGoProfile, scan_and_go_profile_get
 
@@ -42,6 +46,28 @@ def _code_field(max_length: int) -> serializers.RegexField:
         allow_blank=True,
         error_messages={"invalid": _("Use letters, digits, spaces, dots, dashes and underscores only.")},
     )
+
+
+def store_code_for_client(client: ApiClient, store_code: str) -> str:
+    """The store whose rules apply to the scan: the `storeId` sent. A key restricted to some stores may name only
+    those (403 STORE_NOT_ALLOWED, before any lookup: it learns nothing of the shopper), and one that names none
+    gets the key's store when it has exactly one, else a 400 (the program's rules could be laxer than the store's,
+    so leaving the store out must not be a way around them). Raises ApplicationError and ValidationError."""
+    allowed = api_client_allowed_store_codes(client=client)
+    if not allowed:
+        return store_code
+    if not store_code:
+        if len(allowed) == 1:
+            return next(iter(allowed))
+        raise serializers.ValidationError({"storeId": _("Required: this API key may act only for some stores.")})
+    if store_code not in allowed:
+        raise ApplicationError(
+            _("This API key may not act for store %(store)s.") % {"store": store_code},
+            code=CrmErrorCode.STORE_NOT_ALLOWED,
+            status=403,
+            extra={"field": "storeId"},
+        )
+    return store_code
 
 
 def _decimal_number(value: Decimal) -> int | float:
@@ -171,7 +197,12 @@ class CustomerProfileScanAndGoApi(APIView):
             OpenApiParameter("loyaltyCardNumber", str, description="The scanned card number (spaces, dashes ignored)."),
             OpenApiParameter("cardNumber", str, description="Alias of loyaltyCardNumber."),
             OpenApiParameter("customerId", str, description="Our customer id, when no card number is sent."),
-            OpenApiParameter("storeId", str, description="The store code; selects the store's overrides."),
+            OpenApiParameter(
+                "storeId",
+                str,
+                description="The store code; selects the store's overrides. A key restricted to stores may name "
+                "only those; without storeId it answers for its only store (400 when it has several).",
+            ),
             OpenApiParameter("deviceType", str, description="e.g. smart_cart, handheld, unlocking_station."),
         ],
         responses={
@@ -180,10 +211,13 @@ class CustomerProfileScanAndGoApi(APIView):
                 ScanAndGoErrorSerializer, description="A parameter is missing or malformed; the message names it."
             ),
             401: OpenApiResponse(description="Missing or wrong API key; empty body."),
-            403: OpenApiResponse(description="The key lacks the scan_and_go scope."),
+            403: OpenApiResponse(
+                ScanAndGoErrorSerializer,
+                description="The key lacks the scan_and_go scope, or is restricted to stores other than storeId.",
+            ),
             404: OpenApiResponse(description="No such card or customer, or the customer is erased; empty body."),
         },
-        examples=[examples.ALLOWED, examples.DENIED, examples.BAD_REQUEST],
+        examples=[examples.ALLOWED, examples.DENIED, examples.BAD_REQUEST, examples.STORE_NOT_ALLOWED],
         tags=["Scan & Go"],
     )
     def get(self, request: Request) -> Response:
@@ -193,7 +227,7 @@ class CustomerProfileScanAndGoApi(APIView):
         profile = scan_and_go_profile_get(
             card_number=params.get("loyaltyCardNumber") or params.get("cardNumber") or "",
             customer_id=params.get("customerId") or "",
-            store_code=params.get("storeId") or "",
+            store_code=store_code_for_client(request.user, params.get("storeId") or ""),
             device_type=params.get("deviceType") or "",
         )
         if profile is None:

@@ -1,8 +1,8 @@
 """GET /customer-profile runs a fixed number of queries, whatever the number of cards, vouchers, coupons, rules or
 store overrides. With the configuration cached and the key's last use recorded (the steady state):
 
-- 1 query: the API key (crm/authentication.py; it also writes last_used_at at most once per
-  LAST_USED_RESOLUTION, which the warm-up request takes here);
+- 1 query: the API key with its allowed stores (crm/authentication.py; it also writes last_used_at at most once
+  per LAST_USED_RESOLUTION, which the warm-up request takes here);
 - 1 query: the card with account, customer, consents, program, policy and tier joined, purchases and the coupon
   stamp annotated;
 - 1 query: the customer's vouchers, only when the device unlocks and the program offers Scan & Go coupons;
@@ -110,6 +110,25 @@ def test_a_denied_shopper_costs_no_coupon_query(device, django_assert_num_querie
 
     # then
     assert response.json()["unlockingDevices"]["isAllowed"] is False
+
+
+@pytest.mark.parametrize("stores", [1, 40])
+def test_a_key_restricted_to_stores_costs_no_more(make_api_client, django_assert_num_queries, stores):
+    # given
+    http, key = make_api_client("scan_and_go")
+    codes = [f"S{index:03d}" for index in range(stores)]
+    world.key_restricted_to(key, *codes)
+    _customer, account = world.shopper()
+    http.get(URL, {"loyaltyCardNumber": account.account_number, "storeId": codes[-1]})
+
+    # when
+    with django_assert_num_queries(AUTH_QUERIES + 1):
+        allowed = http.get(URL, {"loyaltyCardNumber": account.account_number, "storeId": codes[-1]})
+    with django_assert_num_queries(AUTH_QUERIES):
+        refused = http.get(URL, {"loyaltyCardNumber": account.account_number, "storeId": "ELSEWHERE"})
+
+    # then
+    assert (allowed.status_code, refused.status_code) == (200, 403)
 
 
 def test_unknown_cards_and_customer_ids_cost_one_query_after_the_key(device, django_assert_num_queries):

@@ -4,7 +4,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from crm.models import Customer
+from crm.models import ApiClient, Customer
+from crm.services.api_clients import api_key_hash
 from crm.services.context import ChangeContext
 from crm.services.customers import customer_create
 from crm.services.stores import store_get_or_create
@@ -93,3 +94,9 @@ def coupon(code: str, **fields: Any):
     fields.setdefault("kind", "percent")
     fields.setdefault("value", Decimal("10"))
     return coupon_definition_create(program=default_program(), code=code, name=code.replace("-", " ").title(), **fields)
+
+
+def key_restricted_to(key: str, *store_codes: str) -> None:
+    """Restrict the API key to these stores (admin: API clients > allowed stores)."""
+    client = ApiClient.objects.get(key_hash=api_key_hash(key))
+    client.allowed_stores.add(*(store_get_or_create(code=code) for code in store_codes))

@@ -233,6 +233,7 @@ _PROFILE_FIELDS = (
     "account__customer__preferred_language",
     "account__customer__customer_group",
     "account__customer__consents__agree_to_tc",
+    "account__program__is_active",
     "account__program__default_language",
     "account__program__card_number_strip_leading_zeros",
     "account__tier__code",
@@ -336,14 +337,15 @@ def card_for_scan_get(*, card_number: str) -> ScanSubject | None:
 
 
 def account_for_scan_get(*, customer_id: str) -> ScanSubject | None:
-    """By customer id (query 1): the customer's account in the default program, else their oldest one; None when
-    the customer is unknown or in no program. There is no card to judge."""
+    """By customer id (query 1): the customer's account in an active program, the default one first, else their
+    oldest; an account in a switched-off program only when they have no other. None when the customer is unknown
+    or in no program. There is no card to judge."""
     account = (
         LoyaltyAccount.objects.filter(customer__public_id=customer_id.strip().upper())
         .select_related("customer__consents", "program__scan_and_go_policy", "tier")
         .only(*_only("account__"))
         .annotate(**_lookup_annotations("pk"))
-        .order_by("-program__is_default", "created_at", "id")
+        .order_by("-program__is_active", "-program__is_default", "created_at", "id")
         .first()
     )
     if account is None:
@@ -523,6 +525,7 @@ def scan_and_go_profile_get(
     reason = unlock.unlock_denial(
         unlock_policy,
         unlock.UnlockFacts(
+            program_active=program.is_active,
             customer_blocked=customer.status == Customer.Status.BLOCKED,
             account_blocked=account.state == LoyaltyAccount.State.BLOCKED,
             card_status=card.status if card else None,

@@ -2,7 +2,8 @@
 
 The policy is configuration (loyalty.models.ScanAndGoPolicy, merged with the store's override by
 loyalty/selectors_scan_and_go.py); the facts come from the profile lookup. Denial reasons are checked in a fixed
-order, the first that applies wins: what holds for everybody in the store (Scan & Go off, no self-unlocking)
+order, the first that applies wins: what holds for everybody in the store (Scan & Go off for the program, in the
+store, or because the program itself is switched off; no self-unlocking)
 before what is about the shopper, and among those the customer before the account before the card, so that the
 message names the thing staff have to fix first.
 
@@ -60,6 +61,8 @@ class UnlockPolicy:
 
 @dataclass(frozen=True)
 class UnlockFacts:
+    # The account's program is running (Program.is_active): a program switched off does not run Scan & Go either.
+    program_active: bool
     customer_blocked: bool
     account_blocked: bool
     # None when the shopper was identified without a card (by customer id): there is no card to judge.
@@ -83,7 +86,7 @@ def device_types_parse(value: str) -> frozenset[str]:
 
 def unlock_denial(policy: UnlockPolicy, facts: UnlockFacts) -> str | None:
     """The reason the device must stay locked, or None: unlock."""
-    if not policy.unlocking_allowed:
+    if not policy.unlocking_allowed or not facts.program_active:
         return UNLOCKING_DISABLED
     # A device that does not say what it is counts as self-unlocking: the safe reading of a store that wants
     # shoppers to pass the station.

@@ -13,6 +13,7 @@ from loyalty.rules.unlock import UnlockFacts, UnlockPolicy
 
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 CLEAN = UnlockFacts(
+    program_active=True,
     customer_blocked=False,
     account_blocked=False,
     card_status="active",
@@ -41,6 +42,8 @@ DEFAULT = UnlockPolicy()
         (DEFAULT, replace(CLEAN, terms_accepted=False), None),
         (UnlockPolicy(require_terms_consent=True), replace(CLEAN, terms_accepted=False), "terms_not_accepted"),
         (UnlockPolicy(unlocking_allowed=False), CLEAN, "unlocking_disabled"),
+        (DEFAULT, replace(CLEAN, program_active=False), "unlocking_disabled"),
+        (UnlockPolicy(unlocking_allowed=False), replace(CLEAN, program_active=False), "unlocking_disabled"),
         (UnlockPolicy(self_unlocking_allowed=False), CLEAN, "self_unlocking_not_allowed"),
         (UnlockPolicy(self_unlocking_allowed=False), replace(CLEAN, device_type=""), "self_unlocking_not_allowed"),
         (UnlockPolicy(self_unlocking_allowed=False), replace(CLEAN, device_type="unlocking_station"), None),
@@ -65,6 +68,11 @@ def test_unlock_denial(policy, facts, reason):
         ),
         (
             UnlockPolicy(self_unlocking_allowed=False),
+            replace(CLEAN, program_active=False, customer_blocked=True),
+            "unlocking_disabled",
+        ),
+        (
+            UnlockPolicy(self_unlocking_allowed=False),
             replace(CLEAN, customer_blocked=True),
             "self_unlocking_not_allowed",
         ),
@@ -80,6 +88,7 @@ def test_unlock_denial(policy, facts, reason):
     ],
     ids=[
         "store-first",
+        "program-off-before-station-and-person",
         "station-before-person",
         "customer-first",
         "account-before-card",

@@ -11,8 +11,10 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from crm.models import ApiClient
+from crm.services.context import ChangeContext
 from loyalty.models import Program, ScanAndGoPolicy
 from loyalty.services.cards import card_issue
+from loyalty.services.enrolment import loyalty_account_enroll
 from tests.admin_forms import admin_form_data
 from tests.clienteling.scan_and_go import world
 
@@ -345,6 +347,57 @@ def test_a_program_with_scan_and_go_off_denies_everywhere(device, member):
         "isAllowed": False,
         "message": "Scan & Go ist in dieser Filiale heute nicht verfügbar. Bitte nutzen Sie eine Kasse.",
     }
+
+
+def test_a_switched_off_program_denies_like_scan_and_go_off_and_sends_no_coupons(device, member):
+    # given
+    world.coupon("welcome", auto_apply=True)
+    _customer, account = member
+    Program.objects.filter(is_default=True).update(is_active=False)
+
+    # when
+    by_card = device.get(URL, {"loyaltyCardNumber": account.account_number, "storeId": "BER01"})
+    by_id = device.get(URL, {"customerId": account.customer.public_id})
+
+    # then
+    for response in (by_card, by_id):
+        assert response.status_code == 200
+        assert response.json()["unlockingDevices"] == {
+            "isAllowed": False,
+            "message": "Scan & Go ist in dieser Filiale heute nicht verfügbar. Bitte nutzen Sie eine Kasse.",
+        }
+        assert "coupons" not in response.json()
+
+
+def test_a_switched_off_program_applies_to_the_next_scan(device, member):
+    # given
+    _customer, account = member
+    device.get(URL, {"loyaltyCardNumber": account.account_number})  # caches the configuration
+    Program.objects.filter(is_default=True).update(is_active=False)
+
+    # when
+    off = device.get(URL, {"loyaltyCardNumber": account.account_number})
+    Program.objects.filter(is_default=True).update(is_active=True)
+    on_again = device.get(URL, {"loyaltyCardNumber": account.account_number})
+
+    # then
+    assert off.json()["unlockingDevices"]["isAllowed"] is False
+    assert on_again.json()["unlockingDevices"] == {"isAllowed": True}
+
+
+def test_by_customer_id_an_account_in_a_running_program_wins_over_the_switched_off_default(device, member):
+    # given
+    customer, default_account = member
+    partner = Program.objects.create(code="partner", name="Partner program")
+    partner_account = loyalty_account_enroll(customer=customer, program=partner, context=ChangeContext())
+    Program.objects.filter(pk=default_account.program_id).update(is_active=False)
+
+    # when
+    response = device.get(URL, {"customerId": customer.public_id})
+
+    # then
+    assert response.json()["loyalty"]["id"] == partner_account.account_number
+    assert response.json()["unlockingDevices"] == {"isAllowed": True}
 
 
 def test_a_denied_shopper_gets_no_coupons(device, member):

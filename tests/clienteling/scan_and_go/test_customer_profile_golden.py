@@ -82,6 +82,16 @@ def _store(language: str, **override: bool) -> Scenario:
     return scenario
 
 
+def _program_inactive(language: str) -> Scenario:
+    def scenario() -> dict[str, str]:
+        world.coupon("welcome", auto_apply=True)
+        placeholders = _placeholders(*world.shopper(language=language, points=300))
+        Program.objects.filter(is_default=True).update(is_active=False)
+        return placeholders
+
+    return scenario
+
+
 def denied_with_own_message_es() -> dict[str, str]:
     world.denial_message("card_blocked", "es", "Tarjeta bloqueada: pase por atención al cliente.")
     return _card("es-ES", "blocked")()
@@ -182,6 +192,8 @@ SCENARIOS: dict[str, Scenario] = {
     "denied_unlocking_disabled_in_store_fr": _store("fr-FR", unlocking_allowed=False),
     "denied_self_unlocking_not_allowed_de": _store("de-DE", self_unlocking_allowed=False),
     "denied_self_unlocking_not_allowed_fr": _store("fr-FR", self_unlocking_allowed=False),
+    "denied_program_inactive_de": _program_inactive("de-DE"),
+    "denied_program_inactive_fr": _program_inactive("fr-FR"),
     "denied_with_own_message_es": denied_with_own_message_es,
     "denied_language_falls_back_to_program_default": denied_language_falls_back_to_program_default,
     "allowed_at_station_where_self_unlocking_is_off": allowed_at_station_where_self_unlocking_is_off,

@@ -8,7 +8,7 @@ import importlib
 
 from django.apps import apps
 
-LATEST_ROLES_MIGRATION = "crm.migrations.0006_admin_roles_scan_and_go"
+LATEST_ROLES_MIGRATION = "crm.migrations.0007_admin_roles_profile_fixes"
 
 latest_roles = importlib.import_module(LATEST_ROLES_MIGRATION)
 

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
+from django.db.models.constants import LOOKUP_SEP
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
@@ -38,6 +39,8 @@ TIMESTAMPS = ("created_at", "updated_at")
 CONTACT_COLUMNS = ("email", "phone_mobile", "phone_home")
 # Hidden from their customer page too, with the address list.
 CONTACT_FIELDS = (*CONTACT_COLUMNS, "allow_sms_notifications", "postal_code", "profile_address")
+# Columns they may not filter the customer changelist on from the URL either.
+CONTACT_LOOKUP_FIELDS = (*CONTACT_FIELDS, "postal_code_search")
 CONSENT_HISTORY_INLINE_SIZE = 20
 
 
@@ -260,6 +263,8 @@ class CustomerAdmin(ServiceModelAdmin):
     # Switches the search box on; get_search_results replaces the stock LIKE '%term%' search entirely.
     search_fields = ("public_id",)
     search_help_text = "First or last name (or “first last”), email, phone or customer id."
+    # For users who may not see contact details, whose search ignores email and phones (get_search_results).
+    search_help_text_without_contact_details = "First or last name (or “first last”) or customer id."
     readonly_fields = ("public_id", "profile_address", "created_store", "created_associate", *TIMESTAMPS)
     fieldsets = (
         (None, {"fields": ("public_id", "status")}),
@@ -287,9 +292,8 @@ class CustomerAdmin(ServiceModelAdmin):
     inlines = (AddressInline, ConsentsInline, ConsentChangeInline)
 
     def get_list_display(self, request: HttpRequest) -> tuple[str, ...]:
-        # Read-only users (marketing) browse customers without their contact details; the change page still shows
-        # them, read-only.
-        if request.user.has_perm("crm.change_customer"):
+        # Read-only users (marketing) browse and search customers without their contact details.
+        if self._may_see_contact_details(request):
             return self.list_display
         return tuple(name for name in self.list_display if name not in CONTACT_COLUMNS)
 
@@ -350,28 +354,51 @@ class CustomerAdmin(ServiceModelAdmin):
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Customer], search_term: str
     ) -> tuple[QuerySet[Customer], bool]:
+        """Also answers the raw-id lookup popups and autocompletes that pick a customer, with the same rule: only
+        users who may see contact details find customers by them."""
         term = search_term.strip()
         if not term:
             return queryset, False
-        return queryset.filter(self.search_condition(term)), False
+        condition = self.search_condition(term)
+        if self._may_see_contact_details(request):
+            condition |= self.contact_search_condition(term)
+        return queryset.filter(condition), False
 
     def search_condition(self, term: str) -> Q:
-        """Every way one search box can name a customer. Each branch is an equality or a prefix match on an
+        """The ways one search box names a customer without their contact details (customer id, name prefixes),
+        for every user. Each branch, here and in contact_search_condition, is an equality or a prefix match on an
         indexed column, so that PostgreSQL can answer the OR from indexes without scanning the table."""
         folded = search_key(term)
         condition = (
-            Q(public_id=term.upper())
-            | Q(email=normalize_email(term))
-            | Q(first_name_search__startswith=folded)
-            | Q(last_name_search__startswith=folded)
+            Q(public_id=term.upper()) | Q(first_name_search__startswith=folded) | Q(last_name_search__startswith=folded)
         )
         first_name, _space, last_name = folded.partition(" ")
         if last_name:
             condition |= Q(first_name_search__startswith=first_name, last_name_search__startswith=last_name)
+        return condition
+
+    def contact_search_condition(self, term: str) -> Q:
+        """Email and phones: searched only for users who may see contact details."""
+        condition = Q(email=normalize_email(term))
         phone = normalize_phone(term, default_region=settings.PHONENUMBER_DEFAULT_REGION)
         if phone:
             condition |= Q(phone_mobile=phone) | Q(phone_home=phone)
         return condition
+
+    def get_changelist_instance(self, request: HttpRequest) -> Any:
+        changelist = super().get_changelist_instance(request)
+        if not self._may_see_contact_details(request):
+            changelist.search_help_text = self.search_help_text_without_contact_details
+        return changelist
+
+    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
+        # The stock admin lets any viewer filter the changelist on a local column from the URL: ?email=… or
+        # ?phone_mobile__startswith=… would look customers up by contact details as surely as the search box.
+        # Refused (400) to those who may not see them; lookups across relations are refused by the stock rule.
+        column = lookup.split(LOOKUP_SEP, 1)[0]
+        if column in CONTACT_LOOKUP_FIELDS and (request is None or not self._may_see_contact_details(request)):
+            return False
+        return super().lookup_allowed(lookup, value, request)
 
     def save_model(self, request: HttpRequest, obj: Customer, form: forms.ModelForm, change: bool) -> None:
         customer_save_from_admin(customer=obj)

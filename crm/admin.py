@@ -29,7 +29,13 @@ from core.admin import LargeTablePaginator, ServiceModelAdmin, ViewOnlyMixin
 from crm.models import CONSENT_NAMES, Address, ApiClient, Associate, ConsentChange, Consents, Customer, Store
 from crm.normalization import ADDRESS_CONTENT_FIELDS, normalize_email, normalize_phone, search_key
 from crm.services.addresses import address_save
-from crm.services.api_clients import api_client_create, api_client_rotate_key, api_client_set_scopes
+from crm.services.api_clients import (
+    api_client_create,
+    api_client_deactivate,
+    api_client_reactivate,
+    api_client_rotate_key,
+    api_client_set_scopes,
+)
 from crm.services.consents import consents_set
 from crm.services.context import ChangeContext
 from crm.services.customers import customer_save_from_admin
@@ -107,10 +113,11 @@ class ApiClientAdminForm(forms.ModelForm):
 class ApiClientAdmin(ServiceModelAdmin):
     form = ApiClientAdminForm
     list_display = ("name", "key_prefix", "scope_list", "is_active", "last_used_at", "created_at")
+    list_filter = ("is_active",)
     search_fields = ("name",)
-    actions = ("rotate_key",)
-    # key_hash is never shown. is_active and allowed_stores have no service yet, so they are read-only here;
-    # rotating the key is how to lock a client out meanwhile.
+    actions = ("rotate_key", "deactivate", "reactivate")
+    # key_hash is never shown. is_active changes through the Deactivate and Reactivate actions; allowed_stores has
+    # no service yet, so it is read-only here.
     add_fields = ("name", "scopes")
     fields = ("name", "key_prefix", "scopes", "is_active", "allowed_stores", "last_used_at", *TIMESTAMPS)
     readonly_fields = ("name", "key_prefix", "is_active", "allowed_stores", "last_used_at", *TIMESTAMPS)
@@ -141,9 +148,33 @@ class ApiClientAdmin(ServiceModelAdmin):
         for client in queryset:
             self._show_key_once(request, client, api_client_rotate_key(client=client))
 
+    @admin.action(description="Deactivate (its key is refused until reactivated)", permissions=["change"])
+    def deactivate(self, request: HttpRequest, queryset: QuerySet[ApiClient]) -> None:
+        changed, unchanged = _flip_each(queryset, api_client_deactivate)
+        if changed:
+            self.message_user(request, _("Deactivated: %(names)s.") % {"names": changed}, messages.SUCCESS)
+        if unchanged:
+            self.message_user(request, _("Already deactivated: %(names)s.") % {"names": unchanged}, messages.WARNING)
+
+    @admin.action(description="Reactivate (its key works again)", permissions=["change"])
+    def reactivate(self, request: HttpRequest, queryset: QuerySet[ApiClient]) -> None:
+        changed, unchanged = _flip_each(queryset, api_client_reactivate)
+        if changed:
+            self.message_user(request, _("Reactivated: %(names)s.") % {"names": changed}, messages.SUCCESS)
+        if unchanged:
+            self.message_user(request, _("Already active: %(names)s.") % {"names": unchanged}, messages.WARNING)
+
     def _show_key_once(self, request: HttpRequest, client: ApiClient, key: str) -> None:
         message = _("The API key of “%(name)s” is %(key)s. Copy it now: it is not stored and cannot be shown again.")
         self.message_user(request, message % {"name": client.name, "key": key}, messages.SUCCESS)
+
+
+def _flip_each(queryset: QuerySet[ApiClient], flip: Callable[..., bool]) -> tuple[str, str]:
+    """Run the activation service on each client: the names it changed, and the names that already were so."""
+    changed, unchanged = [], []
+    for client in queryset.order_by("name"):
+        (changed if flip(client=client) else unchanged).append(client.name)
+    return ", ".join(changed), ", ".join(unchanged)
 
 
 class AddressInline(admin.TabularInline):

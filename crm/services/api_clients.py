@@ -3,6 +3,7 @@ import secrets
 from collections.abc import Iterable
 
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.exceptions import ApplicationError
@@ -64,3 +65,27 @@ def api_client_set_scopes(*, client: ApiClient, scopes: Iterable[str]) -> ApiCli
     client.scopes = _validated_scopes(scopes)
     client.save(update_fields=["scopes", "updated_at"])
     return client
+
+
+@transaction.atomic
+def api_client_deactivate(*, client: ApiClient) -> bool:
+    """Lock the client out: its key is refused (401) from the next request on. Scopes, stores and key stay, for
+    api_client_reactivate. Returns False, changing nothing, when the client was inactive already."""
+    return _api_client_set_active(client=client, is_active=False)
+
+
+@transaction.atomic
+def api_client_reactivate(*, client: ApiClient) -> bool:
+    """Let the client in again with the key it had. Returns False, changing nothing, when it was active already."""
+    return _api_client_set_active(client=client, is_active=True)
+
+
+def _api_client_set_active(*, client: ApiClient, is_active: bool) -> bool:
+    now = timezone.now()
+    # Compare-and-set: of two people flipping the same client at once, exactly one changes it.
+    changed = ApiClient.objects.filter(pk=client.pk, is_active=not is_active).update(
+        is_active=is_active, updated_at=now
+    )
+    if changed:
+        client.is_active, client.updated_at = is_active, now
+    return bool(changed)

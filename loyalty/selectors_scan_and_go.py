@@ -5,7 +5,8 @@ Queries per scan, pinned by tests/clienteling/scan_and_go/test_query_budget.py:
    Go policy and the tier joined; annotated with whether the account has purchases and the stamp of the
    program's coupon definitions (their latest change and their count);
 2. the customer's vouchers in that program that are issued or claimed (and the redeemed ones of auto-apply coupons
-   with a per-customer limit), with their coupon joined: only when the device unlocks and the policy sends coupons;
+   with a per-customer limit), with their coupon joined: only when the device unlocks, the policy sends coupons
+   and the shopper is an enrolled member who is not blocked;
 3. only when an auto-apply coupon the customer may get has a total limit: how often it was redeemed.
 
 The configuration (policy, store overrides, messages, risk rules, the program's Scan & Go coupons) is cached in
@@ -376,6 +377,8 @@ class CouponOffer:
 class ScanAndGoProfile:
     customer: Customer
     account: LoyaltyAccount
+    # False for a guest (opted out of the program): the device is then told nothing of the loyalty account.
+    is_member: bool
     is_allowed: bool
     denial_reason: str | None
     message: str | None
@@ -477,6 +480,13 @@ def _offer(coupon: ScanAndGoCoupon, *, code: str, valid_until: datetime | None) 
     )
 
 
+def _gets_member_benefits(customer: Customer, account: LoyaltyAccount) -> bool:
+    """Coupons are for members in good standing, as everywhere else (a shopper session shows a guest or a blocked
+    shopper no rewards): not for a guest who opted out, nor for a blocked customer or account that the policy lets
+    unlock anyway (its "deny blocked" switches off)."""
+    return account.state == LoyaltyAccount.State.ENROLLED and customer.status != Customer.Status.BLOCKED
+
+
 def _membership_days(account: LoyaltyAccount, now: datetime) -> int | None:
     since = account.enrolled_at or account.created_at
     return (now - since).days if since else None
@@ -558,11 +568,12 @@ def scan_and_go_profile_get(
         config.risk_rules,
     )
     coupons = []
-    if reason is None and config.include_coupons and config.coupons:
+    if reason is None and config.include_coupons and config.coupons and _gets_member_benefits(customer, account):
         coupons = _coupon_offers(config=config, account=account, now=now)
     return ScanAndGoProfile(
         customer=customer,
         account=account,
+        is_member=account.state != LoyaltyAccount.State.GUEST,
         is_allowed=reason is None,
         denial_reason=reason,
         message=message,

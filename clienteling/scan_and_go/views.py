@@ -101,11 +101,14 @@ def profile_body(profile: ScanAndGoProfile) -> dict[str, Any]:
     for key, value in (("firstName", customer.first_name), ("lastName", customer.last_name), ("email", customer.email)):
         if value:
             body[key] = value
-    loyalty: dict[str, Any] = {"id": account.account_number}
-    if account.tier is not None:
-        loyalty["type"] = account.tier.code
-    loyalty["pointsBalance"] = account.points_balance
-    body["loyalty"] = loyalty
+    # A guest left the loyalty program: no member prices or promotions on the device, and their points are frozen
+    # until they opt in again, so the device gets no loyalty block at all.
+    if profile.is_member:
+        loyalty: dict[str, Any] = {"id": account.account_number}
+        if account.tier is not None:
+            loyalty["type"] = account.tier.code
+        loyalty["pointsBalance"] = account.points_balance
+        body["loyalty"] = loyalty
     if profile.coupons:
         body["coupons"] = [_coupon_body(coupon) for coupon in profile.coupons]
     body["spotCheckBias"] = profile.spot_check_bias
@@ -175,7 +178,9 @@ class CustomerProfileScanAndGoApi(APIView):
         firstName = serializers.CharField(required=False)
         lastName = serializers.CharField(required=False)
         email = serializers.EmailField(required=False)
-        loyalty = LoyaltySerializer()
+        loyalty = LoyaltySerializer(
+            required=False, help_text="Left out for a guest (a customer who opted out of the loyalty program)."
+        )
         coupons = CouponSerializer(many=True, required=False)
         spotCheckBias = serializers.IntegerField(min_value=-100, max_value=100)
         preferredLocale = serializers.CharField(required=False, help_text="BCP 47, e.g. de-DE.")

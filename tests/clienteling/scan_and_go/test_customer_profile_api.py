@@ -10,11 +10,13 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from crm.models import ApiClient
+from crm.models import ApiClient, Customer
 from crm.services.context import ChangeContext
-from loyalty.models import Program, ScanAndGoPolicy
-from loyalty.services.cards import card_issue
+from loyalty.models import LoyaltyAccount, Program, ScanAndGoPolicy
+from loyalty.services.cards import card_block, card_issue
+from loyalty.services.coupons import voucher_issue
 from loyalty.services.enrolment import loyalty_account_enroll
+from loyalty.services.membership import loyalty_account_opt_in, loyalty_account_opt_out
 from tests.admin_forms import admin_form_data
 from tests.clienteling.scan_and_go import world
 
@@ -398,6 +400,105 @@ def test_by_customer_id_an_account_in_a_running_program_wins_over_the_switched_o
     # then
     assert response.json()["loyalty"]["id"] == partner_account.account_number
     assert response.json()["unlockingDevices"] == {"isAllowed": True}
+
+
+# Guests and blocked shoppers -------------------------------------------------------------------------------------
+
+
+def test_a_guest_unlocks_without_loyalty_block_or_coupons(device, member):
+    # given
+    world.coupon("welcome", auto_apply=True)
+    customer, account = member
+    loyalty_account_opt_out(account=account, context=ChangeContext())
+
+    # when
+    body = device.get(URL, {"loyaltyCardNumber": account.account_number}).json()
+
+    # then
+    assert body == {
+        "customerId": customer.public_id,
+        "unlockingDevices": {"isAllowed": True},
+        "firstName": "Alex",
+        "lastName": "Muster",
+        "email": "alex@example.com",
+        "spotCheckBias": 0,
+        "preferredLocale": "de-DE",
+    }
+
+
+def test_a_guest_is_denied_for_the_same_reasons_as_a_member(device, member):
+    # given
+    _customer, account = member
+    card = card_issue(account=account, number="31337")
+    card_block(card=card)
+    loyalty_account_opt_out(account=account, context=ChangeContext())
+
+    # when
+    body = device.get(URL, {"loyaltyCardNumber": "31337"}).json()
+
+    # then
+    assert body["unlockingDevices"] == {
+        "isAllowed": False,
+        "message": "Diese Karte ist gesperrt. Bitte wenden Sie sich an einen Mitarbeiter.",
+    }
+    assert "loyalty" not in body
+
+
+def test_a_guest_who_opts_in_again_gets_loyalty_and_coupons_back(device, member):
+    # given
+    world.coupon("welcome", auto_apply=True)
+    customer, account = member
+    loyalty_account_opt_out(account=account, context=ChangeContext())
+    loyalty_account_opt_in(customer=customer, fields={}, context=ChangeContext())
+
+    # when
+    body = device.get(URL, {"loyaltyCardNumber": account.account_number}).json()
+
+    # then
+    assert body["loyalty"] == {"id": account.account_number, "type": "member", "pointsBalance": 0}
+    assert [coupon["code"] for coupon in body["coupons"]] == ["welcome"]
+
+
+@pytest.mark.parametrize(
+    ("switch", "block"),
+    [("deny_blocked_customer", "customer"), ("deny_blocked_account", "account")],
+    ids=["blocked-customer", "blocked-account"],
+)
+def test_a_blocked_shopper_the_policy_lets_unlock_gets_no_coupons(device, member, switch, block):
+    # given
+    world.policy(**{switch: False})
+    world.coupon("welcome", auto_apply=True)
+    customer, account = member
+    voucher_issue(definition=world.coupon("held"), customer=customer)
+    if block == "customer":
+        Customer.objects.filter(pk=customer.pk).update(status=Customer.Status.BLOCKED)
+    else:
+        LoyaltyAccount.objects.filter(pk=account.pk).update(state=LoyaltyAccount.State.BLOCKED)
+
+    # when
+    body = device.get(URL, {"loyaltyCardNumber": account.account_number}).json()
+
+    # then
+    assert body["unlockingDevices"] == {"isAllowed": True}
+    assert body["loyalty"] == {"id": account.account_number, "type": "member", "pointsBalance": 0}
+    assert "coupons" not in body
+
+
+def test_a_blocked_customer_is_denied_by_default(device, member):
+    # given
+    world.coupon("welcome", auto_apply=True)
+    customer, account = member
+    Customer.objects.filter(pk=customer.pk).update(status=Customer.Status.BLOCKED)
+
+    # when
+    body = device.get(URL, {"loyaltyCardNumber": account.account_number}).json()
+
+    # then
+    assert body["unlockingDevices"] == {
+        "isAllowed": False,
+        "message": "Wir können Scan & Go für Sie nicht starten. Bitte wenden Sie sich an einen Mitarbeiter.",
+    }
+    assert "coupons" not in body
 
 
 def test_a_denied_shopper_gets_no_coupons(device, member):

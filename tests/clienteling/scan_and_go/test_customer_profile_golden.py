@@ -13,6 +13,7 @@ from crm.services.context import ChangeContext
 from loyalty.models import Card, LoyaltyAccount, Program
 from loyalty.services.cards import card_block, card_issue, card_replace
 from loyalty.services.coupons import voucher_cancel, voucher_claim, voucher_issue, voucher_redeem
+from loyalty.services.membership import loyalty_account_opt_out
 from loyalty.services.privacy import customer_erase_with_loyalty_data
 from loyalty.services.scan_and_go import account_spot_check_bias_set
 from tests.clienteling.golden import PAYLOADS, assert_matches_golden, load
@@ -102,6 +103,15 @@ def denied_language_falls_back_to_program_default() -> dict[str, str]:
     return _blocked_account("it-IT")()
 
 
+def found_guest_who_opted_out() -> dict[str, str]:
+    customer, account = world.shopper(points=1250)
+    voucher_issue(definition=world.coupon("birthday"), customer=customer, now=world.NOW)
+    world.coupon("welcome", auto_apply=True)
+    account_spot_check_bias_set(account=account, bias=-20)
+    loyalty_account_opt_out(account=account, context=ChangeContext())
+    return _placeholders(customer, account)
+
+
 def unknown_card() -> dict[str, str]:
     world.shopper()
     return {"card": "999999999999", "customer": ""}
@@ -175,6 +185,7 @@ def allowed_at_station_where_self_unlocking_is_off() -> dict[str, str]:
 SCENARIOS: dict[str, Scenario] = {
     "found_allowed": found_allowed,
     "found_by_customer_id": found_by_customer_id,
+    "found_guest_who_opted_out": found_guest_who_opted_out,
     "denied_customer_blocked_de": _blocked_customer("de-DE"),
     "denied_customer_blocked_fr": _blocked_customer("fr-FR"),
     "denied_account_blocked_de": _blocked_account("de"),

@@ -5,7 +5,8 @@ store overrides. With the configuration cached and the key's last use recorded (
   per LAST_USED_RESOLUTION, which the warm-up request takes here);
 - 1 query: the card with account, customer, consents, program, policy and tier joined, purchases and the coupon
   stamp annotated;
-- 1 query: the customer's vouchers, only when the device unlocks and the program offers Scan & Go coupons;
+- 1 query: the customer's vouchers, only when the device unlocks for an enrolled, unblocked member and the program
+  offers Scan & Go coupons;
 - 1 query: redemption totals, only when an auto-apply coupon the customer may get has a total limit.
 
 So 2 queries with auth (1 without) for a shopper without coupons, 3 (2) with coupons. A configuration reload
@@ -14,8 +15,10 @@ after an admin edit costs CONFIG_RELOAD_QUERIES once per process.
 
 import pytest
 
+from crm.services.context import ChangeContext
 from loyalty.services.cards import card_block, card_issue
 from loyalty.services.coupons import voucher_issue
+from loyalty.services.membership import loyalty_account_opt_out
 from loyalty.services.points import points_adjust_by_admin
 from tests.clienteling.scan_and_go import world
 
@@ -129,6 +132,23 @@ def test_a_key_restricted_to_stores_costs_no_more(make_api_client, django_assert
 
     # then
     assert (allowed.status_code, refused.status_code) == (200, 403)
+
+
+def test_a_guest_costs_no_coupon_query(device, django_assert_num_queries):
+    # given
+    customer, account = world.shopper()
+    voucher_issue(definition=world.coupon("held"), customer=customer)
+    world.coupon("welcome", auto_apply=True)
+    loyalty_account_opt_out(account=account, context=ChangeContext())
+    device.get(URL, {"loyaltyCardNumber": account.account_number})
+
+    # when
+    with django_assert_num_queries(AUTH_QUERIES + 1):
+        response = device.get(URL, {"loyaltyCardNumber": account.account_number})
+
+    # then
+    assert response.json()["unlockingDevices"] == {"isAllowed": True}
+    assert "coupons" not in response.json()
 
 
 def test_unknown_cards_and_customer_ids_cost_one_query_after_the_key(device, django_assert_num_queries):

@@ -150,7 +150,7 @@ class ApiClientAdmin(ServiceModelAdmin):
 
     @admin.action(description="Deactivate (its key is refused until reactivated)", permissions=["change"])
     def deactivate(self, request: HttpRequest, queryset: QuerySet[ApiClient]) -> None:
-        changed, unchanged = _flip_each(queryset, api_client_deactivate)
+        changed, unchanged = self._set_active_each(request, queryset, api_client_deactivate, "Deactivated.")
         if changed:
             self.message_user(request, _("Deactivated: %(names)s.") % {"names": changed}, messages.SUCCESS)
         if unchanged:
@@ -158,23 +158,29 @@ class ApiClientAdmin(ServiceModelAdmin):
 
     @admin.action(description="Reactivate (its key works again)", permissions=["change"])
     def reactivate(self, request: HttpRequest, queryset: QuerySet[ApiClient]) -> None:
-        changed, unchanged = _flip_each(queryset, api_client_reactivate)
+        changed, unchanged = self._set_active_each(request, queryset, api_client_reactivate, "Reactivated.")
         if changed:
             self.message_user(request, _("Reactivated: %(names)s.") % {"names": changed}, messages.SUCCESS)
         if unchanged:
             self.message_user(request, _("Already active: %(names)s.") % {"names": unchanged}, messages.WARNING)
 
+    def _set_active_each(
+        self, request: HttpRequest, queryset: QuerySet[ApiClient], service: Callable[..., bool], history: str
+    ) -> tuple[str, str]:
+        """Run the service on each client, recording each change in the client's admin history (who locked a key
+        out, and when). Returns the names it changed and the names that already were so."""
+        changed, unchanged = [], []
+        for client in queryset.order_by("name"):
+            if service(client=client):
+                self.log_change(request, client, history)
+                changed.append(client.name)
+            else:
+                unchanged.append(client.name)
+        return ", ".join(changed), ", ".join(unchanged)
+
     def _show_key_once(self, request: HttpRequest, client: ApiClient, key: str) -> None:
         message = _("The API key of “%(name)s” is %(key)s. Copy it now: it is not stored and cannot be shown again.")
         self.message_user(request, message % {"name": client.name, "key": key}, messages.SUCCESS)
-
-
-def _flip_each(queryset: QuerySet[ApiClient], flip: Callable[..., bool]) -> tuple[str, str]:
-    """Run the activation service on each client: the names it changed, and the names that already were so."""
-    changed, unchanged = [], []
-    for client in queryset.order_by("name"):
-        (changed if flip(client=client) else unchanged).append(client.name)
-    return ", ".join(changed), ", ".join(unchanged)
 
 
 class AddressInline(admin.TabularInline):

@@ -2,6 +2,7 @@
 and from the API clients admin with the Deactivate and Reactivate actions."""
 
 from django.contrib import messages
+from django.contrib.admin.models import LogEntry
 from django.contrib.messages import get_messages
 from rest_framework.test import APIClient
 
@@ -94,6 +95,10 @@ def test_the_deactivate_action_locks_the_selected_keys_out(admin_client, db):
         "web-shop": True,
     }
     assert [_spi_get(key).status_code for key in (pos_key, cart_key, other_key)] == [401, 401, 404]
+    assert sorted(LogEntry.objects.values_list("object_repr", "change_message", "user__username")) == [
+        ("pos-connector", "Deactivated.", "admin"),
+        ("smart-cart", "Deactivated.", "admin"),
+    ]
 
 
 def test_the_deactivate_action_tells_which_clients_were_inactive_already(admin_client, db):
@@ -113,6 +118,7 @@ def test_the_deactivate_action_tells_which_clients_were_inactive_already(admin_c
     ]
     assert _state(pos) == before
     assert ApiClient.objects.get(pk=cart.pk).is_active is False
+    assert list(LogEntry.objects.values_list("object_repr", "change_message")) == [("smart-cart", "Deactivated.")]
 
 
 def test_the_reactivate_action_lets_the_keys_in_again(admin_client, db):
@@ -132,6 +138,7 @@ def test_the_reactivate_action_lets_the_keys_in_again(admin_client, db):
     ]
     assert _spi_get(pos_key).status_code == 404
     assert _state(cart) == cart_before
+    assert list(LogEntry.objects.values_list("object_repr", "change_message")) == [("pos-connector", "Reactivated.")]
 
 
 def test_the_change_page_offers_no_is_active_field_the_actions_do(admin_client, db):

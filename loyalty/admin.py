@@ -490,6 +490,9 @@ class EraseCustomerForm(forms.Form):
 class LoyaltyCustomerAdmin(CustomerAdmin):
     # The customer page shows accounts in the loyalty panel (loyalty/admin_customer_panel.py), not as an inline.
     search_help_text = "First or last name (or “first last”), email, phone, customer id or loyalty account number."
+    search_help_text_without_contact_details = (
+        "First or last name (or “first last”), customer id or loyalty account number."
+    )
 
     def get_urls(self) -> list[URLPattern]:
         erase = path("<path:object_id>/erase/", self.admin_site.admin_view(self.erase_view), name="crm_customer_erase")

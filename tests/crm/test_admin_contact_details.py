@@ -101,7 +101,9 @@ def test_each_role_reads_the_search_help_for_what_it_may_search(django_user_mode
     store_manager = _client_in(django_user_model, STORE_MANAGERS).get(CUSTOMERS_URL)
 
     # then
-    assert marketing.context["cl"].search_help_text == "First or last name (or “first last”) or customer id."
+    assert marketing.context["cl"].search_help_text == (
+        "First or last name (or “first last”), customer id or loyalty account number."
+    )
     assert store_manager.context["cl"].search_help_text == (
         "First or last name (or “first last”), email, phone, customer id or loyalty account number."
     )

@@ -653,7 +653,7 @@ class Card(TimeStampedModel):
 class ScanAndGoPolicy(TimeStampedModel):
     """How a program answers Scan & Go devices (GET /customer-profile): who may unlock, and what comes with it.
 
-    `config_version` is bumped by every change made through loyalty/services/scan_and_go_config.py (policy,
+    `config_version` is bumped by every change made through loyalty/services/scan_and_go.py (policy,
     store overrides, messages, risk rules); the profile endpoint reads it in its one lookup query and reloads
     its in-process copy of the configuration when it moved (see loyalty/selectors_scan_and_go.py).
     """

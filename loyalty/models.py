@@ -549,6 +549,11 @@ class VoucherBatch(TimeStampedModel):
         return self.issued_count * 100 // self.requested_count if self.requested_count else 0
 
 
+# Ten years: a voucher valid longer is no campaign, and much larger values overflow its expiry date (year 9999),
+# which would fail every enrolment or upgrade into the tier.
+TIER_BENEFIT_VALIDITY_DAYS_MAX = 3660
+
+
 class TierBenefitCoupon(TimeStampedModel):
     """A tier benefit: a voucher of `definition` issued to the customer on enrolment in `tier` and/or on each
     upgrade into it (loyalty/services/tier_benefits.py)."""
@@ -558,7 +563,11 @@ class TierBenefitCoupon(TimeStampedModel):
     on_enrolment = models.BooleanField(default=False)
     on_upgrade = models.BooleanField(default=True)
     validity_days = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Days the voucher is valid from its issue; empty: until the coupon ends."
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(TIER_BENEFIT_VALIDITY_DAYS_MAX)],
+        help_text=f"Days the voucher is valid from its issue, 1 to {TIER_BENEFIT_VALIDITY_DAYS_MAX}; empty: until the "
+        "coupon ends.",
     )
     is_active = models.BooleanField(
         default=True, help_text="Off: the benefit is given to no one (grants already made stay)."
@@ -574,6 +583,10 @@ class TierBenefitCoupon(TimeStampedModel):
             models.CheckConstraint(
                 condition=Q(validity_days__isnull=True) | Q(validity_days__gte=1),
                 name="tier_benefit_coupon_validity_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(validity_days__isnull=True) | Q(validity_days__lte=TIER_BENEFIT_VALIDITY_DAYS_MAX),
+                name="tier_benefit_coupon_validity_at_most_ten_years",
             ),
         ]
 

@@ -351,6 +351,50 @@ def test_a_tier_benefit_for_a_coupon_not_for_the_tier_is_refused_on_the_form(adm
     assert list(TierBenefitCoupon.objects.values_list("tier__code", "validity_days")) == [("gold", 30)]
 
 
+def test_a_tier_benefit_valid_beyond_ten_years_is_refused_on_the_form_and_writes_nothing(
+    admin_client, definition, program
+):
+    # given
+    tier = program.tiers.get(rank=0)
+    data = {"tier": tier.pk, "definition": definition.pk, "on_enrolment": "on", "validity_days": "3000000"}
+
+    # when
+    response = admin_client.post("/admin/loyalty/tierbenefitcoupon/add/", data)
+
+    # then
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors == {
+        "validity_days": ["Ensure this value is less than or equal to 3660."]
+    }
+    assert not TierBenefitCoupon.objects.exists()
+
+
+def test_a_tier_benefit_valid_beyond_ten_years_is_refused_inline_on_the_tier_page(admin_client, definition, program):
+    # given
+    tier = program.tiers.get(rank=0)
+    url = f"/admin/loyalty/tier/{tier.pk}/change/"
+    data = admin_form_data(admin_client.get(url))
+    data.update(
+        {
+            "benefit_coupons-TOTAL_FORMS": "1",
+            "benefit_coupons-0-definition": str(definition.pk),
+            "benefit_coupons-0-on_enrolment": "on",
+            "benefit_coupons-0-validity_days": "3661",
+            "benefit_coupons-0-is_active": "on",
+        }
+    )
+
+    # when
+    response = admin_client.post(url, data)
+
+    # then
+    assert response.status_code == 200
+    assert response.context["inline_admin_formsets"][0].formset.errors == [
+        {"validity_days": ["Ensure this value is less than or equal to 3660."]}
+    ]
+    assert not TierBenefitCoupon.objects.exists()
+
+
 def test_tier_benefits_are_added_inline_on_the_tier_page_through_the_service(
     admin_client, definition, program, monkeypatch
 ):

@@ -2,12 +2,12 @@
 per occasion, with refusals logged rather than raised; a benefit's coupon must be for its tier, checked when it is
 configured and again when it is given."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from loyalty.models import CouponDefinition, Program, Tier, TierBenefitCoupon, TierBenefitGrant, TierChange, Voucher
 from loyalty.services.coupons import coupon_definition_create
@@ -252,3 +252,60 @@ def test_switching_a_benefit_off_keeps_its_grants(program, gold, enrolled_accoun
     assert TierBenefitCoupon.objects.get().is_active is False
     assert list(TierBenefitGrant.objects.values_list("account", "outcome")) == [(account.pk, "issued")]
     assert vouchers(account) == ["gold-welcome"]
+
+
+@pytest.mark.parametrize(
+    ("validity_days", "message"),
+    [
+        (3661, "Ensure this value is less than or equal to 3660."),
+        (2_147_483_647, "Ensure this value is less than or equal to 3660."),
+        (0, "Ensure this value is greater than or equal to 1."),
+    ],
+)
+def test_a_validity_out_of_range_is_refused_naming_the_field_and_writes_nothing(
+    program, entry_tier, validity_days, message
+):
+    # given
+    welcome = coupon(program, "welcome")
+    benefit = tier_benefit_coupon_create(tier=entry_tier, definition=welcome, on_enrolment=True, validity_days=30)
+
+    # when
+    with pytest.raises(ValidationError) as on_create:
+        tier_benefit_coupon_create(
+            tier=entry_tier, definition=coupon(program, "other"), on_enrolment=True, validity_days=validity_days
+        )
+    with pytest.raises(ValidationError) as on_update:
+        tier_benefit_coupon_update(benefit=benefit, validity_days=validity_days)
+
+    # then
+    assert on_create.value.message_dict == {"validity_days": [message]}
+    assert on_update.value.message_dict == {"validity_days": [message]}
+    assert list(TierBenefitCoupon.objects.values_list("definition__code", "validity_days")) == [("welcome", 30)]
+
+
+def test_the_database_refuses_a_validity_beyond_ten_years(program, entry_tier):
+    # given
+    benefit = tier_benefit_coupon_create(tier=entry_tier, definition=coupon(program, "welcome"), on_enrolment=True)
+
+    # when
+    with pytest.raises(IntegrityError), transaction.atomic():
+        TierBenefitCoupon.objects.filter(pk=benefit.pk).update(validity_days=3_000_000)
+
+    # then
+    benefit.refresh_from_db()
+    assert benefit.validity_days is None
+
+
+def test_a_ten_year_validity_is_given_on_enrolment(program, entry_tier, enrolled_account):
+    # given
+    tier_benefit_coupon_create(
+        tier=entry_tier, definition=coupon(program, "welcome"), on_enrolment=True, validity_days=3660
+    )
+
+    # when
+    account = enrolled_account()
+
+    # then
+    [voucher] = Voucher.objects.filter(customer=account.customer)
+    assert voucher.expires_at - voucher.issued_at == timedelta(days=3660)
+    assert TierBenefitGrant.objects.get(account=account).outcome == "issued"

@@ -182,12 +182,15 @@ def coupon_issued_event(voucher: Voucher) -> None:
 
 
 def coupon_claimed_event(voucher: Voucher) -> None:
-    """Antavo's voucher_claimed fields, in its camelCase (webhooks/catalogue.py says why)."""
+    """Antavo's voucher_claimed fields, in its camelCase (webhooks/catalogue.py says why). Antavo names the customer
+    `consentGuid`; ours is the public id, also sent as `customerId` for receivers built on the earlier payload."""
     definition = voucher.definition
+    customer_id = voucher.customer.public_id if voucher.customer else None
     webhook_event_emit(
         type="coupon.claimed",
         payload={
-            "customerId": voucher.customer.public_id if voucher.customer else None,
+            "consentGuid": customer_id,
+            "customerId": customer_id,
             "voucherCode": voucher.code,
             "voucherStatus": voucher.status,
             "voucherType": COUPON_TYPES[definition.kind],
@@ -196,6 +199,7 @@ def coupon_claimed_event(voucher: Voucher) -> None:
             "expiresAt": _iso_with_offset(voucher.expires_at),
             "createdAt": _iso_with_offset(voucher.issued_at),
             "claimedAt": _iso_with_offset(voucher.claimed_at),
+            "eventName": "voucher_claimed",
         },
         entity_id=voucher.code,
         updated_at=voucher.updated_at,

@@ -128,9 +128,11 @@ CATALOGUE: dict[str, EventType] = {
     ),
     "coupon.claimed": EventType(
         "A customer claimed a coupon. The fields are those of Antavo's voucher_claimed message, in its camelCase, "
-        "with `value` as a string and ISO timestamps with an offset.",
+        "with `value` as a string and ISO timestamps with an offset; `consentGuid` is our customer id, also sent as "
+        "`customerId`, and `eventName` is always `voucher_claimed`.",
         {**COUPON_ENTITY, "updated_at": "2026-03-01T09:12:00.000000Z"},
         {
+            "consentGuid": "C000000000001",
             "customerId": "C000000000001",
             "voucherCode": "COUPON-123456",
             "voucherStatus": "claimed",
@@ -140,10 +142,11 @@ CATALOGUE: dict[str, EventType] = {
             "expiresAt": "2026-05-16T21:59:00+00:00",
             "createdAt": "2026-03-01T09:10:00+00:00",
             "claimedAt": "2026-03-01T09:12:00+00:00",
+            "eventName": "voucher_claimed",
         },
     ),
     "coupon.redeemed": EventType(
-        "A coupon was redeemed in a purchase.",
+        "A coupon was redeemed in a purchase; `store` is the store the till named, null when it named none.",
         {**COUPON_ENTITY, "updated_at": "2026-03-01T09:20:00.000000Z"},
         {
             "customer_id": "C000000000001",

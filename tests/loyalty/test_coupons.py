@@ -215,6 +215,7 @@ def test_claim_of_an_anonymous_code_binds_it_and_emits_the_voucher_claimed_field
     [event] = _events()
     assert event["type"] == "coupon.claimed"
     assert event["data"] == {
+        "consentGuid": member.public_id,
         "customerId": member.public_id,
         "voucherCode": voucher.code,
         "voucherStatus": "claimed",
@@ -224,6 +225,7 @@ def test_claim_of_an_anonymous_code_binds_it_and_emits_the_voucher_claimed_field
         "expiresAt": "2026-05-16T21:59:00+00:00",
         "createdAt": "2026-03-01T09:10:00+00:00",
         "claimedAt": "2026-03-01T09:12:00+00:00",
+        "eventName": "voucher_claimed",
     }
 
 

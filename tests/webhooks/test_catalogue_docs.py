@@ -37,9 +37,21 @@ def test_erasure_carries_no_personal_data():
     }
 
 
-def test_coupon_claimed_carries_the_fields_of_antavos_voucher_claimed():
+def test_docs_describe_every_catalogue_type_as_the_catalogue_does():
+    # when
+    described = dict(re.findall(r"### `([a-z_.]+)`\n\n(.*?)\n\n```json", DOCS, re.S))
+
     # then
-    assert list(CATALOGUE["coupon.claimed"].example_data) == [
+    assert {name: described.get(name) for name in CATALOGUE} == {
+        name: event_type.description for name, event_type in CATALOGUE.items()
+    }
+
+
+def test_coupon_claimed_carries_the_fields_of_antavos_voucher_claimed():
+    # then: Antavo's "Webhook example" (seeds/003), with our customerId kept beside its consentGuid
+    example = CATALOGUE["coupon.claimed"].example_data
+    assert list(example) == [
+        "consentGuid",
         "customerId",
         "voucherCode",
         "voucherStatus",
@@ -49,7 +61,13 @@ def test_coupon_claimed_carries_the_fields_of_antavos_voucher_claimed():
         "expiresAt",
         "createdAt",
         "claimedAt",
+        "eventName",
     ]
+    assert (example["consentGuid"], example["customerId"], example["eventName"]) == (
+        "C000000000001",
+        "C000000000001",
+        "voucher_claimed",
+    )
 
 
 def test_the_example_request_in_the_docs_verifies():

@@ -3,9 +3,13 @@
 Locks, always taken in this order so that two services cannot deadlock: a voucher row, then its definition row.
 - Issuing locks the definition, so that counting its vouchers against the limits and inserting the new one are
   one step (two marketing jobs cannot both issue the last voucher).
-- Claiming an anonymous code locks the voucher, then the definition for the per-customer limit.
-- Redeeming locks only the voucher: two tills redeeming it at once queue on that row and the second sees it
-  redeemed. Limits are not re-counted under a lock there: issuing already capped the live vouchers.
+- Binding an anonymous code to a customer (claiming it, or redeeming it for them) locks the voucher, then the
+  definition (a redemption only when the coupon has a per-customer limit), and counts the customer's vouchers
+  under that lock: of two tills redeeming two anonymous codes for one customer with one use left (or a claim
+  racing a redemption), one binds its code and the other finds it counted.
+- Redeeming a voucher already the customer's (or anonymously) locks only the voucher: two tills redeeming it at
+  once queue on that row and the second sees it redeemed. Limits are not re-counted under a lock there: issuing
+  and claiming already capped the customer's live vouchers.
 - Redeeming an auto-apply coupon by its own code (no voucher held) locks the definition, as issuing does, then
   issues the customer a voucher and redeems it: two tills at once queue on the definition row, and the second
   counts the first one's voucher against the limits and finds a retry of its transaction (or, from another
@@ -373,8 +377,11 @@ def _check(
     terms = coupon_terms(definition)
     customer_uses = 0
     if customer is not None:
+        # Redeeming an anonymous code binds it to the customer, as claiming it would: the vouchers they hold count
+        # too. A voucher already theirs was counted when it was issued or claimed to them.
+        used = (Status.REDEEMED,) if voucher.customer_id is not None else LIVE
         customer_uses = (
-            Voucher.objects.filter(definition=definition, customer=customer, status=Status.REDEEMED)
+            Voucher.objects.filter(definition=definition, customer=customer, status__in=used)
             .exclude(pk=voucher.pk)
             .count()
         )
@@ -436,7 +443,9 @@ def voucher_redeem(
     now: datetime | None = None,
 ) -> Voucher:
     """Redeem the voucher in a purchase, once. Locks the voucher row, so that of two tills redeeming it at the
-    same moment one succeeds and the other gets COUPON_ALREADY_REDEEMED. Redeeming it again with the same
+    same moment one succeeds and the other gets COUPON_ALREADY_REDEEMED; an anonymous voucher redeemed for a
+    customer locks its definition too when the coupon has a per-customer limit, and counts the vouchers the
+    customer holds or used (customer_limit_reached), as claiming it would. Redeeming it again with the same
     transaction id and the same customer (or again none) returns the first redemption unchanged (a till retrying);
     the same transaction id from another customer is COUPON_ALREADY_REDEEMED. Emits coupon.redeemed.
 
@@ -470,6 +479,13 @@ def voucher_redeem(
     ):
         return voucher
     _refuse_unusable(voucher, now=now)
+    if voucher.customer_id is None and customer is not None and voucher.definition.limit_per_customer is not None:
+        # The limit was read without the lock: one set by an edit committing meanwhile applies from the next
+        # redemption on, as coupon_definition_update promises, and anonymous codes of a coupon without one are
+        # not serialised on its row.
+        voucher.definition = (
+            coupon_definition_qs_select_for_update().select_related("program").get(pk=voucher.definition_id)
+        )
     result = _check(voucher, customer=customer, channel=channel, lines=lines, now=now)
     if not result.eligible:
         raise _not_eligible(result.reasons)

@@ -379,6 +379,60 @@ def test_redeem_with_another_transaction_is_already_redeemed(welcome, member):
     assert len(_events("coupon.redeemed")) == 1
 
 
+def test_redeeming_an_anonymous_code_counts_the_vouchers_the_customer_holds(welcome, member):
+    # given: one use per customer, and the member holds a claimed voucher of the coupon
+    CouponDefinition.objects.filter(pk=welcome.pk).update(limit_per_customer=1)
+    claimed = voucher_claim(code=voucher_issue(definition=welcome, now=NOW).code, customer=member, now=NOW)
+    anonymous = voucher_issue(definition=welcome, now=NOW)
+    before = list(Voucher.objects.order_by("pk").values())
+
+    # when
+    validation = voucher_validate(code=anonymous.code, customer=member, channel="pos", lines=CART, now=NOW)
+    error = _error(_redeem, voucher=anonymous, customer=member)
+
+    # then
+    assert validation == VoucherValidation(eligible=False, reasons=["customer_limit_reached"])
+    assert (error.code, error.status, error.extra) == (
+        LoyaltyErrorCode.COUPON_NOT_ELIGIBLE,
+        422,
+        {"reasons": ["customer_limit_reached"]},
+    )
+    assert list(Voucher.objects.order_by("pk").values()) == before
+    assert _events("coupon.redeemed") == []
+    assert _redeem(claimed, member).status == "redeemed"
+
+
+def test_a_second_anonymous_code_beyond_the_per_customer_limit_is_refused(welcome, member, customer_factory):
+    # given
+    CouponDefinition.objects.filter(pk=welcome.pk).update(limit_per_customer=1)
+    first, second = (voucher_issue(definition=welcome, now=NOW) for _ in range(2))
+    _redeem(first, member)
+    before = Voucher.objects.values().get(pk=second.pk)
+
+    # when
+    error = _error(_redeem, voucher=second, customer=member, transaction_id="SF01-0042-10002")
+
+    # then
+    assert (error.code, error.extra) == (LoyaltyErrorCode.COUPON_NOT_ELIGIBLE, {"reasons": ["customer_limit_reached"]})
+    assert Voucher.objects.values().get(pk=second.pk) == before
+    assert len(_events("coupon.redeemed")) == 1
+    assert _redeem(second, customer_factory(), transaction_id="SF01-0042-10002").status == "redeemed"
+
+
+def test_redeem_with_another_transaction_is_already_redeemed(welcome, member):
+    # given
+    voucher = voucher_issue(definition=welcome, customer=member, now=NOW)
+    _redeem(voucher, member)
+
+    # when
+    error = _error(_redeem, voucher=voucher, customer=member, transaction_id="SF02-0001-1")
+
+    # then
+    assert (error.code, error.status) == (LoyaltyErrorCode.COUPON_ALREADY_REDEEMED, 409)
+    assert Voucher.objects.get(pk=voucher.pk).redeemed_transaction_id == "SF01-0042-10001"
+    assert len(_events("coupon.redeemed")) == 1
+
+
 def test_refused_redeem_writes_nothing(welcome, member):
     # given
     CouponDefinition.objects.filter(pk=welcome.pk).update(min_basket=Decimal("100.00"))

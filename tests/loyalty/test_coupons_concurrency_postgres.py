@@ -1,8 +1,10 @@
 """Two tills at the same moment, on PostgreSQL: a voucher is redeemed once and a limit is never overrun, also when an
-auto-apply coupon is redeemed by its coupon code (a voucher issued and redeemed at once). SQLite
-serialises writers, so these tests are skipped there."""
+auto-apply coupon is redeemed by its coupon code (a voucher issued and redeemed at once), and when anonymous codes
+are bound to one customer by redeeming or claiming them. SQLite serialises writers, so these tests are skipped
+there."""
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -13,7 +15,8 @@ from django.db import connection
 from core.exceptions import ApplicationError
 from loyalty.models import Voucher
 from loyalty.rules.coupons import CartLine
-from loyalty.services.coupons import coupon_definition_create, voucher_issue, voucher_redeem
+from loyalty.services import coupons
+from loyalty.services.coupons import coupon_definition_create, voucher_claim, voucher_issue, voucher_redeem
 from webhooks.models import WebhookEvent
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -151,3 +154,94 @@ def test_concurrent_auto_apply_redemptions_never_overrun_the_total_limit(on_post
     # then
     assert sorted(results, key=str) == [("COUPON_NOT_ELIGIBLE", 422)] * 3 + ["ok"]
     assert Voucher.objects.filter(definition=definition).count() == 1
+
+
+def _hold_the_counts_open(monkeypatch):
+    """Make every per-customer count of a redemption or claim wait a moment before it reads, so that the two threads
+    are both inside their count at once unless a lock keeps the second one out: the race, made certain."""
+    for name in ("_check", "_live_count"):
+        original = getattr(coupons, name)
+
+        def slow(*args, _original=original, **kwargs):
+            time.sleep(0.3)
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(coupons, name, slow)
+
+
+def _redeem_anonymous(code, customer, transaction_id):
+    return voucher_redeem(
+        code=code,
+        transaction_id=transaction_id,
+        customer=customer,
+        channel="pos",
+        lines=[CartLine("SHIRT", Decimal("40.00"))],
+        now=NOW,
+    )
+
+
+def test_one_customer_redeeming_two_anonymous_codes_at_once_with_one_use_left_gets_one(
+    on_postgres, program, enrolled_account, monkeypatch
+):
+    # given: two anonymous codes of a coupon once per customer, taken to two tills by the same customer
+    customer = enrolled_account().customer
+    definition = coupon_definition_create(
+        program=program, code="once", name="Once", kind="amount", value=Decimal("5"), limit_per_customer=1
+    )
+    codes = [voucher_issue(definition=definition, now=NOW).code for _ in range(2)]
+    _hold_the_counts_open(monkeypatch)
+    refusals = []
+
+    def redeem(index):
+        try:
+            _redeem_anonymous(codes[index], customer, f"TILL{index}-0001")
+        except ApplicationError as error:
+            refusals.append(error.extra)
+            raise
+
+    # when
+    results = in_threads(2, redeem)
+
+    # then
+    assert sorted(results, key=str) == [("COUPON_NOT_ELIGIBLE", 422), "ok"]
+    assert refusals == [{"reasons": ["customer_limit_reached"]}]
+    winner = results.index("ok")
+    vouchers = {voucher.code: voucher for voucher in Voucher.objects.filter(definition=definition)}
+    won, lost = vouchers[codes[winner]], vouchers[codes[1 - winner]]
+    assert (won.customer_id, won.status, won.redeemed_transaction_id) == (customer.pk, "redeemed", f"TILL{winner}-0001")
+    assert (lost.customer_id, lost.status, lost.redeemed_transaction_id) == (None, "issued", "")
+    assert WebhookEvent.objects.filter(type="coupon.redeemed").count() == 1
+
+
+def test_a_claim_racing_a_redemption_of_another_anonymous_code_for_one_customer_gets_one(
+    on_postgres, program, enrolled_account, monkeypatch
+):
+    # given
+    customer = enrolled_account().customer
+    definition = coupon_definition_create(
+        program=program, code="once", name="Once", kind="amount", value=Decimal("5"), limit_per_customer=1
+    )
+    claimed_code, redeemed_code = (voucher_issue(definition=definition, now=NOW).code for _ in range(2))
+    _hold_the_counts_open(monkeypatch)
+
+    def claim_or_redeem(index):
+        if index == 0:
+            voucher_claim(code=claimed_code, customer=customer, now=NOW)
+        else:
+            _redeem_anonymous(redeemed_code, customer, "TILL1-0001")
+
+    # when
+    results = in_threads(2, claim_or_redeem)
+
+    # then: whichever came first binds its code, and the other is refused by the limit
+    bound = list(Voucher.objects.filter(definition=definition, customer=customer).values_list("code", "status"))
+    claimed_count = WebhookEvent.objects.filter(type="coupon.claimed").count()
+    redeemed_count = WebhookEvent.objects.filter(type="coupon.redeemed").count()
+    if results[0] == "ok":
+        assert results == ["ok", ("COUPON_NOT_ELIGIBLE", 422)]
+        assert bound == [(claimed_code, "claimed")]
+        assert (claimed_count, redeemed_count) == (1, 0)
+    else:
+        assert results == [("COUPON_LIMIT_REACHED", 409), "ok"]
+        assert bound == [(redeemed_code, "redeemed")]
+        assert (claimed_count, redeemed_count) == (0, 1)

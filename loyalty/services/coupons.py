@@ -15,6 +15,12 @@ Locks, always taken in this order so that two services cannot deadlock: a vouche
   counts the first one's voucher against the limits and finds a retry of its transaction (or, from another
   customer, a replay it refuses).
 A "use" for the limits is a voucher issued, claimed or redeemed: cancelled and expired ones free their place.
+
+A redemption is idempotent on its transaction id: the same voucher, transaction and customer again is a till
+retrying, answered with the first redemption, provided it names the same store and its cart would give the same
+discount; otherwise it is ERR_TX_ALREADY_EXISTS, as a checkout with different content is. The discount, not the
+cart itself, is compared: it is what the receipt shows and the redemption recorded, it does not depend on how a
+till orders or splits its lines, and a retry may come through the other API (a cart there, only the amount here).
 """
 
 from collections.abc import Sequence
@@ -442,19 +448,20 @@ def voucher_redeem(
     store: Store | None = None,
     now: datetime | None = None,
 ) -> Voucher:
-    """Redeem the voucher in a purchase, once. Locks the voucher row, so that of two tills redeeming it at the
-    same moment one succeeds and the other gets COUPON_ALREADY_REDEEMED; an anonymous voucher redeemed for a
+    """Redeem the voucher in a purchase at `store`, once. Locks the voucher row, so that of two tills redeeming it
+    at the same moment one succeeds and the other gets COUPON_ALREADY_REDEEMED; an anonymous voucher redeemed for a
     customer locks its definition too when the coupon has a per-customer limit, and counts the vouchers the
     customer holds or used (customer_limit_reached), as claiming it would. Redeeming it again with the same
-    transaction id and the same customer (or again none) returns the first redemption unchanged (a till retrying);
-    the same transaction id from another customer is COUPON_ALREADY_REDEEMED. Emits coupon.redeemed.
+    transaction id and the same customer (or again none) returns the first redemption unchanged (a till retrying)
+    when the store and the discount are the same, and raises ERR_TX_ALREADY_EXISTS when not; the same transaction
+    id from another customer is COUPON_ALREADY_REDEEMED. Emits coupon.redeemed.
 
     A code that is no voucher's but an auto-apply coupon's own code is redeemed for the customer by
     auto_apply_coupon_redeem (a new voucher, issued and redeemed at once); without a customer it is
     COUPON_NOT_ELIGIBLE with the reason CUSTOMER_REQUIRED. Voucher codes are looked up first.
 
-    Raises COUPON_NOT_FOUND, COUPON_ALREADY_REDEEMED, COUPON_CANCELLED, COUPON_EXPIRED and COUPON_NOT_ELIGIBLE
-    (with the reasons in extra["reasons"]). Nothing is written when it raises.
+    Raises COUPON_NOT_FOUND, COUPON_ALREADY_REDEEMED, COUPON_CANCELLED, COUPON_EXPIRED, ERR_TX_ALREADY_EXISTS and
+    COUPON_NOT_ELIGIBLE (with the reasons in extra["reasons"]). Nothing is written when it raises.
     """
     now = now or timezone.now()
     voucher = voucher_qs_select_for_update().filter(normalised_code=code_normalise(code)).first()
@@ -477,6 +484,7 @@ def voucher_redeem(
         and voucher.redeemed_transaction_id == transaction_id
         and voucher.customer_id == customer_pk
     ):
+        _refuse_changed_retry(voucher, definition=voucher.definition, store=store, lines=lines)
         return voucher
     _refuse_unusable(voucher, now=now)
     if voucher.customer_id is None and customer is not None and voucher.definition.limit_per_customer is not None:
@@ -493,6 +501,39 @@ def voucher_redeem(
         voucher.customer = customer
     _mark_redeemed(voucher, transaction_id=transaction_id, store=store, discount=result.discount, now=now)
     return voucher
+
+
+def _refuse_changed_retry(
+    voucher: Voucher, *, definition: CouponDefinition, store: Store | None, lines: Sequence[CartLine]
+) -> None:
+    """Raise ERR_TX_ALREADY_EXISTS unless redeeming the voucher again in its transaction, for its customer, is a
+    retry: the same store, and a cart that would give the discount recorded (see the module docstring). A coupon's
+    discount cannot change once one of its vouchers is redeemed, so the two are comparable."""
+    transaction_id = voucher.redeemed_transaction_id
+    recorded = {
+        "field": "transaction_id",
+        "discount": None if voucher.redemption_amount is None else f"{voucher.redemption_amount:.2f}",
+    }
+    if voucher.redeemed_store_id != (store.pk if store is not None else None):
+        raise ApplicationError(
+            _("Transaction %(transaction_id)s already redeemed this coupon at another store.")
+            % {"transaction_id": transaction_id},
+            code=LoyaltyErrorCode.TX_ALREADY_EXISTS,
+            status=409,
+            extra=recorded,
+        )
+    discount = coupon_discount(coupon_terms(definition), lines)
+    if voucher.redemption_amount is not None and discount != voucher.redemption_amount:
+        raise ApplicationError(
+            _(
+                "Transaction %(transaction_id)s already redeemed this coupon for %(discount)s; "
+                "this cart would give another discount."
+            )
+            % {"transaction_id": transaction_id, "discount": recorded["discount"]},
+            code=LoyaltyErrorCode.TX_ALREADY_EXISTS,
+            status=409,
+            extra=recorded,
+        )
 
 
 def _mark_redeemed(
@@ -577,9 +618,11 @@ def auto_apply_coupon_redeem(
     customer_limit_reached. A voucher of the coupon already redeemed in this transaction is looked for after the
     lock (so that a retry racing the first attempt finds it), by coupon and transaction id (the partial index
     voucher_redeemed_transaction): the same customer's is returned unchanged and nothing is issued (a till
-    retrying); another customer's (or an anonymous one's) is COUPON_ALREADY_REDEEMED, as for a voucher code.
+    retrying) when the store and the discount are the same, ERR_TX_ALREADY_EXISTS when not; another customer's
+    (or an anonymous one's) is COUPON_ALREADY_REDEEMED, as for a voucher code.
 
-    Raises COUPON_ALREADY_REDEEMED, and COUPON_NOT_ELIGIBLE with the reasons of auto_apply_redemption_check.
+    Raises COUPON_ALREADY_REDEEMED, ERR_TX_ALREADY_EXISTS, and COUPON_NOT_ELIGIBLE with the reasons of
+    auto_apply_redemption_check.
     Nothing is written when it raises.
     """
     now = now or timezone.now()
@@ -594,6 +637,7 @@ def auto_apply_coupon_redeem(
     if earlier is not None:
         if earlier.customer_id != customer.pk:
             raise _already_redeemed()
+        _refuse_changed_retry(earlier, definition=definition, store=store, lines=lines)
         return earlier
     result = auto_apply_redemption_check(definition, customer=customer, channel=channel, lines=lines, now=now)
     if not result.eligible:

@@ -352,30 +352,95 @@ def test_redeem_records_the_discount_and_emits_coupon_redeemed(welcome, member, 
     }
 
 
-def test_redeem_again_with_the_same_transaction_returns_the_first_result(welcome, member):
+def test_redeem_again_with_the_same_transaction_returns_the_first_result(welcome, member, store_factory):
     # given
+    store = store_factory(code="SF01")
     voucher = voucher_issue(definition=welcome, customer=member, now=NOW)
-    first = _redeem(voucher, member)
+    first = _redeem(voucher, member, store=store)
 
     # when
-    again = _redeem(voucher, member, lines=[CartLine("SHIRT", Decimal("1000.00"))], now=NOW + timedelta(hours=1))
+    again = _redeem(voucher, member, store=store, now=NOW + timedelta(hours=1))
 
     # then
     assert (again.pk, again.redemption_amount, again.redeemed_at) == (first.pk, Decimal("6.00"), first.redeemed_at)
+    assert again.redeemed_store == store
     assert len(_events("coupon.redeemed")) == 1
 
 
-def test_redeem_with_another_transaction_is_already_redeemed(welcome, member):
+def test_a_retry_whose_cart_gives_the_same_discount_returns_the_first_result(welcome, member):
+    # given: redeemed with the cart's lines; the retry sends only its total (as the events API's amount does)
+    voucher = voucher_issue(definition=welcome, customer=member, now=NOW)
+    first = _redeem(voucher, member)
+    before = Voucher.objects.values().get(pk=voucher.pk)
+
+    # when
+    again = _redeem(voucher, member, lines=[CartLine("", Decimal("59.98"))], now=NOW + timedelta(hours=1))
+
+    # then
+    assert (again.pk, again.redemption_amount, again.redeemed_at) == (first.pk, Decimal("6.00"), first.redeemed_at)
+    assert Voucher.objects.values().get(pk=voucher.pk) == before
+    assert len(_events("coupon.redeemed")) == 1
+
+
+def test_an_amount_coupon_retried_with_a_larger_cart_returns_the_first_result(program, member):
+    # given: 5 off whatever the cart, so the larger cart gives the same discount
+    five_off = coupon_definition_create(
+        program=program, code="five-off", name="5 off", kind="amount", value=Decimal("5")
+    )
+    voucher = voucher_issue(definition=five_off, customer=member, now=NOW)
+    first = _redeem(voucher, member)
+
+    # when
+    again = _redeem(voucher, member, lines=[*CART, CartLine("SCARF", Decimal("25.00"))])
+
+    # then
+    assert (again.pk, again.redemption_amount) == (first.pk, Decimal("5.00"))
+    assert len(_events("coupon.redeemed")) == 1
+
+
+def test_the_same_transaction_with_a_cart_giving_another_discount_is_409_and_writes_nothing(welcome, member):
     # given
     voucher = voucher_issue(definition=welcome, customer=member, now=NOW)
     _redeem(voucher, member)
+    before = Voucher.objects.values().get(pk=voucher.pk)
 
     # when
-    error = _error(_redeem, voucher=voucher, customer=member, transaction_id="SF02-0001-1")
+    error = _error(_redeem, voucher=voucher, customer=member, lines=[CartLine("SHIRT", Decimal("1000.00"))])
 
     # then
-    assert (error.code, error.status) == (LoyaltyErrorCode.COUPON_ALREADY_REDEEMED, 409)
-    assert Voucher.objects.get(pk=voucher.pk).redeemed_transaction_id == "SF01-0042-10001"
+    assert (error.code, error.status, error.extra) == (
+        LoyaltyErrorCode.TX_ALREADY_EXISTS,
+        409,
+        {"field": "transaction_id", "discount": "6.00"},
+    )
+    assert error.message == (
+        "Transaction SF01-0042-10001 already redeemed this coupon for 6.00; this cart would give another discount."
+    )
+    assert Voucher.objects.values().get(pk=voucher.pk) == before
+    assert len(_events("coupon.redeemed")) == 1
+
+
+@pytest.mark.parametrize(("first_store", "retry_store"), [("SF01", "SF02"), ("SF01", None), (None, "SF02")])
+def test_the_same_transaction_from_another_store_is_409_and_writes_nothing(
+    welcome, member, store_factory, first_store, retry_store
+):
+    # given
+    stores = {code: store_factory(code=code) for code in ("SF01", "SF02")}
+    voucher = voucher_issue(definition=welcome, customer=member, now=NOW)
+    _redeem(voucher, member, store=stores.get(first_store))
+    before = Voucher.objects.values().get(pk=voucher.pk)
+
+    # when
+    error = _error(_redeem, voucher=voucher, customer=member, store=stores.get(retry_store))
+
+    # then
+    assert (error.code, error.status, error.extra) == (
+        LoyaltyErrorCode.TX_ALREADY_EXISTS,
+        409,
+        {"field": "transaction_id", "discount": "6.00"},
+    )
+    assert error.message == "Transaction SF01-0042-10001 already redeemed this coupon at another store."
+    assert Voucher.objects.values().get(pk=voucher.pk) == before
     assert len(_events("coupon.redeemed")) == 1
 
 

@@ -233,6 +233,40 @@ def test_redeem_again_in_the_same_transaction_returns_the_first_and_issues_nothi
     assert _written() == before
 
 
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        (
+            {"lines": [CartLine("SHIRT", Decimal("40.00"))]},
+            "Transaction SF01-0042-10001 already redeemed this coupon for 6.00; this cart would give another discount.",
+        ),
+        ({"store": "SF02"}, "Transaction SF01-0042-10001 already redeemed this coupon at another store."),
+    ],
+)
+def test_the_same_transaction_with_another_discount_or_store_is_409_and_issues_nothing(
+    gold_ten, member, store_factory, changes, message
+):
+    # given: no per-customer limit, so that only the retry rule stops a second voucher
+    CouponDefinition.objects.filter(pk=gold_ten.pk).update(limit_per_customer=None)
+    store = store_factory(code="SF01")
+    _redeem(member, store=store)
+    before = _written()
+    if "store" in changes:
+        changes = {**changes, "store": store_factory(code=changes["store"])}
+
+    # when
+    error = _error(_redeem, customer=member, **{"store": store, **changes})
+
+    # then
+    assert (error.code, error.status, error.message, error.extra) == (
+        LoyaltyErrorCode.TX_ALREADY_EXISTS,
+        409,
+        message,
+        {"field": "transaction_id", "discount": "6.00"},
+    )
+    assert _written() == before
+
+
 @pytest.fixture
 def other_member(enrolled_account, gold):
     account = enrolled_account()

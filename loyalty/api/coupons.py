@@ -5,23 +5,39 @@ GET  /api/v1/customers/{id}/coupons        the customer's vouchers, newest first
 POST /api/v1/customers/{id}/coupons/claim  claim a code for the customer                    (loyalty:write)
 POST /api/v1/coupons/validate              would the code apply to this cart, and how much; writes nothing
                                            (loyalty:read)
-POST /api/v1/coupons/redeem                redeem the code in a purchase, once               (loyalty:write)
+POST /api/v1/coupons/redeem                redeem the code in a purchase (at a store), once  (loyalty:write)
 
-A redemption is idempotent on its transaction id: the same redemption again answers the same body; another
-transaction id is 409 COUPON_ALREADY_REDEEMED. Validate and redeem also take an auto-apply coupon's own code (what
-Scan & Go devices and shopper sessions offer a customer holding no voucher of it), for a given customer: redeeming
-it issues them a voucher and redeems it. Errors are the core shape {"message", "code", "extra"}.
+A redemption is idempotent on its transaction id: the same redemption again answers the same body; the same
+transaction id with a cart giving another discount, or from another store, is 409 ERR_TX_ALREADY_EXISTS; another
+transaction id is 409 COUPON_ALREADY_REDEEMED. A key restricted to some stores may not redeem for another (403).
+Validate and redeem also take an auto-apply coupon's own code (what Scan & Go devices and shopper sessions offer a
+customer holding no voucher of it), for a given customer: redeeming it issues them a voucher and redeems it.
+Errors are the core shape {"message", "code", "extra"}.
 """
 
 from typing import Any
 
+from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_serializer,
+)
+from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from crm.models import Customer
+from core.exceptions import ApplicationError
+from crm.error_codes import CrmErrorCode
+from crm.models import ApiClient, Customer, Store
+from crm.selectors import api_client_may_act_for_store
+from crm.services.stores import store_get_or_create
+from crm.validators import validate_code
 from loyalty.api.common import ERASED_MESSAGE, LoyaltyReadApi, LoyaltyWriteApi, customer_for_api
 from loyalty.api.coupon_serializers import (
     CouponClaimInputSerializer,
@@ -74,6 +90,30 @@ def _customer_or_none(public_id: str | None) -> Customer | None:
     return customer_for_api(public_id) if public_id else None
 
 
+def store_for_api(*, client: ApiClient, store_code: str | None, field: str) -> Store | None:
+    """The store a request names (recorded on first sight, as checkouts do), or None. Raises STORE_NOT_ALLOWED (403,
+    naming `field`) for a key restricted to other stores. The events API's _store_for does the same for `data.`
+    fields; both belong in loyalty/api/common.py."""
+    if not store_code:
+        return None
+    if not api_client_may_act_for_store(client=client, store_code=store_code):
+        raise ApplicationError(
+            _("This API key may not act for store %(store)s.") % {"store": store_code},
+            code=CrmErrorCode.STORE_NOT_ALLOWED,
+            status=403,
+            extra={"field": field},
+        )
+    return store_get_or_create(code=store_code)
+
+
+def redemption_answer(voucher: Voucher) -> dict[str, Any]:
+    """What a redemption answers, built from the voucher alone so that a retry answers the same: redemption_body
+    and the store the voucher was redeemed at."""
+    body = redemption_body(voucher)
+    store_id = voucher.redeemed_store.code if voucher.redeemed_store is not None else None
+    return {"transaction_id": body["transaction_id"], "customer": body["customer"], "store_id": store_id, **body}
+
+
 # OpenAPI documentation.
 
 _COUPON = {
@@ -107,6 +147,17 @@ def _error(name: str, message: str, code: str, status: str, **extra: Any) -> Ope
 
 NOT_FOUND = _error("Unknown code", "No such coupon code.", "COUPON_NOT_FOUND", "404")
 ALREADY_REDEEMED = _error("Already redeemed", "The coupon was already redeemed.", "COUPON_ALREADY_REDEEMED", "409")
+CHANGED_RETRY = _error(
+    "Same transaction, another discount",
+    "Transaction SF01-0042-10001 already redeemed this coupon for 6.00; this cart would give another discount.",
+    "ERR_TX_ALREADY_EXISTS",
+    "409",
+    field="transaction_id",
+    discount="6.00",
+)
+STORE_NOT_ALLOWED = _error(
+    "Store not allowed", "This API key may not act for store SF02.", "STORE_NOT_ALLOWED", "403", field="store_id"
+)
 ERASED = _error("Erased customer", ERASED_MESSAGE, "CUSTOMER_ERASED", "410")
 BAD_INPUT = OpenApiExample(
     "Missing field",
@@ -251,14 +302,32 @@ class CouponValidateApi(LoyaltyReadApi):
 
 
 class CouponRedeemApi(LoyaltyWriteApi):
+    @extend_schema_serializer(component_name="CouponRedeemInput")
+    class InputSerializer(CouponRedeemInputSerializer):
+        store_id = serializers.CharField(
+            required=False,
+            max_length=64,
+            validators=[validate_code],
+            help_text="The store of the till, as in checkout events; recorded with the redemption.",
+        )
+
+    @extend_schema_serializer(component_name="CouponRedeemOutput")
+    class OutputSerializer(CouponRedeemOutputSerializer):
+        store_id = serializers.CharField(allow_null=True, help_text="The store it was redeemed at, if one was given.")
+
     @extend_schema(
         operation_id="loyalty_coupon_redeem",
         summary="Redeem a coupon in a purchase",
         description=(
-            "Redeems the code once, in the purchase `transaction_id`, and answers the discount it gave. "
-            "Idempotent on `transaction_id`: the same redemption again (a till retrying) answers the same body "
-            "and writes nothing; another transaction id is 409 `COUPON_ALREADY_REDEEMED`, also when two tills "
-            "redeem it at the same moment. A coupon that does not apply is 422 `COUPON_NOT_ELIGIBLE` with "
+            "Redeems the code once, in the purchase `transaction_id` at the store `store_id` (optional; a key "
+            "restricted to some stores may not name another: 403 `STORE_NOT_ALLOWED`), and answers the discount it "
+            "gave. Idempotent on `transaction_id`: the same redemption again (a till retrying: same customer, same "
+            "store, a cart giving the same discount) answers the same body and writes nothing; the same transaction "
+            "id with a cart giving another discount, or from another store, is 409 `ERR_TX_ALREADY_EXISTS`; another "
+            "transaction id is 409 `COUPON_ALREADY_REDEEMED`, also when two tills redeem it at the same moment. An "
+            "anonymous code redeemed for a customer becomes theirs, so the coupon's per-customer limit counts the "
+            "vouchers they hold or used (`customer_limit_reached`). A coupon that does not apply is 422 "
+            "`COUPON_NOT_ELIGIBLE` with "
             "`extra.reasons` (the reasons of `POST /api/v1/coupons/validate`). An auto-apply coupon's own code "
             "(e.g. `gold-10`, as Scan & Go devices and shopper sessions offer it) is redeemed for the `customer`, "
             "who is required (else 422 with `customer_required`): a voucher is issued to them and redeemed at "
@@ -266,11 +335,15 @@ class CouponRedeemApi(LoyaltyWriteApi):
             "answers the first redemption and issues nothing; two tills at once get one voucher within the "
             "coupon's limits."
         ),
-        request=CouponRedeemInputSerializer,
+        request=InputSerializer,
         responses={
-            200: CouponRedeemOutputSerializer,
+            200: OutputSerializer,
             **ERRORS,
-            409: OpenApiResponse(description="Already redeemed, cancelled or expired."),
+            403: OpenApiResponse(description="The key lacks the scope, or may not act for the store."),
+            409: OpenApiResponse(
+                description="Already redeemed, cancelled or expired; ERR_TX_ALREADY_EXISTS for the same transaction "
+                "with another discount or store."
+            ),
             422: OpenApiResponse(description="COUPON_NOT_ELIGIBLE, with extra.reasons."),
         },
         examples=[
@@ -280,6 +353,7 @@ class CouponRedeemApi(LoyaltyWriteApi):
                     "code": "WELCOME-7KQ4-M2XR",
                     "customer": "C8M4Q2T7ZK1PA",
                     "transaction_id": "SF01-0042-10001",
+                    "store_id": "SF01",
                     "channel": "pos",
                     "cart": _CART,
                 },
@@ -301,6 +375,7 @@ class CouponRedeemApi(LoyaltyWriteApi):
                 value={
                     "transaction_id": "SF01-0042-10001",
                     "customer": "C8M4Q2T7ZK1PA",
+                    "store_id": "SF01",
                     "discount": "6.00",
                     "coupon": {**_COUPON, "status": "redeemed", "redeemed_at": "2026-05-03T10:00:00Z"},
                 },
@@ -308,8 +383,10 @@ class CouponRedeemApi(LoyaltyWriteApi):
                 status_codes=["200"],
             ),
             BAD_INPUT,
+            STORE_NOT_ALLOWED,
             NOT_FOUND,
             ALREADY_REDEEMED,
+            CHANGED_RETRY,
             _error(
                 "Not eligible",
                 "The coupon cannot be used here.",
@@ -321,14 +398,18 @@ class CouponRedeemApi(LoyaltyWriteApi):
         tags=[TAG],
     )
     def post(self, request: Request) -> Response:
-        serializer = CouponRedeemInputSerializer(data=request.data)
+        serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         params = serializer.validated_data
-        voucher = voucher_redeem(
-            code=params["code"],
-            transaction_id=params["transaction_id"],
-            customer=_customer_or_none(params.get("customer")),
-            channel=params["channel"],
-            lines=cart_lines(params["cart"]),
-        )
-        return Response(redemption_body(voucher))
+        # One transaction, as an event's: a store first named by a refused redemption is not recorded either.
+        with transaction.atomic():
+            store = store_for_api(client=request.user, store_code=params.get("store_id"), field="store_id")
+            voucher = voucher_redeem(
+                code=params["code"],
+                transaction_id=params["transaction_id"],
+                customer=_customer_or_none(params.get("customer")),
+                channel=params["channel"],
+                lines=cart_lines(params["cart"]),
+                store=store,
+            )
+        return Response(redemption_answer(voucher))

@@ -13,7 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse, PolymorphicProxySerializer
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, PolymorphicProxySerializer, extend_schema_serializer
 from rest_framework import serializers
 
 from crm.normalization import normalize_phone
@@ -187,6 +187,13 @@ class ReservePointsDataSerializer(TransactionDataSerializer):
     points = serializers.IntegerField(min_value=1, max_value=2_000_000_000)
 
 
+@extend_schema_serializer(component_name="CouponRedeemData")
+class CouponRedeemEventDataSerializer(CouponRedeemDataSerializer):
+    """coupon_redeem: the coupon's data, and the store of the till, as in checkout events."""
+
+    store_id = serializers.CharField(required=False, max_length=64, validators=[validate_code])
+
+
 DATA_SERIALIZERS: dict[str, type[serializers.Serializer]] = {
     "opt_in": OptInDataSerializer,
     "opt_out": OptOutDataSerializer,
@@ -200,7 +207,7 @@ DATA_SERIALIZERS: dict[str, type[serializers.Serializer]] = {
     "point_sub": PointsDataSerializer,
     "reserve_points": ReservePointsDataSerializer,
     "release_points": TransactionDataSerializer,
-    "coupon_redeem": CouponRedeemDataSerializer,
+    "coupon_redeem": CouponRedeemEventDataSerializer,
 }
 
 
@@ -324,12 +331,23 @@ class CustomerSummaryOutputSerializer(serializers.Serializer):
     owed = serializers.IntegerField(required=False, help_text="Points the customer owes after refunds.")
 
 
+class CouponRedemptionOutputSerializer(serializers.Serializer):
+    """What a coupon_redeem event redeemed, besides the coupon: as POST /api/v1/coupons/redeem answers it."""
+
+    transaction_id = serializers.CharField()
+    store_id = serializers.CharField(allow_null=True, help_text="The store it was redeemed at, if one was given.")
+    discount = serializers.DecimalField(max_digits=12, decimal_places=2, help_text="The discount it gave.")
+
+
 class EventOutputSerializer(CustomerSummaryOutputSerializer):
     events = EventEntryOutputSerializer(
         many=True, help_text="Ledger entries that changed spendable points. [] while points are pending."
     )
     transaction = TransactionOutputSerializer(required=False, help_text="For checkout and refund actions.")
     coupon = CouponOutputSerializer(required=False, help_text="For coupon_redeem: the redeemed coupon.")
+    redemption = CouponRedemptionOutputSerializer(
+        required=False, help_text="For coupon_redeem: the transaction, store and discount of the redemption."
+    )
 
 
 class ErrorOutputSerializer(serializers.Serializer):
@@ -345,6 +363,7 @@ class EventBulkResultOutputSerializer(serializers.Serializer):
     events = EventEntryOutputSerializer(many=True, required=False)
     transaction = TransactionOutputSerializer(required=False)
     coupon = CouponOutputSerializer(required=False)
+    redemption = CouponRedemptionOutputSerializer(required=False)
     replayed = serializers.BooleanField(required=False, help_text="A replayed checkout or idempotency key.")
     error = ErrorOutputSerializer(required=False)
 
@@ -405,9 +424,12 @@ Actions: `opt_in` (enrol the customer; without `customer` a new customer is sign
 returned; an email already in use is 409), `opt_out` (the account becomes a guest, its points stay), `profile`
 (merge the given fields into the profile), `checkout`, `checkout_accept`, `checkout_reject`, `refund`,
 `partial_refund`, `point_add`, `point_sub`, `reserve_points`, `release_points`, `coupon_redeem` (redeem a coupon
-code in the purchase `transaction_id`, with the basket `amount` or the `cart`; the answer adds `coupon`, and
-`events` is [] since a redemption moves no points. Idempotent on `transaction_id` like
-`POST /api/v1/coupons/redeem`: another transaction id is 409 `COUPON_ALREADY_REDEEMED`).
+code in the purchase `transaction_id` at the store `store_id` (optional), with the basket `amount` or the `cart`;
+the answer adds `coupon` and `redemption` (`transaction_id`, `store_id`, `discount`), and `events` is [] since a
+redemption moves no points. Idempotent on `transaction_id` like `POST /api/v1/coupons/redeem`: the same
+redemption again answers the same; with a basket giving another discount, or from another store, it is 409
+`ERR_TX_ALREADY_EXISTS`; another transaction id is 409 `COUPON_ALREADY_REDEEMED`). A key restricted to some stores
+may not name another in `store_id` (403 `STORE_NOT_ALLOWED`), in any action.
 
 The answer is the customer summary plus `events`: the ledger entries that changed spendable points, each with
 the expiry date of the points (`expdate`). Points still pending (inside the return window) are not in `events`;
@@ -526,6 +548,7 @@ EVENT_EXAMPLES = [
             "data": {
                 "code": "WELCOME-7KQ4-M2XR",
                 "transaction_id": "5875-9373-2618-7461-9237",
+                "store_id": "S001",
                 "channel": "pos",
                 "amount": "100.00",
             },
@@ -533,6 +556,30 @@ EVENT_EXAMPLES = [
         request_only=True,
     ),
     OpenApiExample("Checkout answer", value=_CHECKOUT_RESPONSE, response_only=True, status_codes=["200"]),
+    OpenApiExample(
+        "Coupon redeemed answer",
+        value={
+            **_SUMMARY,
+            "events": [],
+            "coupon": {
+                "code": "WELCOME-7KQ4-M2XR",
+                "status": "redeemed",
+                "type": "percent",
+                "value": "10.00",
+                "currency": "USD",
+                "name": "Welcome_10",
+                "created_at": "2026-05-02T12:42:58Z",
+                "claimed_at": "2026-05-02T12:42:58Z",
+                "redeemed_at": "2026-06-24T10:15:00Z",
+                "expires_at": "2026-07-16T21:59:00Z",
+                "channels": ["pos", "scan_and_go", "web"],
+                "auto_apply": False,
+            },
+            "redemption": {"transaction_id": "5875-9373-2618-7461-9237", "store_id": "S001", "discount": "10.00"},
+        },
+        response_only=True,
+        status_codes=["200"],
+    ),
     OpenApiExample("Missing field", value=_ERROR, response_only=True, status_codes=["400"]),
     OpenApiExample(
         "Duplicate transaction id",
@@ -609,6 +656,7 @@ def event_responses(output: type[serializers.Serializer]) -> dict[int, Any]:
         **_errors(
             {
                 **_ERROR_STATUSES,
+                403: "The key lacks the loyalty:write scope, or may not act for the store in data.store_id.",
                 404: "Unknown customer, transaction or coupon code.",
                 409: (
                     "ERR_TX_ALREADY_EXISTS, INSUFFICIENT_POINTS, NOT_ENROLLED, EMAIL_ALREADY_IN_USE, idempotency, "

@@ -272,10 +272,12 @@ def _points_event(
 
 
 def _coupon_redeem(event: Event, client: ApiClient) -> Body:
-    """Redeem a coupon (Antavo reports redemptions with this event): the same service as POST
-    /api/v1/coupons/redeem, idempotent on transaction_id. No points move, so `events` is []."""
-    customer = customer_for_api(event.customer)  # type: ignore[arg-type]
+    """Redeem a coupon (Antavo reports redemptions with this event) at the store `store_id`: the same service as
+    POST /api/v1/coupons/redeem, idempotent on transaction_id. No points move, so `events` is []; `coupon` is the
+    voucher and `redemption` what POST /api/v1/coupons/redeem answers besides it."""
     data = event.data
+    store = _store_for(client, data.get("store_id"))
+    customer = customer_for_api(event.customer)  # type: ignore[arg-type]
     cart = data["cart"] if "cart" in data else {"total": data["amount"]}
     voucher = voucher_redeem(
         code=data["code"],
@@ -283,9 +285,15 @@ def _coupon_redeem(event: Event, client: ApiClient) -> Body:
         customer=customer,
         channel=data["channel"],
         lines=cart_lines(cart),
+        store=store,
     )
     body = _body(customer, _account_or_none(customer), event.action, [], account_is_current=True)
     body["coupon"] = coupon_body(voucher)
+    body["redemption"] = {
+        "transaction_id": voucher.redeemed_transaction_id,
+        "store_id": voucher.redeemed_store.code if voucher.redeemed_store is not None else None,
+        "discount": f"{voucher.redemption_amount:.2f}",
+    }
     return body
 
 
@@ -520,6 +528,9 @@ def _bulk_result(index: int, payload: Any, client: ApiClient, checkouts: Checkou
         result["transaction"] = outcome.body["transaction"]
     if "coupon" in outcome.body:
         result["coupon"] = outcome.body["coupon"]
+        # An Idempotency-Key replay of a redemption recorded before the block existed has none.
+        if "redemption" in outcome.body:
+            result["redemption"] = outcome.body["redemption"]
     result["replayed"] = outcome.replayed
     return result
 

@@ -405,6 +405,7 @@ def test_redeem_answers_the_discount_and_redeems_the_voucher(writer, sally, welc
     assert response.json() == {
         "transaction_id": "SF01-0042-10001",
         "customer": "C1001",
+        "store_id": None,
         "discount": "6.00",
         "coupon": _coupon(status="redeemed", redeemed_at="2026-06-24T10:15:00Z"),
     }
@@ -595,6 +596,7 @@ def test_coupon_redeem_event_redeems_and_answers_the_coupon(writer, sally, welco
         **summary(),
         "events": [],
         "coupon": _coupon(status="redeemed", redeemed_at="2026-06-24T10:15:00Z"),
+        "redemption": {"transaction_id": "T1", "store_id": None, "discount": "6.00"},
     }
     voucher = Voucher.objects.get(code="WELCOME-AAAA")
     assert (voucher.redeemed_transaction_id, voucher.redemption_amount) == ("T1", Decimal("6.00"))
@@ -708,6 +710,7 @@ def test_coupon_redeem_in_a_bulk_request_answers_the_coupon(writer, sally, welco
                 "customer": "C1001",
                 "events": [],
                 "coupon": _coupon(status="redeemed", redeemed_at="2026-06-24T10:15:00Z"),
+                "redemption": {"transaction_id": "T1", "store_id": None, "discount": "6.00"},
                 "replayed": False,
             }
         ],

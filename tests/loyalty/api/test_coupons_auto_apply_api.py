@@ -142,6 +142,7 @@ def test_redeem_an_auto_apply_coupon_code_issues_and_redeems_a_voucher(writer, s
     assert response.json() == {
         "transaction_id": "SF01-0042-10001",
         "customer": "C1001",
+        "store_id": None,
         "discount": "6.00",
         "coupon": _redeemed_coupon(voucher.code),
     }
@@ -229,7 +230,12 @@ def test_coupon_redeem_event_with_an_auto_apply_coupon_code_is_idempotent(writer
     # then
     voucher = Voucher.objects.get()
     assert first.status_code == 200
-    assert first.json() == {**summary(), "events": [], "coupon": _redeemed_coupon(voucher.code)}
+    assert first.json() == {
+        **summary(),
+        "events": [],
+        "coupon": _redeemed_coupon(voucher.code),
+        "redemption": {"transaction_id": "T1", "store_id": None, "discount": "6.00"},
+    }
     assert (voucher.redeemed_transaction_id, voucher.redemption_amount) == ("T1", Decimal("6.00"))
     assert (again.status_code, again.json()) == (200, first.json())
     assert _written() == written

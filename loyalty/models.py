@@ -31,6 +31,11 @@ def _session_channels_validate(value: object) -> None:
         )
 
 
+# A program's periods (return window, points expiry, tier window and validity) are at most ten years: dates computed
+# from a larger number of days can overflow (datetime's year 9999), which would fail every checkout of the program.
+PROGRAM_DAYS_MAX = 3660
+
+
 class Program(TimeStampedModel):
     """A loyalty program. One is the default: the one POS sign-ups enrol into."""
 
@@ -65,10 +70,15 @@ class Program(TimeStampedModel):
         default=list, blank=True, help_text="Product ids or categories that earn no points (gift cards, tobacco)."
     )
     pending_days = models.PositiveIntegerField(
-        default=0, help_text="Return window: points stay pending this many days before they can be spent."
+        default=0,
+        validators=[MaxValueValidator(PROGRAM_DAYS_MAX)],
+        help_text="Return window: points stay pending this many days before they can be spent.",
     )
     points_expiry_days = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Points expire this many days after they are confirmed; empty: never."
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(PROGRAM_DAYS_MAX)],
+        help_text="Points expire this many days after they are confirmed; empty: never.",
     )
     burn_value = models.DecimalField(
         max_digits=10, decimal_places=4, default=Decimal("0.01"), help_text="Currency value of one point."
@@ -76,9 +86,13 @@ class Program(TimeStampedModel):
     tier_qualification = models.CharField(
         max_length=16, choices=TierQualification.choices, default=TierQualification.POINTS
     )
-    tier_window_days = models.PositiveIntegerField(default=365, help_text="Qualifying window for tiers, in days.")
+    tier_window_days = models.PositiveIntegerField(
+        default=365, validators=[MaxValueValidator(PROGRAM_DAYS_MAX)], help_text="Qualifying window for tiers, in days."
+    )
     tier_validity_days = models.PositiveIntegerField(
-        default=365, help_text="A tier reached or renewed is kept this many days."
+        default=365,
+        validators=[MaxValueValidator(PROGRAM_DAYS_MAX)],
+        help_text="A tier reached or renewed is kept this many days.",
     )
     negative_balance_policy = models.CharField(
         max_length=16, choices=NegativeBalancePolicy.choices, default=NegativeBalancePolicy.OWE
@@ -108,6 +122,13 @@ class Program(TimeStampedModel):
             models.UniqueConstraint(fields=("is_default",), condition=Q(is_default=True), name="one_default_program"),
             models.CheckConstraint(condition=Q(earn_rate__gte=0), name="program_earn_rate_not_negative"),
             models.CheckConstraint(condition=Q(burn_value__gt=0), name="program_burn_value_positive"),
+            models.CheckConstraint(
+                condition=Q(pending_days__lte=PROGRAM_DAYS_MAX)
+                & (Q(points_expiry_days__isnull=True) | Q(points_expiry_days__lte=PROGRAM_DAYS_MAX))
+                & Q(tier_window_days__lte=PROGRAM_DAYS_MAX)
+                & Q(tier_validity_days__lte=PROGRAM_DAYS_MAX),
+                name="program_periods_at_most_ten_years",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -8,6 +8,7 @@ import pytest
 import time_machine
 from django.contrib.auth.models import Permission
 from django.contrib.messages import get_messages
+from django.db import IntegrityError, transaction
 from django.test import Client
 
 from crm.services.context import ChangeContext
@@ -214,6 +215,48 @@ def test_editing_a_program_saves_its_rules_and_tiers(admin_client, program):
         ("member", Decimal("0.00"), Decimal("1.000")),
         ("silver", Decimal("500.00"), Decimal("1.500")),
     ]
+
+
+@pytest.mark.parametrize("field", ["pending_days", "points_expiry_days", "tier_window_days", "tier_validity_days"])
+def test_a_program_period_over_ten_years_is_refused_naming_the_field(admin_client, program, field):
+    # given
+    before = Program.objects.values().get(pk=program.pk)
+    url = f"/admin/loyalty/program/{program.pk}/change/"
+    data = admin_form_data(admin_client.get(url))
+    data[field] = "3661"
+
+    # when
+    response = admin_client.post(url, data)
+
+    # then
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors == {field: ["Ensure this value is less than or equal to 3660."]}
+    assert Program.objects.values().get(pk=program.pk) == before
+
+
+def test_the_database_refuses_a_program_period_over_ten_years(program):
+    # when
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Program.objects.filter(pk=program.pk).update(tier_validity_days=3661)
+
+    # then
+    program.refresh_from_db()
+    assert program.tier_validity_days == 365
+
+
+def test_a_program_with_ten_year_periods_still_takes_checkouts(account, gold):
+    # given
+    Program.objects.filter(pk=account.program_id).update(
+        pending_days=3660, points_expiry_days=3660, tier_window_days=3660, tier_validity_days=3660
+    )
+    account.program.refresh_from_db()
+
+    # when
+    with time_machine.travel(at("2026-01-05T12:00:00"), tick=False):
+        purchase = checkout(account, "T1", "150")
+
+    # then
+    assert (purchase.state, purchase.confirm_at) == ("pending", at("2036-01-13T12:00:00"))
 
 
 def test_a_second_default_program_is_refused_by_the_form(admin_client, program):

@@ -4,6 +4,7 @@ import itertools
 import pytest
 from django.apps import apps
 from django.db import connection
+from django.utils import translation
 from rest_framework.test import APIClient
 
 from crm.services.api_clients import api_client_create
@@ -87,6 +88,14 @@ def _uses_database(request) -> bool:
         request.node.get_closest_marker("django_db")
         or {"db", "transactional_db", "live_server"} & set(request.fixturenames)
     )
+
+
+@pytest.fixture(autouse=True)
+def language_reset():
+    """A request with Accept-Language leaves its language active in the thread (LocaleMiddleware activates it and
+    nothing deactivates it): put the default back after every test, so that messages never depend on test order."""
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)

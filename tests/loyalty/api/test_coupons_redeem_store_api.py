@@ -7,8 +7,6 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
-from django.conf import settings
-from django.utils import translation
 
 from crm.models import ApiClient, Store
 from crm.services.api_clients import api_key_hash
@@ -294,14 +292,6 @@ def test_coupon_redeem_event_again_with_another_amount_is_409_and_writes_nothing
     assert _written() == before
 
 
-@pytest.fixture
-def _english_afterwards():
-    """LocaleMiddleware leaves the request's language active in the thread: the tests after this one read English."""
-    yield
-    translation.activate(settings.LANGUAGE_CODE)
-
-
-@pytest.mark.usefixtures("_english_afterwards")
 @pytest.mark.parametrize(
     ("language", "message"),
     [

@@ -18,8 +18,14 @@ MAX_LIMIT = 200
 MAX_CART_ITEMS = 500
 
 
+# Coupon money has the digits of the voucher's recorded discount (Voucher.redemption_amount, 12 with 2 decimals): a
+# discount is at most the cart, so a cart within the bound always fits where the redemption records it.
+MONEY_DIGITS = 12
+CART_TOTAL_MAX = Decimal("9999999999.99")
+
+
 def _money(**kwargs: Any) -> serializers.DecimalField:
-    return serializers.DecimalField(max_digits=14, decimal_places=2, **kwargs)
+    return serializers.DecimalField(max_digits=MONEY_DIGITS, decimal_places=2, **kwargs)
 
 
 # ------------------------------------------------------------------------------------------------- input
@@ -59,9 +65,13 @@ class CartSerializer(serializers.Serializer):
         items = attrs.get("items") or []
         if not items and "total" not in attrs:
             raise serializers.ValidationError({"total": [_("Give the cart's total, or its items.")]})
-        if items and "total" in attrs:
+        if items:
             total = sum((item["price"] * item["quantity"] for item in items), Decimal("0"))
-            if total != attrs["total"]:
+            if total > CART_TOTAL_MAX:
+                raise serializers.ValidationError(
+                    {"items": [_("The items add up to more than %(max)s.") % {"max": f"{CART_TOTAL_MAX:,}"}]}
+                )
+            if "total" in attrs and total != attrs["total"]:
                 raise serializers.ValidationError(
                     {"total": [_("Is not the sum of the items (%(total)s).") % {"total": f"{total:.2f}"}]}
                 )

@@ -359,6 +359,16 @@ def test_validate_answers_every_reason_it_does_not_apply(reader, sally, program)
         ({"cart": {"total": "-1"}}, "cart.total", "Ensure this value is greater than or equal to 0."),
         ({"cart": {**CART, "total": "50.00"}}, "cart.total", "Is not the sum of the items (59.98)."),
         ({"cart": {"items": [{"price": "1.00"}]}}, "cart.items.0.product_id", "This field is required."),
+        (
+            {"cart": {"total": "10000000000.00"}},
+            "cart.total",
+            "Ensure that there are no more than 12 digits in total.",
+        ),
+        (
+            {"cart": {"items": [{"product_id": "TV", "price": "9999999999.99", "quantity": 2}]}},
+            "cart.items",
+            "The items add up to more than 9,999,999,999.99.",
+        ),
         ({"code": None}, "code", "This field may not be null."),
     ],
 )

@@ -64,12 +64,12 @@ def test_every_search_runs_a_fixed_number_of_queries_without_a_whole_table_count
     customers = _customers(customer_factory, store_factory, 30)
     wanted = customers[7]
     Customer.objects.filter(pk=wanted.pk).update(
-        last_name="Lovelace", last_name_search="lovelace", email="ada@example.com", phone_mobile="+12175550199"
+        last_name="Lovelace", last_name_search="lovelace", email="ada@example.com", phone_mobile="+12175560199"
     )
     account = loyalty_account_enroll(customer=wanted, context=ChangeContext())
     term = {
         "last-name": "LOVE",
-        "phone": "(217) 555-0199",
+        "phone": "(217) 556-0199",  # outside the factory's +1217555xxxx numbers
         "email": "Ada@Example.com",
         "account-number": account.account_number,
         "customer-id": wanted.public_id.lower(),

@@ -137,3 +137,14 @@ def api_client_may_act_for_store(*, client: ApiClient, store_code: str) -> bool:
     """A client restricted to some stores may attribute changes only to those; an unrestricted one to any."""
     allowed = api_client_allowed_store_codes(client=client)
     return not allowed or store_code.strip() in allowed
+
+
+def api_client_store_check(*, client: ApiClient, store_code: str, field: str) -> None:
+    """Raises STORE_NOT_ALLOWED (403, naming the request's `field`) unless the client may act for the store."""
+    if not api_client_may_act_for_store(client=client, store_code=store_code):
+        raise ApplicationError(
+            _("This API key may not act for store %(store)s.") % {"store": store_code},
+            code=CrmErrorCode.STORE_NOT_ALLOWED,
+            status=403,
+            extra={"field": field},
+        )

@@ -20,11 +20,9 @@ from rest_framework.views import APIView
 
 from clienteling.scan_and_go import schema_examples as examples
 from clienteling.scan_and_go.errors import scan_and_go_exception_handler
-from core.exceptions import ApplicationError
-from crm.error_codes import CrmErrorCode
 from crm.models import ApiClient
 from crm.permissions import HasRequiredScope
-from crm.selectors import api_client_allowed_store_codes
+from crm.selectors import api_client_allowed_store_codes, api_client_store_check
 from loyalty.card_numbers import CARD_NUMBER_MAX_LENGTH, card_number_normalise
 from loyalty.selectors_scan_and_go import CouponOffer, ScanAndGoProfile, scan_and_go_profile_get
 
@@ -60,13 +58,7 @@ def store_code_for_client(client: ApiClient, store_code: str) -> str:
         if len(allowed) == 1:
             return next(iter(allowed))
         raise serializers.ValidationError({"storeId": _("Required: this API key may act only for some stores.")})
-    if store_code not in allowed:
-        raise ApplicationError(
-            _("This API key may not act for store %(store)s.") % {"store": store_code},
-            code=CrmErrorCode.STORE_NOT_ALLOWED,
-            status=403,
-            extra={"field": "storeId"},
-        )
+    api_client_store_check(client=client, store_code=store_code, field="storeId")
     return store_code
 
 

@@ -29,12 +29,11 @@ from clienteling.spi.serializers import (
     CustomerSearchInputSerializer,
 )
 from core.exceptions import ApplicationError
-from crm.error_codes import CrmErrorCode
 from crm.models import ConsentChange, Customer
 from crm.permissions import HasRequiredScope
 from crm.selectors import (
     CustomerSearchCriteria,
-    api_client_may_act_for_store,
+    api_client_store_check,
     customer_get,
     customer_profile_queryset,
     customer_search,
@@ -92,13 +91,7 @@ def _unwrapped_body(data: Any) -> dict[str, Any]:
 def _change_context(request: Request, attribution: dict[str, str | None]) -> ChangeContext:
     store = associate = None
     if attribution.get("store_id"):
-        if not api_client_may_act_for_store(client=request.user, store_code=attribution["store_id"]):
-            raise ApplicationError(
-                _("This API key may not act for store %(store)s.") % {"store": attribution["store_id"]},
-                code=CrmErrorCode.STORE_NOT_ALLOWED,
-                status=403,
-                extra={"field": "store_id"},
-            )
+        api_client_store_check(client=request.user, store_code=attribution["store_id"], field="store_id")
         store = store_get_or_create(code=attribution["store_id"])
         if attribution.get("associate_id"):
             associate = associate_get_or_create(store=store, code=attribution["associate_id"])

@@ -9,8 +9,10 @@ from rest_framework.views import APIView
 
 from core.exceptions import ApplicationError
 from crm.error_codes import CrmErrorCode
-from crm.models import Customer
+from crm.models import ApiClient, Customer, Store
 from crm.permissions import HasRequiredScope
+from crm.selectors import api_client_store_check
+from crm.services.stores import store_get_or_create
 from loyalty.error_codes import LoyaltyErrorCode
 from loyalty.models import LoyaltyAccount
 from loyalty.selectors import program_get_default
@@ -89,3 +91,12 @@ def customer_summary(customer: Customer, account: LoyaltyAccount | None) -> dict
 
 def client_of(request: Request) -> Any:
     return request.user
+
+
+def store_for_api(*, client: ApiClient, store_code: str | None, field: str) -> Store | None:
+    """The store a request names (recorded on first sight, as checkouts do), or None. Raises STORE_NOT_ALLOWED (403,
+    naming `field`) for a key restricted to other stores."""
+    if not store_code:
+        return None
+    api_client_store_check(client=client, store_code=store_code, field=field)
+    return store_get_or_create(code=store_code)

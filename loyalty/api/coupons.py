@@ -20,7 +20,6 @@ from typing import Any
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
-from django.utils.translation import gettext as _
 from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiParameter,
@@ -32,13 +31,9 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from core.exceptions import ApplicationError
-from crm.error_codes import CrmErrorCode
-from crm.models import ApiClient, Customer, Store
-from crm.selectors import api_client_may_act_for_store
-from crm.services.stores import store_get_or_create
+from crm.models import Customer
 from crm.validators import validate_code
-from loyalty.api.common import ERASED_MESSAGE, LoyaltyReadApi, LoyaltyWriteApi, customer_for_api
+from loyalty.api.common import ERASED_MESSAGE, LoyaltyReadApi, LoyaltyWriteApi, customer_for_api, store_for_api
 from loyalty.api.coupon_serializers import (
     CouponClaimInputSerializer,
     CouponListInputSerializer,
@@ -88,22 +83,6 @@ def customer_vouchers_usable_now(*, customer: Customer, limit: int = CUSTOMER_CO
 
 def _customer_or_none(public_id: str | None) -> Customer | None:
     return customer_for_api(public_id) if public_id else None
-
-
-def store_for_api(*, client: ApiClient, store_code: str | None, field: str) -> Store | None:
-    """The store a request names (recorded on first sight, as checkouts do), or None. Raises STORE_NOT_ALLOWED (403,
-    naming `field`) for a key restricted to other stores. The events API's _store_for does the same for `data.`
-    fields; both belong in loyalty/api/common.py."""
-    if not store_code:
-        return None
-    if not api_client_may_act_for_store(client=client, store_code=store_code):
-        raise ApplicationError(
-            _("This API key may not act for store %(store)s.") % {"store": store_code},
-            code=CrmErrorCode.STORE_NOT_ALLOWED,
-            status=403,
-            extra={"field": field},
-        )
-    return store_get_or_create(code=store_code)
 
 
 def redemption_answer(voucher: Voucher) -> dict[str, Any]:

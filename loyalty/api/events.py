@@ -30,14 +30,17 @@ from rest_framework.response import Response
 from core.api.exception_handler import api_exception_handler
 from core.exceptions import ApplicationError
 from core.idempotency import HEADER, REPLAYED_HEADER, idempotency_key_clean, idempotent_call
-from crm.error_codes import CrmErrorCode
 from crm.models import ApiClient, ConsentChange, Customer, Store
-from crm.selectors import api_client_may_act_for_store
 from crm.services.context import ChangeContext
 from crm.services.customers import customer_update
-from crm.services.stores import store_get_or_create
 from loyalty.api import event_serializers as schema
-from loyalty.api.common import LoyaltyWriteApi, account_for_api, customer_for_api, customer_summary
+from loyalty.api.common import (
+    LoyaltyWriteApi,
+    account_for_api,
+    customer_for_api,
+    customer_summary,
+    store_for_api,
+)
 from loyalty.api.coupon_serializers import cart_lines, coupon_body
 from loyalty.api.event_serializers import (
     Event,
@@ -161,19 +164,6 @@ def _context(client: ApiClient, store: Store | None = None) -> ChangeContext:
     return ChangeContext(channel=ConsentChange.Channel.API, store=store, api_client=client)
 
 
-def _store_for(client: ApiClient, store_code: str | None) -> Store | None:
-    if not store_code:
-        return None
-    if not api_client_may_act_for_store(client=client, store_code=store_code):
-        raise ApplicationError(
-            _("This API key may not act for store %(store)s.") % {"store": store_code},
-            code=CrmErrorCode.STORE_NOT_ALLOWED,
-            status=403,
-            extra={"field": "data.store_id"},
-        )
-    return store_get_or_create(code=store_code)
-
-
 def _lot_loaded(entry: PointsEntry) -> bool:
     return PointsEntry.lot.is_cached(entry)  # type: ignore[attr-defined]
 
@@ -220,7 +210,9 @@ def _json_item(item: dict[str, Any]) -> dict[str, Any]:
 
 def _opt_in(event: Event, client: ApiClient) -> Body:
     fields = dict(event.data)
-    context = _context(client, _store_for(client, fields.pop("store_id", None)))
+    context = _context(
+        client, store_for_api(client=client, store_code=fields.pop("store_id", None), field="data.store_id")
+    )
     if event.customer is None:
         customer = customer_sign_up(fields=fields, context=context, consents={"loyalty_sign_up": True})
         return _body(customer, account_for_api(customer), event.action, [])
@@ -276,7 +268,7 @@ def _coupon_redeem(event: Event, client: ApiClient) -> Body:
     POST /api/v1/coupons/redeem, idempotent on transaction_id. No points move, so `events` is []; `coupon` is the
     voucher and `redemption` what POST /api/v1/coupons/redeem answers besides it."""
     data = event.data
-    store = _store_for(client, data.get("store_id"))
+    store = store_for_api(client=client, store_code=data.get("store_id"), field="data.store_id")
     customer = customer_for_api(event.customer)  # type: ignore[arg-type]
     cart = data["cart"] if "cart" in data else {"total": data["amount"]}
     voucher = voucher_redeem(
@@ -397,7 +389,7 @@ def _stored_checkout_response(recorded: RecordedCheckout | None, fingerprint: st
 def _checkout_store(client: ApiClient, store_code: str | None, known: CheckoutsKnown) -> Store | None:
     if store_code and store_code.strip() in known.stores:
         return known.stores[store_code.strip()]
-    return _store_for(client, store_code)
+    return store_for_api(client=client, store_code=store_code, field="data.store_id")
 
 
 def _checkout(event: Event, client: ApiClient, known: CheckoutsKnown) -> EventOutcome:

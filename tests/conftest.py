@@ -133,3 +133,24 @@ def enrolled_account(customer_factory, program):
         return loyalty_account_enroll(customer=customer_factory(), context=ChangeContext())
 
     return make
+
+
+@pytest.fixture
+def role_client(db, django_user_model):
+    """role_client(group_name) -> a test client logged in as a new staff user of that back-office role, the groups
+    set as the newest roles migration sets them. The user is named after the group ("Store-managers")."""
+    from django.contrib.auth.models import Group
+    from django.test import Client
+
+    from tests.roles import admin_roles_reset
+
+    admin_roles_reset()
+
+    def make(group_name: str) -> Client:
+        user = django_user_model.objects.create_user(username=group_name.replace(" ", "-"), is_staff=True)
+        user.groups.add(Group.objects.get(name=group_name))
+        client = Client()
+        client.force_login(user)
+        return client
+
+    return make

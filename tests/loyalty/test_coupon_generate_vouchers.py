@@ -2,47 +2,28 @@
 through voucher_batch_create, its page showing the progress (and refreshing itself while the job runs), a link to
 the vouchers and their CSV export. Driven as the Marketing role, the way the browser test does."""
 
-import importlib
 from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
-from django.apps import apps
-from django.contrib.auth.models import Group
-from django.test import Client
 
+from crm.roles import MARKETING, STORE_MANAGERS
 from loyalty.models import CouponDefinition, Voucher, VoucherBatch
 from loyalty.services.coupons import coupon_definition_create, voucher_issue
 from loyalty.services.voucher_batches import voucher_batch_create, voucher_batch_generate
-
-roles = importlib.import_module("crm.migrations.0003_admin_roles_vouchers")
 
 DEFINITIONS_URL = "/admin/loyalty/coupondefinition/"
 BATCHES_URL = "/admin/loyalty/voucherbatch/"
 
 
 @pytest.fixture
-def client_in(db, django_user_model):
-    roles.create_admin_roles(apps, None)
-
-    def make(group_name: str) -> Client:
-        user = django_user_model.objects.create_user(username=group_name.replace(" ", "-"), is_staff=True)
-        user.groups.add(Group.objects.get(name=group_name))
-        client = Client()
-        client.force_login(user)
-        return client
-
-    return make
+def marketing(role_client):
+    return role_client(MARKETING)
 
 
 @pytest.fixture
-def marketing(client_in):
-    return client_in(roles.MARKETING)
-
-
-@pytest.fixture
-def store_manager(client_in):
-    return client_in(roles.STORE_MANAGERS)
+def store_manager(role_client):
+    return role_client(STORE_MANAGERS)
 
 
 @pytest.fixture

@@ -2,22 +2,20 @@
 tier and in total for the form's current values, and one customer tested in a purchase; aggregate queries only, no
 writes, 400 with a message naming the field for bad input, 403 for roles without coupon configuration."""
 
-import importlib
 from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from django.apps import apps
 from django.contrib.auth.models import Group
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from crm.roles import MARKETING, STORE_MANAGERS
 from loyalty.models import CouponDefinition, LoyaltyAccount, Program, Tier, Voucher
 from loyalty.services.coupons import coupon_definition_create, voucher_issue
-
-roles = importlib.import_module("crm.migrations.0003_admin_roles_vouchers")
+from tests.roles import admin_roles_reset
 
 DEFINITIONS_URL = "/admin/loyalty/coupondefinition/"
 # Session, user and their two permission lookups, the definition and its program, the chosen tiers (form
@@ -55,9 +53,9 @@ def definition(program, gold):
 
 @pytest.fixture
 def marketing(db, django_user_model):
-    roles.create_admin_roles(apps, None)
+    admin_roles_reset()
     user = django_user_model.objects.create_user(username="marketing", is_staff=True)
-    user.groups.add(Group.objects.get(name=roles.MARKETING))
+    user.groups.add(Group.objects.get(name=MARKETING))
     client = Client()
     client.force_login(user)
     return client
@@ -283,9 +281,9 @@ def test_a_tier_of_another_program_is_a_400(marketing, definition):
 
 def test_a_store_manager_is_refused(db, django_user_model, definition):
     # given
-    roles.create_admin_roles(apps, None)
+    admin_roles_reset()
     user = django_user_model.objects.create_user(username="store", is_staff=True)
-    user.groups.add(Group.objects.get(name=roles.STORE_MANAGERS))
+    user.groups.add(Group.objects.get(name=STORE_MANAGERS))
     client = Client()
     client.force_login(user)
 

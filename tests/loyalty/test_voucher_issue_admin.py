@@ -7,37 +7,20 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.admin.models import ADDITION, LogEntry
-from django.contrib.auth.models import Group
-from django.test import Client
 from django.utils import timezone
 
 from crm.models import Customer
 from crm.roles import MARKETING, STORE_MANAGERS
 from loyalty.models import CouponDefinition, Voucher
 from loyalty.services.coupons import coupon_definition_create
-from tests.roles import admin_roles_reset
 from webhooks.models import WebhookEvent
 
 ISSUE_URL = "/admin/loyalty/voucher/issue/"
 
 
 @pytest.fixture
-def client_in(db, django_user_model):
-    admin_roles_reset()
-
-    def make(group_name: str) -> Client:
-        user = django_user_model.objects.create_user(username=group_name.replace(" ", "-"), is_staff=True)
-        user.groups.add(Group.objects.get(name=group_name))
-        client = Client()
-        client.force_login(user)
-        return client
-
-    return make
-
-
-@pytest.fixture
-def marketing(client_in):
-    return client_in(MARKETING)
+def marketing(role_client):
+    return role_client(MARKETING)
 
 
 @pytest.fixture
@@ -209,9 +192,9 @@ def test_the_voucher_list_the_coupon_page_and_the_customer_page_link_to_the_pref
     )
 
 
-def test_a_store_manager_may_not_issue_and_sees_no_link(client_in, sorry, member):
+def test_a_store_manager_may_not_issue_and_sees_no_link(role_client, sorry, member):
     # given
-    store_manager = client_in(STORE_MANAGERS)
+    store_manager = role_client(STORE_MANAGERS)
 
     # when
     page = store_manager.get(ISSUE_URL)

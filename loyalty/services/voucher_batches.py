@@ -2,11 +2,12 @@
 
 The job works in chunks, each in its own transaction: lock the batch row, then the definition row (the order
 voucher_issue uses), count what is left to make (the batch's remainder, capped by the definition's limit_total),
-insert the chunk with one bulk INSERT and add it to `issued_count`. So the admin sees progress after every chunk,
-memory stays bounded by one chunk, and a job that dies, or runs twice, or twice at once, carries on from the
-committed `issued_count` and never makes more than was requested. Every voucher records its batch (Voucher.batch,
-origin BATCH), which is what the batch's admin page lists and exports. A code collision (the unique index refusing a
-code, about 10^-14 likely per 100,000 codes) rolls back only that chunk, which is retried with new codes.
+insert the chunk (one statement on PostgreSQL, one executemany on SQLite) and add it to `issued_count`. So the admin
+sees progress after every chunk, memory stays bounded by one chunk, and a job that dies, or runs twice, or twice at
+once, carries on from the committed `issued_count` and never makes more than was requested. Every voucher records
+its batch (Voucher.batch, origin BATCH), which is what the batch's admin page lists and exports. A code collision
+(the unique index refusing a code, about 10^-14 likely per 100,000 codes) rolls back only that chunk, which is
+retried with new codes.
 
 Because of that, a sweeper (voucher_batches_sweep, on beat) may safely start the job again for a batch that waits
 too long: one still queued (the broker was down when it was created) or one running whose worker died.
@@ -14,15 +15,17 @@ too long: one still queued (the broker was down when it was created) or one runn
 
 import logging
 from datetime import datetime, timedelta
+from typing import cast
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, transaction
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.exceptions import ApplicationError
-from loyalty.coupon_codes import code_normalise, voucher_codes_generate
+from loyalty.coupon_codes import voucher_codes_generate
 from loyalty.error_codes import LoyaltyErrorCode
 from loyalty.models import CouponDefinition, Voucher, VoucherBatch
 from loyalty.services.coupons import LIVE, coupon_definition_qs_select_for_update
@@ -94,25 +97,57 @@ def _finish(batch_pk: int, status: str, *, error: str = "", now: datetime) -> No
     )
 
 
-def _insert_chunk(batch: VoucherBatch, definition: CouponDefinition, size: int, *, now: datetime) -> None:
-    for _attempt in range(CODE_ATTEMPTS):
-        vouchers = [
-            Voucher(
-                definition=definition,
-                code=code,
-                normalised_code=code_normalise(code),
-                status=Voucher.Status.ISSUED,
-                origin=Voucher.Origin.BATCH,
-                batch=batch,
-                issued_at=now,
-                expires_at=definition.valid_until,
+def _vouchers_insert(prototype: Voucher, codes: list[str], normalised_codes: list[str]) -> None:
+    """INSERT a voucher per code, its other columns as in `prototype`: the fields prepare their database values
+    once per chunk (auto_now included) and only the code and its normalised form vary from row to row.
+
+    bulk_create builds, then compiles, a model instance per row, column by column: with it 100,000 codes took 13 s
+    on SQLite and 14 s on PostgreSQL, without it 2 s and 4 s. The empty columns are a literal NULL rather than a
+    parameter: sqlite3 binds a None through its adapter lookup, which costs more than the row's other columns."""
+    meta = Voucher._meta
+    varying = [meta.get_field("code"), meta.get_field("normalised_code")]
+    constant = [
+        field
+        for field in meta.concrete_fields
+        if not field.primary_key and not field.generated and field not in varying
+    ]
+    prepared = [field.get_db_prep_save(field.pre_save(prototype, add=True), connection) for field in constant]
+    values = [value for value in prepared if value is not None]
+    quote = connection.ops.quote_name
+    table = quote(meta.db_table)
+    columns = ", ".join(quote(cast(str, field.column)) for field in varying + constant)  # concrete: never None
+    constants = ", ".join("NULL" if value is None else "%s" for value in prepared)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # One statement for the chunk, the codes as two arrays: a statement per row (executemany) takes three
+            # times as long, the server parsing and running each one.
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) SELECT code, normalised_code, {constants} "  # noqa: S608
+                "FROM unnest(%s::varchar[], %s::varchar[]) AS chunk (code, normalised_code)",
+                [*values, codes, normalised_codes],
             )
-            for code in voucher_codes_generate(size, definition.code_pattern)
-        ]
+        else:
+            cursor.executemany(
+                f"INSERT INTO {table} ({columns}) VALUES (%s, %s, {constants})",  # noqa: S608
+                [(code, normalised, *values) for code, normalised in zip(codes, normalised_codes, strict=True)],
+            )
+
+
+def _insert_chunk(batch: VoucherBatch, definition: CouponDefinition, size: int, *, now: datetime) -> None:
+    prototype = Voucher(
+        definition=definition,
+        status=Voucher.Status.ISSUED,
+        origin=Voucher.Origin.BATCH,
+        batch=batch,
+        issued_at=now,
+        expires_at=definition.valid_until,
+    )
+    for _attempt in range(CODE_ATTEMPTS):
+        codes, normalised_codes = voucher_codes_generate(size, definition.code_pattern)
         try:
             # A savepoint: a collision throws away this chunk's codes only, not the batch row's lock.
             with transaction.atomic():
-                Voucher.objects.bulk_create(vouchers)
+                _vouchers_insert(prototype, codes, normalised_codes)
         except IntegrityError:
             logger.warning("voucher batch: a code collided in a chunk of %d; retrying with new codes", size)
             continue
@@ -163,6 +198,9 @@ def voucher_batch_generate(*, batch_pk: int, chunk_size: int = CHUNK_SIZE) -> Vo
             pass
     except (RuntimeError, ApplicationError) as error:
         _finish(batch_pk, Status.FAILED, error=str(error), now=timezone.now())
+        raise
+    except ValidationError as error:  # the definition's code pattern (saved past its validator)
+        _finish(batch_pk, Status.FAILED, error=" ".join(error.messages), now=timezone.now())
         raise
     return VoucherBatch.objects.get(pk=batch_pk)
 

@@ -21,7 +21,7 @@ from rest_framework.views import APIView
 from clienteling.scan_and_go import schema_examples as examples
 from clienteling.scan_and_go.errors import scan_and_go_exception_handler
 from crm.models import ApiClient
-from crm.permissions import HasRequiredScope
+from crm.permissions import HasRequiredScope, api_client_of
 from crm.selectors import api_client_allowed_store_codes, api_client_store_check
 from loyalty.card_numbers import CARD_NUMBER_MAX_LENGTH, card_number_normalise
 from loyalty.selectors_scan_and_go import CouponOffer, ScanAndGoProfile, scan_and_go_profile_get
@@ -224,7 +224,7 @@ class CustomerProfileScanAndGoApi(APIView):
         profile = scan_and_go_profile_get(
             card_number=params.get("loyaltyCardNumber") or params.get("cardNumber") or "",
             customer_id=params.get("customerId") or "",
-            store_code=store_code_for_client(request.user, params.get("storeId") or ""),
+            store_code=store_code_for_client(api_client_of(request), params.get("storeId") or ""),
             device_type=params.get("deviceType") or "",
         )
         if profile is None:

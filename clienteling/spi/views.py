@@ -30,7 +30,7 @@ from clienteling.spi.serializers import (
 )
 from core.exceptions import ApplicationError
 from crm.models import ConsentChange, Customer
-from crm.permissions import HasRequiredScope
+from crm.permissions import HasRequiredScope, api_client_of
 from crm.selectors import (
     CustomerSearchCriteria,
     api_client_store_check,
@@ -89,13 +89,16 @@ def _unwrapped_body(data: Any) -> dict[str, Any]:
 
 
 def _change_context(request: Request, attribution: dict[str, str | None]) -> ChangeContext:
+    client = api_client_of(request)
     store = associate = None
-    if attribution.get("store_id"):
-        api_client_store_check(client=request.user, store_code=attribution["store_id"], field="store_id")
-        store = store_get_or_create(code=attribution["store_id"])
-        if attribution.get("associate_id"):
-            associate = associate_get_or_create(store=store, code=attribution["associate_id"])
-    return ChangeContext(channel=ConsentChange.Channel.POS, store=store, associate=associate, api_client=request.user)
+    store_code = attribution.get("store_id")
+    if store_code:
+        api_client_store_check(client=client, store_code=store_code, field="store_id")
+        store = store_get_or_create(code=store_code)
+        associate_code = attribution.get("associate_id")
+        if associate_code:
+            associate = associate_get_or_create(store=store, code=associate_code)
+    return ChangeContext(channel=ConsentChange.Channel.POS, store=store, associate=associate, api_client=client)
 
 
 def _service_arguments(validated: dict[str, Any]) -> dict[str, Any]:

@@ -4,7 +4,6 @@ that event responses carry. snake_case, errors in the core shape {"message", "co
 from typing import Any
 
 from django.utils.translation import gettext as _
-from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from core.exceptions import ApplicationError
@@ -87,10 +86,6 @@ def customer_summary(customer: Customer, account: LoyaltyAccount | None) -> dict
         }
     )
     return summary
-
-
-def client_of(request: Request) -> Any:
-    return request.user
 
 
 def store_for_api(*, client: ApiClient, store_code: str | None, field: str) -> Store | None:

@@ -32,6 +32,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from crm.models import Customer
+from crm.permissions import api_client_of
 from crm.validators import validate_code
 from loyalty.api.common import ERASED_MESSAGE, LoyaltyReadApi, LoyaltyWriteApi, customer_for_api, store_for_api
 from loyalty.api.coupon_serializers import (
@@ -382,7 +383,7 @@ class CouponRedeemApi(LoyaltyWriteApi):
         params = serializer.validated_data
         # One transaction, as an event's: a store first named by a refused redemption is not recorded either.
         with transaction.atomic():
-            store = store_for_api(client=request.user, store_code=params.get("store_id"), field="store_id")
+            store = store_for_api(client=api_client_of(request), store_code=params.get("store_id"), field="store_id")
             voucher = voucher_redeem(
                 code=params["code"],
                 transaction_id=params["transaction_id"],

@@ -19,9 +19,9 @@ from rest_framework.views import APIView
 
 from core.exceptions import ApplicationError
 from crm.models import ConsentChange, Customer
-from crm.permissions import HasRequiredScope
+from crm.permissions import HasRequiredScope, api_client_of
 from crm.services.context import ChangeContext
-from loyalty.api.common import ERASED_MESSAGE, LoyaltyReadApi, account_for_api, client_of, customer_for_api
+from loyalty.api.common import ERASED_MESSAGE, LoyaltyReadApi, account_for_api, customer_for_api
 from loyalty.api.coupon_serializers import CouponOutputSerializer
 from loyalty.api.coupons import customer_vouchers_usable_now
 from loyalty.api.customer_serializers import (
@@ -548,6 +548,6 @@ class CustomerEraseApi(APIView):
     )
     def post(self, request: Request, customer_id: str) -> Response:
         customer = customer_get_for_erasure(public_id=customer_id)
-        context = ChangeContext(channel=ConsentChange.Channel.API, api_client=client_of(request))
+        context = ChangeContext(channel=ConsentChange.Channel.API, api_client=api_client_of(request))
         customer = customer_erase_with_loyalty_data(customer=customer, context=context)
         return Response(CustomerErasedOutputSerializer(customer).data)

@@ -31,6 +31,7 @@ from core.api.exception_handler import api_exception_handler
 from core.exceptions import ApplicationError
 from core.idempotency import HEADER, REPLAYED_HEADER, idempotency_key_clean, idempotent_call
 from crm.models import ApiClient, ConsentChange, Customer, Store
+from crm.permissions import api_client_of
 from crm.services.context import ChangeContext
 from crm.services.customers import customer_update
 from loyalty.api import event_serializers as schema
@@ -165,7 +166,7 @@ def _context(client: ApiClient, store: Store | None = None) -> ChangeContext:
 
 
 def _lot_loaded(entry: PointsEntry) -> bool:
-    return PointsEntry.lot.is_cached(entry)  # type: ignore[attr-defined]
+    return PointsEntry.lot.is_cached(entry)
 
 
 def _event_entry(action: str, entry: PointsEntry) -> Body:
@@ -503,7 +504,9 @@ class EventCreateApi(LoyaltyWriteApi):
     )
     def post(self, request: Request) -> Response:
         event = event_from_payload(request.data)
-        outcome = event_process(event=event, client=request.user, idempotency_key=_idempotency_key_of(request))
+        outcome = event_process(
+            event=event, client=api_client_of(request), idempotency_key=_idempotency_key_of(request)
+        )
         return Response(outcome.body, headers=_replay_headers(outcome.replayed))
 
 
@@ -558,14 +561,15 @@ class EventBulkCreateApi(LoyaltyWriteApi):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         payloads = serializer.validated_data["events"]
+        client = api_client_of(request)
         key = _idempotency_key_of(request)
         if not key:
-            return Response(events_bulk_process(payloads=payloads, client=request.user))
+            return Response(events_bulk_process(payloads=payloads, client=client))
         result = idempotent_call(
-            owner=f"api_client:{request.user.pk}",
+            owner=f"api_client:{client.pk}",
             key=key,
             fingerprint=request_fingerprint({"endpoint": "events/bulk", "events": payloads}),
-            work=lambda: (200, events_bulk_process(payloads=payloads, client=request.user)),
+            work=lambda: (200, events_bulk_process(payloads=payloads, client=client)),
             atomic=False,
         )
         return Response(result.body, status=result.status, headers=_replay_headers(result.replayed))

@@ -19,8 +19,9 @@ from rest_framework.response import Response
 
 from core.exceptions import ApplicationError
 from crm.models import ConsentChange, Customer
+from crm.permissions import api_client_of
 from crm.services.context import ChangeContext
-from loyalty.api.common import ERASED_MESSAGE, LoyaltyWriteApi, client_of
+from loyalty.api.common import ERASED_MESSAGE, LoyaltyWriteApi
 from loyalty.api.customers import CONFIGURATION_EXAMPLE
 from loyalty.api.event_serializers import ErrorOutputSerializer
 from loyalty.api.session_serializers import (
@@ -293,7 +294,7 @@ class SessionStartApi(LoyaltyWriteApi):
                 last_name=data["customer"]["last_name"],
                 language=requested_language or "",
             ),
-            context=ChangeContext(channel=ConsentChange.Channel.API, api_client=client_of(request)),
+            context=ChangeContext(channel=ConsentChange.Channel.API, api_client=api_client_of(request)),
         )
         if shopper.customer.status == Customer.Status.ERASED:
             # Erasure blanks the merchant_id, so only a record edited outside the services gets here; answer as the

@@ -59,7 +59,9 @@ class CartSerializer(serializers.Serializer):
     """A cart: its items, or only its total. With both, the total must be the items' sum."""
 
     total = _money(min_value=Decimal("0"), required=False)
-    items = CartItemSerializer(many=True, required=False, max_length=MAX_CART_ITEMS)
+    items: serializers.ListSerializer[Any] = serializers.ListSerializer(
+        child=CartItemSerializer(), required=False, max_length=MAX_CART_ITEMS
+    )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         items = attrs.get("items") or []
@@ -145,7 +147,8 @@ class CouponOutputSerializer(serializers.Serializer):
 
 
 class CouponListOutputSerializer(serializers.Serializer):
-    data = CouponOutputSerializer(many=True)
+    # A field, not Serializer.data (mypy takes it for an override): DRF's metaclass moves it out of the class.
+    data = CouponOutputSerializer(many=True)  # type: ignore[assignment]
 
 
 class CouponValidateOutputSerializer(serializers.Serializer):
@@ -170,7 +173,7 @@ def redemption_body(voucher: Voucher) -> dict[str, Any]:
     """What a redemption answers; built from the voucher alone, so that a replay answers the same."""
     return {
         "transaction_id": voucher.redeemed_transaction_id,
-        "customer": voucher.customer.public_id if voucher.customer_id else None,
+        "customer": voucher.customer.public_id if voucher.customer is not None else None,
         "discount": f"{voucher.redemption_amount:.2f}",
         "coupon": coupon_body(voucher),
     }

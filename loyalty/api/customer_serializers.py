@@ -12,6 +12,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from crm.models import Address
 from loyalty.api.coupon_serializers import CouponOutputSerializer
 from loyalty.api.event_serializers import CheckoutItemSerializer
 from loyalty.models import SESSION_CHANNELS, Tier
@@ -112,7 +113,9 @@ class PointsPreviewInputSerializer(serializers.Serializer):
     )
     total = _money(min_value=Decimal("0"))
     # The checkout's own item serializer: a preview must read a cart exactly as the checkout will.
-    items = CheckoutItemSerializer(many=True, required=False, max_length=MAX_PREVIEW_ITEMS)
+    items: serializers.ListSerializer[Any] = serializers.ListSerializer(
+        child=CheckoutItemSerializer(), required=False, max_length=MAX_PREVIEW_ITEMS
+    )
 
 
 # ------------------------------------------------------------------------------------------------ output
@@ -186,8 +189,9 @@ class CustomerAddressOutputSerializer(serializers.Serializer):
     phone = serializers.CharField()
     is_profile_address = serializers.SerializerMethodField()
 
-    def get_is_profile_address(self, address: Any) -> bool:
-        return address.pk == self.root.instance.customer.profile_address_id
+    def get_is_profile_address(self, address: Address) -> bool:
+        overview: CustomerOverview | None = self.root.instance
+        return overview is not None and address.pk == overview.customer.profile_address_id
 
 
 class LoyaltyCustomerOutputSerializer(serializers.Serializer):
@@ -278,7 +282,8 @@ def _number(**kwargs: Any) -> serializers.DecimalField:
 
 class TierBenefitOutputSerializer(serializers.Serializer):
     id = serializers.CharField(help_text='"<tier>:<n>" for a line of the tier\'s benefits, "<tier>:coupon:<code>".')
-    label = serializers.CharField()
+    # A field, not Field.label (mypy takes it for an override): DRF's metaclass moves it out of the class.
+    label = serializers.CharField()  # type: ignore[assignment]
     secret = serializers.SerializerMethodField()
     details = serializers.SerializerMethodField()
 
@@ -330,7 +335,7 @@ class TierConfigurationOutputSerializer(serializers.Serializer):
     @extend_schema_field(TierBenefitOutputSerializer(many=True))
     def get_tier_benefits(self, configuration: LoyaltyConfiguration) -> list[dict[str, Any]]:
         benefits = [benefit for tier in configuration.tiers for benefit in tier.benefits]
-        return TierBenefitOutputSerializer(benefits, many=True).data
+        return serializers.ListSerializer(benefits, child=TierBenefitOutputSerializer()).data
 
     def to_representation(self, instance: LoyaltyConfiguration) -> dict[str, Any] | None:  # type: ignore[override]
         return super().to_representation(instance) if instance.tiers else None
@@ -368,9 +373,9 @@ def purchase_rule(configuration: LoyaltyConfiguration) -> dict[str, Any]:
     """The program's one earning rule, LoyaltyLion-shaped: a purchase earns the earn rate times the tier's
     multiplier per currency unit; one variant per tier (one without a tier when the program has none)."""
     program = configuration.program
-    multipliers = [(tier.tier.code, tier.tier.earn_multiplier) for tier in configuration.tiers] or [
-        (None, Decimal("1"))
-    ]
+    multipliers: list[tuple[str | None, Decimal]] = [
+        (tier.tier.code, tier.tier.earn_multiplier) for tier in configuration.tiers
+    ] or [(None, Decimal("1"))]
     variants = []
     for tier_id, multiplier in multipliers:
         points = (program.earn_rate * multiplier).normalize()
@@ -467,7 +472,7 @@ class ConfigurationOutputSerializer(serializers.Serializer):
 
     @extend_schema_field(RuleOutputSerializer(many=True))
     def get_rules(self, configuration: LoyaltyConfiguration) -> list[dict[str, Any]]:
-        return RuleOutputSerializer([purchase_rule(configuration)], many=True).data
+        return serializers.ListSerializer([purchase_rule(configuration)], child=RuleOutputSerializer()).data
 
 
 class CustomerErasedOutputSerializer(serializers.Serializer):

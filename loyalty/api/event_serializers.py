@@ -139,7 +139,9 @@ class CheckoutItemSerializer(serializers.Serializer):
 class CheckoutDataSerializer(serializers.Serializer):
     transaction_id = TransactionIdField()
     total = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=Decimal("0"))
-    items = CheckoutItemSerializer(many=True, required=False, max_length=500)
+    items: serializers.ListSerializer[Any] = serializers.ListSerializer(
+        child=CheckoutItemSerializer(), required=False, max_length=500
+    )
     points_burned = serializers.IntegerField(min_value=0, max_value=2_000_000_000, default=0)
     currency = serializers.RegexField(r"^[A-Za-z]{3}$", required=False, max_length=3)
     store_id = serializers.CharField(required=False, max_length=64, validators=[validate_code])
@@ -217,7 +219,8 @@ class EventInputSerializer(serializers.Serializer):
 
     customer = serializers.CharField(required=False, allow_null=True, max_length=32)
     action = serializers.CharField(max_length=32)
-    data = serializers.DictField(required=False, default=dict)
+    # A field, not Serializer.data (mypy takes it for an override): DRF's metaclass moves it out of the class.
+    data = serializers.DictField(required=False, default=dict)  # type: ignore[assignment]
     idempotency_key = serializers.CharField(required=False, max_length=255)
 
     def validate_action(self, value: str) -> str:
@@ -371,7 +374,8 @@ class EventBulkResultOutputSerializer(serializers.Serializer):
 class EventBulkOutputSerializer(serializers.Serializer):
     results = EventBulkResultOutputSerializer(many=True)
     total = serializers.IntegerField()
-    errors = serializers.IntegerField()
+    # A field, not Serializer.errors (mypy takes it for an override): DRF's metaclass moves it out of the class.
+    errors = serializers.IntegerField()  # type: ignore[assignment]
 
 
 # OpenAPI documentation: one request shape per action (a oneOf with `action` as discriminator), and examples.
@@ -407,14 +411,17 @@ EVENT_REQUEST = PolymorphicProxySerializer(
 class BulkEventSerializer(serializers.Serializer):
     customer = serializers.CharField(required=False)
     action = serializers.ChoiceField(choices=list(ACTIONS))
-    data = serializers.DictField(help_text="As for POST /api/v1/events with this action.")
+    # A field, not Serializer.data (mypy takes it for an override): DRF's metaclass moves it out of the class.
+    data = serializers.DictField(help_text="As for POST /api/v1/events with this action.")  # type: ignore[assignment]
     idempotency_key = serializers.CharField(
         required=False, max_length=255, help_text="This event's Idempotency-Key (not for checkout)."
     )
 
 
 class BulkEventsSerializer(serializers.Serializer):
-    events = BulkEventSerializer(many=True, max_length=MAX_BULK_EVENTS)
+    events: serializers.ListSerializer[Any] = serializers.ListSerializer(
+        child=BulkEventSerializer(), max_length=MAX_BULK_EVENTS
+    )
 
 
 EVENT_DESCRIPTION = """\

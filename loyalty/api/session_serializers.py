@@ -83,7 +83,9 @@ class CartLineInputSerializer(serializers.Serializer):
 class CartInputSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=("empty", "items"))
     id = serializers.CharField(max_length=100, required=False, validators=[validate_plain_text])
-    lines = CartLineInputSerializer(many=True, required=False, max_length=MAX_CART_LINES)
+    lines: serializers.ListSerializer[Any] = serializers.ListSerializer(
+        child=CartLineInputSerializer(), required=False, max_length=MAX_CART_LINES
+    )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         lines = attrs.get("lines")
@@ -181,7 +183,8 @@ class AvailableRewardContextOutputSerializer(serializers.Serializer):
 
 
 class AvailableRewardOutputSerializer(RewardOutputSerializer):
-    context = AvailableRewardContextOutputSerializer(source="*")
+    # A field, not Field.context (mypy takes it for an override): DRF's metaclass moves it out of the class.
+    context = AvailableRewardContextOutputSerializer(source="*")  # type: ignore[assignment]
 
 
 class TierPointsOutputSerializer(serializers.Serializer):

@@ -107,8 +107,11 @@ class LargeTablePaginator(Paginator):
         rows = self.object_list
         if isinstance(rows, QuerySet) and bottom >= self.DEFERRED_JOIN_OFFSET:
             # The subquery keeps its ORDER BY (it is sliced), and the outer query orders the page the same way.
-            return self._get_page(rows.filter(pk__in=rows.values("pk")[bottom:top]), number, self)
-        return self._get_page(rows[bottom:top], number, self)
+            rows = rows.filter(pk__in=rows.values("pk")[bottom:top])
+        else:
+            rows = rows[bottom:top]
+        # _get_page is Paginator's hook for the Page class (django/core/paginator.py); django-stubs leaves it out.
+        return self._get_page(rows, number, self)  # type: ignore[attr-defined]
 
 
 def _is_unfiltered(queryset: QuerySet) -> bool:

@@ -11,11 +11,12 @@ points_adjust_by_admin with the admin user as the source.
 import csv
 from collections.abc import Iterator
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.admin.options import InlineModelAdmin
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.widgets import AdminSplitDateTime
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -144,7 +145,8 @@ class TierBenefitCouponForm(forms.ModelForm):
         fields = ("tier", "definition", "on_enrolment", "on_upgrade", "validity_days", "is_active")
 
     def clean(self) -> dict[str, Any]:
-        cleaned_data = super().clean()
+        super().clean()
+        cleaned_data = self.cleaned_data
         # An inline form has no tier field: its tier is the page's, already set on the instance.
         tier = cleaned_data.get("tier") or getattr(self.instance, "tier", None)
         definition = cleaned_data.get("definition")
@@ -340,7 +342,8 @@ class LoyaltyAccountAdmin(ViewOnlyMixin, admin.ModelAdmin):
         ("Other", {"fields": ("address", "store_credit", "opted_out_at", *TIMESTAMPS)}),
     )
     readonly_fields = ("balances", "tier_progress", "adjust_points_link")
-    inlines = (PointsEntryInline, TierChangeInline)
+    # Any inlines, not only these two: loyalty/admin_scan_and_go.py appends the cards' inline.
+    inlines: ClassVar[tuple[type[InlineModelAdmin], ...]] = (PointsEntryInline, TierChangeInline)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[LoyaltyAccount]:
         return super().get_queryset(request).select_related("customer", "program", "tier__program")
@@ -502,12 +505,17 @@ class LoyaltyCustomerAdmin(CustomerAdmin):
         return request.user.has_perm("crm.erase_customer")
 
     def render_change_form(
-        self, request: HttpRequest, context: dict[str, Any], add: bool = False, change: bool = False, **kwargs: Any
+        self,
+        request: HttpRequest,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: Customer | None = None,
     ) -> HttpResponse:
-        customer = kwargs.get("obj")
-        if customer is not None and customer.status != Customer.Status.ERASED and self.has_erase_permission(request):
-            context["erase_url"] = reverse("admin:crm_customer_erase", args=(customer.pk,))
-        return super().render_change_form(request, context, add, change, **kwargs)
+        if obj is not None and obj.status != Customer.Status.ERASED and self.has_erase_permission(request):
+            context["erase_url"] = reverse("admin:crm_customer_erase", args=(obj.pk,))
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     def erase_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         """An erasure request, handled in the back office: a confirmation page, then the same service as the
@@ -523,8 +531,8 @@ class LoyaltyCustomerAdmin(CustomerAdmin):
             return HttpResponseRedirect(change_url)
         form = EraseCustomerForm(request.POST if request.method == "POST" else None, customer=customer)
         if form.is_valid():
-            context = ChangeContext(channel=ConsentChange.Channel.ADMIN, user=request.user)
-            customer_erase_with_loyalty_data(customer=customer, context=context)
+            change_context = ChangeContext(channel=ConsentChange.Channel.ADMIN, user=request.user)
+            customer_erase_with_loyalty_data(customer=customer, context=change_context)
             self.message_user(request, f"The personal data of customer {customer.public_id} was erased.")
             return HttpResponseRedirect(change_url)
         context = {
@@ -691,7 +699,8 @@ class CouponDefinitionAdminForm(forms.ModelForm):
     channels = forms.MultipleChoiceField(choices=CouponDefinition.Channel.choices, widget=forms.CheckboxSelectMultiple)
 
     def clean(self) -> dict[str, Any]:
-        cleaned_data = super().clean()
+        super().clean()
+        cleaned_data = self.cleaned_data
         program = cleaned_data.get("program") or getattr(self.instance, "program", None)
         tiers = cleaned_data.get("eligible_tiers") or []
         if program is not None and any(tier.program_id != program.pk for tier in tiers):
@@ -775,7 +784,8 @@ class CouponPreviewForm(forms.Form):
         self.fixed_program = program
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         program = self.fixed_program or data.get("program")
         if program is None and "program" not in self.errors:
             self.add_error("program", _("Choose the coupon's program."))
@@ -966,9 +976,14 @@ class CouponDefinitionAdmin(ServiceModelAdmin):
         return request.user.has_perm("loyalty.add_voucherbatch")
 
     def render_change_form(
-        self, request: HttpRequest, context: dict[str, Any], add: bool = False, change: bool = False, **kwargs: Any
+        self,
+        request: HttpRequest,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: CouponDefinition | None = None,
     ) -> HttpResponse:
-        obj = kwargs.get("obj")
         if obj is None:
             context["preview_url"] = reverse("admin:loyalty_coupondefinition_preview_new")
         else:
@@ -980,7 +995,7 @@ class CouponDefinitionAdmin(ServiceModelAdmin):
             if request.user.has_perm("loyalty.add_voucher") and obj.is_active:
                 context["issue_voucher_url"] = reverse("admin:loyalty_voucher_issue") + f"?definition={obj.pk}"
         context["preview_channels"] = CouponDefinition.Channel.choices
-        return super().render_change_form(request, context, add=add, change=change, **kwargs)
+        return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
 
     def preview_view(self, request: HttpRequest, object_id: str | None = None) -> JsonResponse:
         """Who could use the coupon as the form now stands (GET, the form's fields), and whether one customer
@@ -1013,7 +1028,9 @@ class CouponDefinitionAdmin(ServiceModelAdmin):
         form = GenerateVouchersForm(request.POST if request.method == "POST" else None, room=room)
         if form.is_valid():
             try:
-                batch = voucher_batch_create(definition=definition, count=form.cleaned_data["count"], user=request.user)
+                # admin_view only lets signed-in staff in: request.user is a User.
+                user = request.user if request.user.is_authenticated else None
+                batch = voucher_batch_create(definition=definition, count=form.cleaned_data["count"], user=user)
             except ApplicationError as error:
                 form.add_error("count", error.message)
             else:
@@ -1213,7 +1230,8 @@ class IssueVoucherForm(forms.Form):
         return customer
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         definition, expires_at = data.get("definition"), data.get("expires_at")
         if expires_at is not None:
             if expires_at <= timezone.now():

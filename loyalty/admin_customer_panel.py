@@ -13,7 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
@@ -89,7 +89,7 @@ def loyalty_customer_panel(request: HttpRequest, customer: Customer) -> Customer
 
 
 def _account_section(
-    user: AbstractBaseUser, customer: Customer, account: LoyaltyAccount, now: datetime
+    user: User | AnonymousUser, customer: Customer, account: LoyaltyAccount, now: datetime
 ) -> AccountSection:
     overview = customer_overview_get(
         customer=customer, account=account, embeds=frozenset({"upgrade", "renewal"}), now=now

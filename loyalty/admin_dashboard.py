@@ -7,7 +7,7 @@ hands them to loyalty/static/loyalty/dashboard.js with json_script, and prints e
 """
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib import admin
@@ -54,14 +54,16 @@ class DashboardFilterForm(forms.Form):
         choices=[(weeks, f"Last {weeks} weeks") for weeks in PERIOD_WEEKS],
         coerce=int,
         required=False,
-        empty_value=DEFAULT_PERIOD_WEEKS,
+        # Django returns empty_value as it is, of any type; django-stubs only allows a str or None.
+        empty_value=DEFAULT_PERIOD_WEEKS,  # type: ignore[arg-type]
     )
     program = forms.ChoiceField(label="Program", required=False)
 
     def __init__(self, *args: Any, programs: list[Program], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.programs = {program.code: program for program in programs}
-        self.fields["program"].choices = [(program.code, program.name) for program in programs]
+        program_field = cast(forms.ChoiceField, self.fields["program"])  # the field declared above
+        program_field.choices = [(program.code, program.name) for program in programs]
 
     def clean_program(self) -> Program | None:
         code = self.cleaned_data["program"]
@@ -109,7 +111,7 @@ def _dashboard(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         # A hand-edited or stale link: say which filter is wrong, keep the page (and its filter form) usable.
         context["errors"] = [
-            f"{form.fields[name].label}: {' '.join(messages)}" for name, messages in form.errors.items()
+            f"{form.fields[name].label}: {' '.join(map(str, messages))}" for name, messages in form.errors.items()
         ]
         return TemplateResponse(request, TEMPLATE, context, status=400)
     program = form.cleaned_data["program"]

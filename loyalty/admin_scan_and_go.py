@@ -121,8 +121,8 @@ class CardAdmin(ServiceModelAdmin):
                 changed += 1
         if changed:
             self.message_user(request, f"{changed} card(s) {done}.", messages.SUCCESS)
-        for error in errors:
-            self.message_user(request, error, messages.ERROR)
+        for message in errors:
+            self.message_user(request, message, messages.ERROR)
 
     @admin.action(description="Block selected cards", permissions=("change",))
     def block_cards(self, request: HttpRequest, queryset: QuerySet[Card]) -> None:

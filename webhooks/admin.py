@@ -140,8 +140,11 @@ class WebhookEndpointAdmin(ServiceModelAdmin):
             secret = webhook_endpoint_rotate_secret(endpoint=endpoint)
             self._show_secret_once(request, endpoint, secret)
             message = _("Until %(until)s deliveries to %(url)s carry a signature with the old secret too.")
-            until = endpoint.previous_secret_expires_at.isoformat(timespec="minutes")
-            self.message_user(request, message % {"until": until, "url": endpoint.url})
+            until = endpoint.previous_secret_expires_at  # set by the rotation
+            if until is not None:
+                self.message_user(
+                    request, message % {"until": until.isoformat(timespec="minutes"), "url": endpoint.url}
+                )
 
     @admin.action(description="Re-enable", permissions=["change"])
     def re_enable(self, request: HttpRequest, queryset: QuerySet[WebhookEndpoint]) -> None:

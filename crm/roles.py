@@ -3,8 +3,10 @@
 Each migration passes its own permission table, so an old migration keeps meaning what it meant when it ran.
 """
 
+from django.apps.registry import Apps
 from django.contrib.auth.management import create_permissions
 from django.db import DEFAULT_DB_ALIAS
+from django.db.backends.base.schema import BaseDatabaseSchemaEditor
 
 STORE_MANAGERS = "Store managers"
 MARKETING = "Marketing"
@@ -12,7 +14,9 @@ MARKETING = "Marketing"
 RolePermissions = dict[str, tuple[tuple[str, str], ...]]
 
 
-def admin_roles_set(apps, schema_editor, *, role_permissions: RolePermissions) -> None:
+def admin_roles_set(
+    apps: Apps, schema_editor: BaseDatabaseSchemaEditor | None, *, role_permissions: RolePermissions
+) -> None:
     """Fetch or create each group and *set* its permissions to exactly the (app label, codename) pairs given.
 
     Safe to run again: a permission added by hand in the admin is taken away again.
@@ -23,7 +27,8 @@ def admin_roles_set(apps, schema_editor, *, role_permissions: RolePermissions) -
     for label in sorted({app_label for wanted in role_permissions.values() for app_label, _codename in wanted}):
         app_config = apps.get_app_config(label)
         original = getattr(app_config, "models_module", None)
-        app_config.models_module = original or True
+        # create_permissions only asks whether there is one; True will do (it is no module, hence the ignore).
+        app_config.models_module = original or True  # type: ignore[assignment]
         try:
             create_permissions(app_config, verbosity=0, using=using, apps=apps)
         finally:

@@ -136,7 +136,7 @@ def purchase_refunded_event(purchase: Purchase, *, amount: Decimal, points_taken
 
 
 # Our coupon kinds under the names of Antavo's voucher types, which coupon.claimed receivers already know.
-COUPON_TYPES = {
+COUPON_TYPES: dict[str, str] = {
     CouponDefinition.Kind.PERCENT: "percentage",
     CouponDefinition.Kind.AMOUNT: "fixed_amount",
     CouponDefinition.Kind.FREE_ITEM: "free_item",

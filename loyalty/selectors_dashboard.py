@@ -112,7 +112,8 @@ class TierMembers:
 def dashboard_members_per_tier(*, program: Program) -> list[TierMembers]:
     """Enrolled accounts by their current tier: every tier of the program by rank (zeros included), then "No tier"
     if some enrolled accounts have none. Guests and blocked accounts are not members. Two queries."""
-    counts = dict(
+    # Keyed by tier pk; None for the accounts without a tier.
+    counts: dict[int | None, int] = dict(
         LoyaltyAccount.objects.filter(program=program, state=LoyaltyAccount.State.ENROLLED)
         .values("tier")
         .annotate(members=Count("pk"))

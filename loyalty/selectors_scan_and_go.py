@@ -390,7 +390,7 @@ class ScanAndGoProfile:
 def _terms_accepted(customer: Customer) -> bool:
     try:
         consents = customer.consents
-    except Customer.consents.RelatedObjectDoesNotExist:  # type: ignore[attr-defined]
+    except Customer.consents.RelatedObjectDoesNotExist:
         return False
     return bool(consents.agree_to_tc)
 

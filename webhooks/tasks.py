@@ -4,7 +4,7 @@ Receiver failures are not task failures: the delivery service records them and s
 database. Celery retries only a database that is briefly unavailable; anything else is left to the sweeper.
 """
 
-from celery import shared_task
+from celery import Task, shared_task
 from django.db import InterfaceError, OperationalError
 
 DATABASE_HICCUPS = (OperationalError, InterfaceError)
@@ -33,7 +33,7 @@ def webhook_event_fan_out_task(event_pk: int) -> None:
     soft_time_limit=45,
     time_limit=60,
 )
-def webhook_delivery_send_task(self, delivery_pk: int) -> None:
+def webhook_delivery_send_task(self: Task, delivery_pk: int) -> None:
     from webhooks.services.deliveries import webhook_delivery_attempt
 
     webhook_delivery_attempt(delivery_pk=delivery_pk, task_id=self.request.id or "")

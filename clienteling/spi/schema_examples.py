@@ -1,5 +1,7 @@
 """Examples shown in the OpenAPI document for the Clienteling SPI, in the real camelCase wire format."""
 
+from typing import Any
+
 from drf_spectacular.utils import OpenApiExample
 
 _ADDRESS = {
@@ -17,7 +19,7 @@ _NEW_ADDRESS = {
     "postalCode": "60601",
     "countryCode": "US",
 }
-_CUSTOMER = {
+_CUSTOMER: dict[str, Any] = {
     "profile": {
         "customerId": "C8M4Q2T7ZK1PA",
         "firstName": "Ada",

@@ -392,5 +392,5 @@ class CustomerOutputSerializer(serializers.Serializer):
 def _has_consents(customer: Customer) -> bool:
     try:
         return customer.consents is not None
-    except Customer.consents.RelatedObjectDoesNotExist:  # type: ignore[attr-defined]
+    except Customer.consents.RelatedObjectDoesNotExist:
         return False

@@ -84,8 +84,10 @@ def _apply_profile(customer: Customer, normalised: dict[str, Any]) -> None:
 def _ensure_email_free(email: str, *, exclude_pk: int | None) -> None:
     if not email:
         return
-    taken = Customer.objects.filter(email=email).exclude(pk=exclude_pk).exists()
-    if taken:
+    others = Customer.objects.filter(email=email)
+    if exclude_pk is not None:
+        others = others.exclude(pk=exclude_pk)
+    if others.exists():
         raise ApplicationError(
             _("This email address is already used by another customer."),
             code=CrmErrorCode.EMAIL_ALREADY_IN_USE,

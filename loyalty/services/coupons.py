@@ -758,7 +758,9 @@ def coupon_eligibility_preview(
             exhausted = _members_per_tier(members.filter(customer_id__in=used_up))
     closed = coupon_closed_failures(terms, now=now, total_uses=redeemed)
     per_tier = _members_per_tier(members)
-    rows = [(tier.pk, tier.code, tier.name) for tier in program.tiers.order_by("rank")]
+    rows: list[tuple[int | None, str | None, str]] = [
+        (tier.pk, tier.code, tier.name) for tier in program.tiers.order_by("rank")
+    ]
     if per_tier.get(None):
         rows.append((None, None, _("No tier")))
     tiers = []

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -16,18 +18,18 @@ from loyalty.services.tier_benefits import tier_benefits_issue
 ACCOUNT_NUMBER_ATTEMPTS = 5
 
 
-def _create_with_unique_number(**fields: object) -> LoyaltyAccount:
+def _create_with_unique_number(*, customer: Customer, program: Program, **fields: Any) -> LoyaltyAccount:
     """The account and its digital card, which carries the account number (the number printed on receipts and
     shown in apps is what shoppers scan). Both numbers must be free: a physical card may already use it."""
     for _attempt in range(ACCOUNT_NUMBER_ATTEMPTS):
-        account = LoyaltyAccount(account_number=generate_account_number(), **fields)
+        account = LoyaltyAccount(account_number=generate_account_number(), customer=customer, program=program, **fields)
         try:
             # A savepoint, so that a number collision does not poison the caller's transaction.
             with transaction.atomic():
                 account.save()
                 _digital_card_create(account)
         except IntegrityError:
-            if LoyaltyAccount.objects.filter(customer=fields["customer"], program=fields["program"]).exists():
+            if LoyaltyAccount.objects.filter(customer=customer, program=program).exists():
                 raise
             continue
         return account

@@ -17,7 +17,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import cast
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
@@ -57,7 +57,7 @@ def coupon_room_left(definition: CouponDefinition) -> int | None:
 
 @transaction.atomic
 def voucher_batch_create(
-    *, definition: CouponDefinition, count: int, user: AbstractBaseUser | None = None, now: datetime | None = None
+    *, definition: CouponDefinition, count: int, user: User | None = None, now: datetime | None = None
 ) -> VoucherBatch:
     """Queue the generation of `count` anonymous vouchers of the definition; the job starts once this commits.
 

@@ -201,6 +201,7 @@ class ScanAndGoPolicyAdmin(ServiceModelAdmin):
                 "fields": (
                     "deny_blocked_customer",
                     "deny_blocked_account",
+                    "deny_guest_account",
                     "deny_blocked_card",
                     "deny_expired_card",
                     "require_terms_consent",

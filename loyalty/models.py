@@ -698,6 +698,11 @@ class ScanAndGoPolicy(TimeStampedModel):
     )
     deny_blocked_customer = models.BooleanField(default=True)
     deny_blocked_account = models.BooleanField(default=True)
+    deny_guest_account = models.BooleanField(
+        default=False,
+        help_text="Members only: shoppers who opted out of the loyalty program (guests) are asked to rejoin. Off: "
+        "they unlock, without points or coupons.",
+    )
     deny_blocked_card = models.BooleanField(default=True, help_text="Blocked, lost, stolen or replaced cards.")
     deny_expired_card = models.BooleanField(default=True)
     require_terms_consent = models.BooleanField(
@@ -758,6 +763,7 @@ class ScanAndGoDenialMessage(TimeStampedModel):
     class Reason(models.TextChoices):
         CUSTOMER_BLOCKED = "customer_blocked", "Customer blocked"
         ACCOUNT_BLOCKED = "account_blocked", "Loyalty account blocked"
+        NOT_A_MEMBER = "not_a_member", "Shopper opted out of the loyalty program (members only)"
         CARD_BLOCKED = "card_blocked", "Card blocked, lost or stolen"
         CARD_REPLACED = "card_replaced", "Card replaced by a newer card"
         CARD_EXPIRED = "card_expired", "Card expired"

@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 
 CUSTOMER_BLOCKED = "customer_blocked"
 ACCOUNT_BLOCKED = "account_blocked"
+NOT_A_MEMBER = "not_a_member"
 CARD_BLOCKED = "card_blocked"
 CARD_REPLACED = "card_replaced"
 CARD_EXPIRED = "card_expired"
@@ -33,6 +34,7 @@ DEFAULT_MESSAGES = {
     SELF_UNLOCKING_NOT_ALLOWED: _("Please unlock your device at the unlocking station."),
     CUSTOMER_BLOCKED: _("We cannot start Scan & Go for you. Please ask a member of staff."),
     ACCOUNT_BLOCKED: _("Your loyalty account is blocked. Please ask a member of staff."),
+    NOT_A_MEMBER: _("Scan & Go is for loyalty members. Please ask a member of staff to rejoin the program."),
     CARD_REPLACED: _("This card has been replaced. Please scan your new card."),
     CARD_BLOCKED: _("This card is blocked. Please ask a member of staff."),
     CARD_EXPIRED: _("This card has expired. Please ask a member of staff for a new one."),
@@ -53,6 +55,7 @@ class UnlockPolicy:
     self_unlocking_allowed: bool = True
     deny_blocked_customer: bool = True
     deny_blocked_account: bool = True
+    deny_guest_account: bool = False
     deny_blocked_card: bool = True
     deny_expired_card: bool = True
     require_terms_consent: bool = False
@@ -72,6 +75,8 @@ class UnlockFacts:
     # As the device sent it, normalised by device_type_normalise; "" when it sent none.
     device_type: str
     now: datetime
+    # The account is a guest's: the customer opted out of the loyalty program.
+    account_guest: bool = False
 
 
 def device_type_normalise(value: str) -> str:
@@ -96,6 +101,8 @@ def unlock_denial(policy: UnlockPolicy, facts: UnlockFacts) -> str | None:
         return CUSTOMER_BLOCKED
     if policy.deny_blocked_account and facts.account_blocked:
         return ACCOUNT_BLOCKED
+    if policy.deny_guest_account and facts.account_guest:
+        return NOT_A_MEMBER
     if policy.deny_blocked_card and facts.card_status == CARD_STATUS_REPLACED:
         return CARD_REPLACED
     if policy.deny_blocked_card and facts.card_status in CARD_STATUSES_BLOCKED:

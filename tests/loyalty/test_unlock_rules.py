@@ -52,6 +52,9 @@ DEFAULT = UnlockPolicy()
         (UnlockPolicy(deny_blocked_card=False), replace(CLEAN, card_status="stolen"), None),
         (UnlockPolicy(deny_blocked_card=False), replace(CLEAN, card_status="replaced"), None),
         (UnlockPolicy(deny_expired_card=False), replace(CLEAN, card_expires_at=NOW), None),
+        (DEFAULT, replace(CLEAN, account_guest=True), None),
+        (UnlockPolicy(deny_guest_account=True), replace(CLEAN, account_guest=True), "not_a_member"),
+        (UnlockPolicy(deny_guest_account=True), CLEAN, None),
     ],
 )
 def test_unlock_denial(policy, facts, reason):
@@ -78,6 +81,16 @@ def test_unlock_denial(policy, facts, reason):
         ),
         (DEFAULT, replace(CLEAN, customer_blocked=True, account_blocked=True, card_status="lost"), "customer_blocked"),
         (DEFAULT, replace(CLEAN, account_blocked=True, card_status="lost"), "account_blocked"),
+        (
+            UnlockPolicy(deny_guest_account=True),
+            replace(CLEAN, account_blocked=True, account_guest=True),
+            "account_blocked",
+        ),
+        (
+            UnlockPolicy(deny_guest_account=True, require_terms_consent=True),
+            replace(CLEAN, account_guest=True, card_status="lost", terms_accepted=False),
+            "not_a_member",
+        ),
         (DEFAULT, replace(CLEAN, card_status="replaced", card_expires_at=NOW), "card_replaced"),
         (DEFAULT, replace(CLEAN, card_status="blocked", card_expires_at=NOW), "card_blocked"),
         (
@@ -92,6 +105,8 @@ def test_unlock_denial(policy, facts, reason):
         "station-before-person",
         "customer-first",
         "account-before-card",
+        "blocked-account-before-guest",
+        "guest-before-card-and-terms",
         "replaced",
         "blocked",
         "expired",

@@ -112,6 +112,16 @@ def found_guest_who_opted_out() -> dict[str, str]:
     return _placeholders(customer, account)
 
 
+def _guest_where_members_only(language: str) -> Scenario:
+    def scenario() -> dict[str, str]:
+        world.policy(deny_guest_account=True)
+        customer, account = world.shopper(language=language, points=1250)
+        loyalty_account_opt_out(account=account, context=ChangeContext())
+        return _placeholders(customer, account)
+
+    return scenario
+
+
 def unknown_card() -> dict[str, str]:
     world.shopper()
     return {"card": "999999999999", "customer": ""}
@@ -190,6 +200,8 @@ SCENARIOS: dict[str, Scenario] = {
     "denied_customer_blocked_fr": _blocked_customer("fr-FR"),
     "denied_account_blocked_de": _blocked_account("de"),
     "denied_account_blocked_fr": _blocked_account("fr"),
+    "denied_not_a_member_de": _guest_where_members_only("de"),
+    "denied_not_a_member_fr": _guest_where_members_only("fr"),
     "denied_card_blocked_de": _card("de-DE", "blocked"),
     "denied_card_blocked_fr": _card("fr-FR", "blocked"),
     "denied_card_lost_de": _card("de-DE", "lost"),

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test bench install install-dev lint format migrate seed worker clean
+.PHONY: run test bench bench-vouchers install install-dev lint format migrate seed worker clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ test: install-dev
 # Latency percentiles and throughput of GET /customer-profile against bare-framework floors (bench/, docs/benchmarks.md).
 bench: install
 	$(BIN)/python -m bench.customer_profile $(BENCH_ARGS)
+
+# Bulk voucher generation (the Celery job) against Django's bulk_create floor (bench/voucher_batches.py).
+bench-vouchers: install
+	$(BIN)/python -m bench.voucher_batches $(BENCH_ARGS)
 
 lint: install-dev
 	$(BIN)/ruff check .

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from loyalty.admin_dashboard import dashboard_view
+from loyalty.admin.dashboard import dashboard_view
 
 urlpatterns = [
     path("admin/dashboard/", dashboard_view, name="admin-dashboard"),

@@ -1,7 +1,7 @@
 """The back office for the customer record: one more client of crm.services, like the APIs.
 
-loyalty/admin.py extends CustomerAdmin with the customer's loyalty accounts and search by account number, and
-loyalty/admin_customer_panel.py adds the loyalty panel to the customer page through customer_page_panel, because
+loyalty/admin/__init__.py extends CustomerAdmin with the customer's loyalty accounts and search by account number, and
+loyalty/admin/customer_panel.py adds the loyalty panel to the customer page through customer_page_panel, because
 crm must not import loyalty.
 
 The customer table reaches a million rows: its changelists page with LargeTablePaginator (no full COUNT), search

@@ -336,7 +336,7 @@ LARGE_TABLES = (
 @pytest.mark.parametrize("label", LARGE_TABLES)
 def test_large_table_changelists_cap_their_count(label, admin_client, monkeypatch):
     # given: more rows than the paginator counts exactly, and no planner estimate (PostgreSQL's may be stale from
-    # another test's ANALYZE; tests/crm/test_admin_scale.py tests the estimate)
+    # another test's ANALYZE; tests/crm/admin/test_admin_scale.py tests the estimate)
     monkeypatch.setattr(LargeTablePaginator, "EXACT_COUNT_LIMIT", 2)
     monkeypatch.setattr("core.admin._table_row_estimate", lambda queryset: None)
     model = apps.get_model(label)

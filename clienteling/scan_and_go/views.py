@@ -3,7 +3,7 @@
 A shopper scans a loyalty card on a smart cart, a handheld scanner or an unlocking station; the device vendor
 asks this endpoint whether to unlock, whom to greet, which coupons to apply, how to bias the spot check and which
 language to speak. 200 with the profile, or a bare 404 when the card (or customer) is unknown or erased.
-The decisions are loyalty/selectors_scan_and_go.py's; this view only translates the vendor's query parameters
+The decisions are loyalty/selectors/scan_and_go.py's; this view only translates the vendor's query parameters
 and camelCase body. docs/scan-and-go.md is the integrators' guide.
 """
 
@@ -24,7 +24,7 @@ from crm.models import ApiClient
 from crm.permissions import HasRequiredScope, api_client_of
 from crm.selectors import api_client_allowed_store_codes, api_client_store_check
 from loyalty.card_numbers import CARD_NUMBER_MAX_LENGTH, card_number_normalise
-from loyalty.selectors_scan_and_go import CouponOffer, ScanAndGoProfile, scan_and_go_profile_get
+from loyalty.selectors.scan_and_go import CouponOffer, ScanAndGoProfile, scan_and_go_profile_get
 
 # A profile is personal data and changes with every purchase: no shared or browser cache may keep it.
 NO_STORE = {"Cache-Control": "no-store"}

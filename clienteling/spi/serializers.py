@@ -25,7 +25,7 @@ from crm.validators import (
     validate_typed_number,
 )
 from loyalty.models import CouponDefinition, Program, Voucher
-from loyalty.selectors import (
+from loyalty.selectors.accounts import (
     RECENT_ORDERS,
     SPI_COUPONS_MAX,
     qualifying_number,
@@ -322,7 +322,8 @@ class LoyaltyProfileOutputSerializer(serializers.Serializer):
     @extend_schema_field(SpiCouponOutputSerializer(many=True))
     def get_coupons(self, account: Any) -> list[Any]:
         """The customer's vouchers of this account's program that a till can use now (prefetched by
-        loyalty.selectors.customer_vouchers_usable_prefetch, for every customer of the response in one query)."""
+        loyalty.selectors.accounts.customer_vouchers_usable_prefetch, for every customer of the response in one
+        query)."""
         vouchers = getattr(account.customer, "usable_vouchers", None)
         if vouchers is None:
             usable = vouchers_usable_queryset(channel=CouponDefinition.Channel.POS, now=timezone.now())
@@ -377,7 +378,8 @@ class CustomerOutputSerializer(serializers.Serializer):
         return dict(LoyaltyProfileOutputSerializer(account).data) if account else None
 
     def get_orderCount(self, customer: Customer) -> int:
-        # Annotated by the SPI queryset (loyalty.selectors.customer_order_count_annotation): purchases not rejected.
+        # Annotated by the SPI queryset (loyalty.selectors.accounts.customer_order_count_annotation): purchases not
+        # rejected.
         return getattr(customer, "order_count", 0)
 
     @extend_schema_field(OrderOutputSerializer(many=True))

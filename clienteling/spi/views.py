@@ -41,7 +41,7 @@ from crm.selectors import (
 from crm.services.context import ChangeContext
 from crm.services.stores import associate_get_or_create, store_get_or_create
 from loyalty.models import CouponDefinition
-from loyalty.selectors import (
+from loyalty.selectors.accounts import (
     customer_order_count_annotation,
     customer_pks_by_loyalty_id,
     customer_vouchers_usable_prefetch,

@@ -9,13 +9,13 @@ from django.utils.translation import gettext as _
 
 from core.exceptions import ApplicationError
 from crm.error_codes import CrmErrorCode
-from crm.events import customer_created_event, customer_updated_event
 from crm.ids import generate_customer_id
 from crm.models import CONSENT_NAMES, Customer
 from crm.normalization import normalize_email, normalize_phone, normalize_postal_code, search_key
 from crm.services.addresses import address_add
 from crm.services.consents import consents_set
 from crm.services.context import ChangeContext
+from crm.webhook_emitters import customer_created_event, customer_updated_event
 
 PROFILE_FIELDS = frozenset(
     {

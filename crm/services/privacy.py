@@ -4,10 +4,10 @@ loyalty ledger, purchases, account number); consent history holds no PII and sta
 
 from django.db import transaction
 
-from crm.events import customer_erased_event
 from crm.models import CONSENT_NAMES, Address, Customer
 from crm.services.consents import consents_set
 from crm.services.context import ChangeContext
+from crm.webhook_emitters import customer_erased_event
 
 # Every field that identifies or describes the person, and its erased value.
 ERASED_VALUES: dict[str, object] = {

@@ -14,7 +14,7 @@ from crm.selectors import api_client_store_check
 from crm.services.stores import store_get_or_create
 from loyalty.error_codes import LoyaltyErrorCode
 from loyalty.models import LoyaltyAccount
-from loyalty.selectors import program_get_default
+from loyalty.selectors.accounts import program_get_default
 from loyalty.services.ledger import account_balances
 
 ERASED_MESSAGE = "Customer is deleted after PII delete request"

@@ -49,14 +49,14 @@ from loyalty.api.coupon_serializers import (
     redemption_body,
 )
 from loyalty.models import Voucher
-from loyalty.selectors import vouchers_usable_queryset
+from loyalty.selectors.accounts import vouchers_usable_queryset
 from loyalty.services.coupons import voucher_claim, voucher_redeem, voucher_validate
 
 TAG = "Loyalty coupons"
 CUSTOMER_COUPONS_MAX = 50
 
 
-# Reads the coupons API needs. (They belong in loyalty/selectors.py, which has another owner.)
+# Reads the coupons API needs. (They belong in loyalty/selectors/accounts.py, which has another owner.)
 
 
 def _vouchers() -> QuerySet[Voucher]:

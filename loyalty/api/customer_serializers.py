@@ -16,8 +16,8 @@ from crm.models import Address
 from loyalty.api.coupon_serializers import CouponOutputSerializer
 from loyalty.api.event_serializers import CheckoutItemSerializer
 from loyalty.models import SESSION_CHANNELS, Tier
-from loyalty.selectors import CUSTOMER_EMBEDS, LOOKUP_IDENTIFIERS, CustomerOverview, qualifying_number
-from loyalty.selectors_sessions import ConfiguredTier, LoyaltyConfiguration, TierBenefit
+from loyalty.selectors.accounts import CUSTOMER_EMBEDS, LOOKUP_IDENTIFIERS, CustomerOverview, qualifying_number
+from loyalty.selectors.sessions import ConfiguredTier, LoyaltyConfiguration, TierBenefit
 
 MAX_PREVIEW_ITEMS = 500  # as many lines as a checkout takes
 # The selector's embeds, plus `coupons`, which the API adds itself (loyalty/api/customers.py).
@@ -31,7 +31,7 @@ def _money(**kwargs: Any) -> serializers.DecimalField:
 
 @extend_schema_field(OpenApiTypes.NUMBER)
 class QualifyingValueField(serializers.Field):
-    """A points-or-spend value, already shaped by loyalty.selectors.qualifying_number."""
+    """A points-or-spend value, already shaped by loyalty.selectors.accounts.qualifying_number."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(read_only=True, **kwargs)

@@ -40,13 +40,13 @@ from loyalty.api.session_serializers import request_options
 from loyalty.error_codes import LoyaltyErrorCode
 from loyalty.models import LoyaltyAccount
 from loyalty.rules.earning import PurchaseLine
-from loyalty.selectors import (
+from loyalty.selectors.accounts import (
     account_for_preview,
     customer_get_for_erasure,
     customer_overview_get,
     customer_public_id_by_identifier,
 )
-from loyalty.selectors_sessions import loyalty_configuration_get
+from loyalty.selectors.sessions import loyalty_configuration_get
 from loyalty.services.privacy import customer_erase_with_loyalty_data
 from loyalty.services.purchases import points_preview
 

@@ -56,7 +56,7 @@ from loyalty.error_codes import LoyaltyErrorCode
 from loyalty.lock_objects import account_qs_select_for_update
 from loyalty.models import LoyaltyAccount, PointsEntry, Program, Purchase
 from loyalty.rules.earning import PurchaseLine
-from loyalty.selectors import program_get_default
+from loyalty.selectors.accounts import program_get_default
 from loyalty.services.coupons import voucher_redeem
 from loyalty.services.customers import customer_sign_up
 from loyalty.services.ledger import EntrySource, account_lock
@@ -92,7 +92,7 @@ class EventOutcome:
     replayed: bool = False
 
 
-# Reads the events API needs. (They belong in loyalty/selectors.py, which has another owner.)
+# Reads the events API needs. (They belong in loyalty/selectors/accounts.py, which has another owner.)
 
 
 def _account_or_none(customer: Customer) -> LoyaltyAccount | None:

@@ -20,7 +20,7 @@ from loyalty.api.customer_serializers import (
     RewardOutputSerializer,
 )
 from loyalty.models import SESSION_CHANNELS, Voucher
-from loyalty.selectors_sessions import CART_ACTION_REASONS, SessionCustomer, TierMembership
+from loyalty.selectors.sessions import CART_ACTION_REASONS, SessionCustomer, TierMembership
 
 CHANNEL_HEADERS = ("X-Channel", "X-LoyaltyLion-Channel")
 LANGUAGE_HEADERS = ("X-Language", "X-LoyaltyLion-Language")

@@ -31,7 +31,7 @@ from loyalty.api.session_serializers import (
     request_options,
 )
 from loyalty.error_codes import LoyaltyErrorCode
-from loyalty.selectors_sessions import (
+from loyalty.selectors.sessions import (
     CartAction,
     LoyaltyConfiguration,
     SessionCart,

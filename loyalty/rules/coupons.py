@@ -1,6 +1,6 @@
 """Coupon rules, in one place and pure (no database): may a coupon be used, and what discount it gives.
 
-Boundaries, chosen once and tested in tests/loyalty/test_coupon_rules.py:
+Boundaries, chosen once and tested in tests/loyalty/rules/test_coupon_rules.py:
 - the validity window is half-open, [valid_from, valid_until): usable at valid_from, no longer at valid_until
   (so "until 1 June 00:00" ends as May does); a voucher's expires_at is exclusive the same way;
 - the minimum basket is inclusive: a basket of exactly min_basket qualifies;

@@ -1,7 +1,7 @@
 """Scan & Go unlock rules, pure (no database): may this shopper unlock this device, and if not, what to tell them.
 
 The policy is configuration (loyalty.models.ScanAndGoPolicy, merged with the store's override by
-loyalty/selectors_scan_and_go.py); the facts come from the profile lookup. Denial reasons are checked in a fixed
+loyalty/selectors/scan_and_go.py); the facts come from the profile lookup. Denial reasons are checked in a fixed
 order, the first that applies wins: what holds for everybody in the store (Scan & Go off for the program, in the
 store, or because the program itself is switched off; no self-unlocking)
 before what is about the shopper, and among those the customer before the account before the card, so that the

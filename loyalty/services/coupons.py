@@ -39,7 +39,6 @@ from core.exceptions import ApplicationError
 from crm.models import Customer, Store
 from loyalty.coupon_codes import code_normalise, voucher_code_generate
 from loyalty.error_codes import LoyaltyErrorCode
-from loyalty.events import coupon_claimed_event, coupon_issued_event, coupon_redeemed_event
 from loyalty.models import CouponDefinition, LoyaltyAccount, Program, Tier, Voucher
 from loyalty.rules.coupons import (
     ENDED,
@@ -53,6 +52,7 @@ from loyalty.rules.coupons import (
     coupon_failures,
     tier_is_eligible,
 )
+from loyalty.webhook_emitters import coupon_claimed_event, coupon_issued_event, coupon_redeemed_event
 
 Status = Voucher.Status
 LIVE = (Status.ISSUED, Status.CLAIMED, Status.REDEEMED)

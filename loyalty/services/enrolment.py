@@ -10,10 +10,10 @@ from crm.services.context import ChangeContext
 from loyalty.account_numbers import generate_account_number
 from loyalty.card_numbers import card_number_normalise
 from loyalty.error_codes import LoyaltyErrorCode
-from loyalty.events import account_enrolled_event
 from loyalty.models import Card, LoyaltyAccount, Program, TierChange
-from loyalty.selectors import program_get_default
+from loyalty.selectors.accounts import program_get_default
 from loyalty.services.tier_benefits import tier_benefits_issue
+from loyalty.webhook_emitters import account_enrolled_event
 
 ACCOUNT_NUMBER_ATTEMPTS = 5
 

@@ -9,7 +9,6 @@ from django.utils.translation import gettext as _
 
 from core.exceptions import ApplicationError
 from loyalty.error_codes import LoyaltyErrorCode
-from loyalty.events import points_changed_event, points_changed_since
 from loyalty.models import LoyaltyAccount, PointsEntry
 from loyalty.services.ledger import (
     EntrySource,
@@ -22,6 +21,7 @@ from loyalty.services.ledger import (
 )
 from loyalty.services.purchases import points_expiry_for
 from loyalty.services.tiers import tier_recalculate
+from loyalty.webhook_emitters import points_changed_event, points_changed_since
 
 Kind = PointsEntry.Kind
 

@@ -14,7 +14,6 @@ from django.utils.translation import gettext as _
 from core.exceptions import ApplicationError
 from crm.models import Store
 from loyalty.error_codes import LoyaltyErrorCode
-from loyalty.events import points_changed_since, purchase_accepted_event, purchase_refunded_event
 from loyalty.models import LoyaltyAccount, PointsEntry, Program, Purchase
 from loyalty.rules.earning import EarnResult, EarnRule, PurchaseLine, points_for_purchase, share_of_points
 from loyalty.services.ledger import (
@@ -32,6 +31,7 @@ from loyalty.services.ledger import (
 )
 from loyalty.services.membership import loyalty_account_ensure_enrolled
 from loyalty.services.tiers import tier_recalculate
+from loyalty.webhook_emitters import points_changed_since, purchase_accepted_event, purchase_refunded_event
 
 Kind = PointsEntry.Kind
 

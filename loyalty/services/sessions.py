@@ -29,7 +29,7 @@ from crm.services.context import ChangeContext
 from crm.services.customers import customer_create, customer_update
 from loyalty.error_codes import LoyaltyErrorCode
 from loyalty.models import LoyaltyAccount, Program
-from loyalty.selectors_sessions import customer_by_email, customer_by_merchant_id, session_account_get
+from loyalty.selectors.sessions import customer_by_email, customer_by_merchant_id, session_account_get
 from loyalty.services.enrolment import loyalty_account_enroll
 
 

@@ -4,12 +4,12 @@ from decimal import Decimal
 from django.db.models import F, Q, Sum
 from django.db.models.functions import Coalesce
 
-from loyalty.events import tier_changed_event
 from loyalty.models import LoyaltyAccount, PointsEntry, Program, Purchase, Tier, TierChange
 from loyalty.rules.tiers import decision_at_expiry, is_upgrade, tier_reached
 from loyalty.services.tier_benefits import tier_benefits_issue
+from loyalty.webhook_emitters import tier_changed_event
 
-# What counts towards a tier. Shared with the SQL form in loyalty/selectors.py (qualifying values for many
+# What counts towards a tier. Shared with the SQL form in loyalty/selectors/accounts.py (qualifying values for many
 # accounts at once). Windows have no upper bound: nothing is dated after the present, and ledger entries are
 # stamped a moment after the `now` a service captured, so an upper bound would miss the points that cross a
 # threshold.

@@ -63,8 +63,8 @@ def voucher_batch_create(
 
     Raises COUPON_NOT_ELIGIBLE (inactive or ended coupon, or a count outside 1..MAX_BATCH) and
     COUPON_LIMIT_REACHED (more codes than the definition's limit_total still allows)."""
+    from core.enqueue import enqueue_after_commit
     from loyalty.tasks import generate_voucher_batch_task
-    from webhooks.enqueue import enqueue_after_commit
 
     now = now or timezone.now()
     if not 1 <= count <= MAX_BATCH:
@@ -227,8 +227,8 @@ def voucher_batches_sweep(
     longer than `stalled_after`; return their pks. Each is claimed by compare-and-set on updated_at (which also
     puts it back at the end of the grace period), so two sweepers never both send it and a batch whose job is
     still lost is tried again one grace period later, not on every sweep."""
+    from core.enqueue import enqueue_after_commit
     from loyalty.tasks import generate_voucher_batch_task
-    from webhooks.enqueue import enqueue_after_commit
 
     now = now or timezone.now()
     due = (

@@ -16,9 +16,9 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.enqueue import enqueue_after_commit
 from core.exceptions import ApplicationError
 from webhooks import conf
-from webhooks.enqueue import enqueue_after_commit
 from webhooks.error_codes import WebhookErrorCode
 from webhooks.models import WebhookDelivery, WebhookDeliveryAttempt, WebhookEndpoint, WebhookEvent
 from webhooks.selectors import (

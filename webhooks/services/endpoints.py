@@ -4,10 +4,10 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.enqueue import enqueue_after_commit
 from core.exceptions import ApplicationError
 from webhooks import conf
 from webhooks.catalogue import ALL_EVENTS, CATALOGUE, PING, event_types_unknown
-from webhooks.enqueue import enqueue_after_commit
 from webhooks.error_codes import WebhookErrorCode
 from webhooks.models import WebhookDelivery, WebhookEndpoint
 from webhooks.services.events import event_record

@@ -7,8 +7,8 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 
+from core.enqueue import enqueue_after_commit
 from webhooks.catalogue import CATALOGUE
-from webhooks.enqueue import enqueue_after_commit
 from webhooks.ids import event_id_generate
 from webhooks.models import WebhookEvent
 from webhooks.tasks import webhook_event_fan_out_task

@@ -6,7 +6,7 @@ from django.db import connection
 
 from crm.models import Customer
 from loyalty.models import Card, LoyaltyAccount, Program
-from loyalty.selectors_scan_and_go import card_for_scan_queryset, card_number_condition
+from loyalty.selectors.scan_and_go import card_for_scan_queryset, card_number_condition
 
 ACCOUNT_COUNT = 10_000
 

@@ -8,7 +8,7 @@ from crm.models import Customer
 from crm.selectors import CustomerSearchCriteria, customer_search_queryset
 from crm.services.context import ChangeContext
 from loyalty.models import Card, LoyaltyAccount, Program
-from loyalty.selectors import customer_pks_by_loyalty_id
+from loyalty.selectors.accounts import customer_pks_by_loyalty_id
 from loyalty.services.cards import card_issue
 from loyalty.services.enrolment import loyalty_account_enroll
 

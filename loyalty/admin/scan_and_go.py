@@ -63,7 +63,7 @@ class CardAdmin(ServiceModelAdmin):
     list_filter = ("status", "kind")
     list_select_related = ("account",)
     raw_id_fields = ("account",)
-    # Every member holds at least one card: the accounts' large-table treatment (loyalty/admin.py).
+    # Every member holds at least one card: the accounts' large-table treatment (loyalty/admin/__init__.py).
     ordering = ("-pk",)
     sortable_by = ()
     paginator = LargeTablePaginator
@@ -161,7 +161,7 @@ class CardInline(ViewOnlyMixin, admin.TabularInline):
         return format_html('<a href="{}">{}</a>', reverse("admin:loyalty_card_change", args=(card.pk,)), card.number)
 
 
-# The account page belongs to loyalty/admin.py; its cards are shown from here, where cards are administered.
+# The account page belongs to loyalty/admin/__init__.py; its cards are shown from here, where cards are administered.
 LoyaltyAccountAdmin.inlines = (*LoyaltyAccountAdmin.inlines, CardInline)
 
 
@@ -246,7 +246,7 @@ class ScanAndGoMemberAdmin(ServiceModelAdmin):
 
     list_display = ("account_number", "customer", "tier", "tier_bias", "spot_check_bias_override")
     list_select_related = ("customer", "tier__program")
-    # Every loyalty account (a proxy of the table): the accounts' large-table treatment (loyalty/admin.py).
+    # Every loyalty account (a proxy of the table): the accounts' large-table treatment (loyalty/admin/__init__.py).
     ordering = ("-pk",)
     sortable_by = ()
     paginator = LargeTablePaginator

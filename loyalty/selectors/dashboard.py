@@ -1,10 +1,10 @@
-"""Reads behind the back-office dashboard (loyalty/admin_dashboard.py). Nothing here writes.
+"""Reads behind the back-office dashboard (loyalty/admin/dashboard.py). Nothing here writes.
 
 Every figure is one aggregate query grouped in the database, so the page runs the same handful of queries however
 large the ledger grows; Python only fills in the weeks without activity and names the groups. Weeks start on
 Monday 00:00 UTC whatever the server's or the viewer's time zone, and a period of N weeks is the current,
 unfinished week and the N - 1 weeks before it. What each figure counts, in the words of its users, is in
-docs/back-office.md ("Dashboard"); the tests in tests/loyalty/test_dashboard.py pin it.
+docs/back-office.md ("Dashboard"); the tests in tests/loyalty/admin/test_dashboard.py pin it.
 """
 
 from collections.abc import Callable, Sequence

@@ -35,7 +35,7 @@ from crm.normalization import normalize_email, normalize_phone
 from loyalty.error_codes import LoyaltyErrorCode
 from loyalty.models import Card, LoyaltyAccount, PointsEntry, Program, Purchase, Tier, Voucher
 from loyalty.rules.tiers import decision_at_expiry
-from loyalty.selectors_scan_and_go import card_number_condition
+from loyalty.selectors.scan_and_go import card_number_condition
 from loyalty.services.ledger import Balances, account_balances, open_lots
 from loyalty.services.tiers import QUALIFYING_PURCHASE_STATES, qualifying_points_filter, qualifying_value
 
@@ -123,7 +123,7 @@ def customer_public_id_by_identifier(*, identifier: str, value: str) -> str:
     their blanked contacts find nothing. Raises INVALID_FIELD (400) for a value that cannot be a mobile number,
     CUSTOMER_NOT_FOUND (404), and AMBIGUOUS_IDENTIFIER (409) when several customers share a mobile or external id.
     """
-    from loyalty.selectors_scan_and_go import customer_pks_by_card_number
+    from loyalty.selectors.scan_and_go import customer_pks_by_card_number
 
     value = value.strip()
     not_found = ApplicationError(

@@ -12,7 +12,7 @@ from crm.models import Customer
 from crm.services.context import ChangeContext
 from loyalty.models import CouponDefinition, Program
 from loyalty.rules.coupons import CartLine
-from loyalty.selectors import customer_vouchers_usable_prefetch
+from loyalty.selectors.accounts import customer_vouchers_usable_prefetch
 from loyalty.services.coupons import (
     coupon_definition_create,
     voucher_claim,

@@ -11,7 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from loyalty.models import CouponDefinition, Program, Voucher
-from loyalty.selectors_dashboard import DashboardPeriod, dashboard_redemptions_per_coupon
+from loyalty.selectors.dashboard import DashboardPeriod, dashboard_redemptions_per_coupon
 from loyalty.services.coupons import coupon_definition_create
 
 pytestmark = pytest.mark.postgres

@@ -1,5 +1,5 @@
-"""The back-office dashboard: each figure of loyalty/selectors_dashboard.py with exact values, built through the real
-services at frozen times (weeks start on Monday 00:00 UTC), and the page of loyalty/admin_dashboard.py: who may
+"""The back-office dashboard: each figure of loyalty/selectors/dashboard.py with exact values, built through the real
+services at frozen times (weeks start on Monday 00:00 UTC), and the page of loyalty/admin/dashboard.py: who may
 see it, its filters, its tables and chart data, its static files and its query budget."""
 
 import importlib
@@ -16,10 +16,10 @@ from django.utils import timezone
 
 from crm.roles import MARKETING, STORE_MANAGERS
 from crm.services.context import ChangeContext
-from loyalty import selectors_dashboard
 from loyalty.models import CouponDefinition, LoyaltyAccount, PointsEntry, Program, Tier, Voucher
 from loyalty.rules.coupons import CartLine
-from loyalty.selectors_dashboard import (
+from loyalty.selectors import dashboard as selectors_dashboard
+from loyalty.selectors.dashboard import (
     CouponRedemptions,
     Headlines,
     PointsWeek,

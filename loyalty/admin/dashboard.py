@@ -2,7 +2,7 @@
 coupon and enrolments per store, for one program over the last N weeks.
 
 A page of the admin site (its header, sidebar and login), routed in config/urls.py as "admin-dashboard" and linked
-from the admin index (templates/admin/index.html). The figures come from loyalty/selectors_dashboard.py; the page
+from the admin index (templates/admin/index.html). The figures come from loyalty/selectors/dashboard.py; the page
 hands them to loyalty/static/loyalty/dashboard.js with json_script, and prints each chart's numbers as a table too.
 """
 
@@ -17,7 +17,7 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 
 from loyalty.models import Program
-from loyalty.selectors_dashboard import (
+from loyalty.selectors.dashboard import (
     DEFAULT_PERIOD_WEEKS,
     PERIOD_WEEKS,
     CouponRedemptions,

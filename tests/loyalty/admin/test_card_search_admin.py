@@ -1,5 +1,5 @@
-"""The customer admin's search box finds a customer by a loyalty card number too (loyalty/admin.py resolves it with
-loyalty.selectors.customer_pks_by_loyalty_id, which matches account numbers and card numbers)."""
+"""The customer admin's search box finds a customer by a loyalty card number too (the loyalty admin resolves it with
+loyalty.selectors.accounts.customer_pks_by_loyalty_id, which matches account numbers and card numbers)."""
 
 from crm.services.context import ChangeContext
 from loyalty.services.cards import card_block, card_issue

@@ -53,7 +53,7 @@ from loyalty.models import (
     VoucherBatch,
 )
 from loyalty.rules.coupons import FAILURE_DESCRIPTIONS, CouponTerms
-from loyalty.selectors import customer_pks_by_loyalty_id
+from loyalty.selectors.accounts import customer_pks_by_loyalty_id
 from loyalty.services.coupons import (
     UPDATABLE_FIELDS,
     coupon_definition_create,
@@ -342,7 +342,7 @@ class LoyaltyAccountAdmin(ViewOnlyMixin, admin.ModelAdmin):
         ("Other", {"fields": ("address", "store_credit", "opted_out_at", *TIMESTAMPS)}),
     )
     readonly_fields = ("balances", "tier_progress", "adjust_points_link")
-    # Any inlines, not only these two: loyalty/admin_scan_and_go.py appends the cards' inline.
+    # Any inlines, not only these two: loyalty/admin/scan_and_go.py appends the cards' inline.
     inlines: ClassVar[tuple[type[InlineModelAdmin], ...]] = (PointsEntryInline, TierChangeInline)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[LoyaltyAccount]:
@@ -491,7 +491,7 @@ class EraseCustomerForm(forms.Form):
 
 
 class LoyaltyCustomerAdmin(CustomerAdmin):
-    # The customer page shows accounts in the loyalty panel (loyalty/admin_customer_panel.py), not as an inline.
+    # The customer page shows accounts in the loyalty panel (loyalty/admin/customer_panel.py), not as an inline.
     search_help_text = "First or last name (or “first last”), email, phone, customer id or loyalty account number."
     search_help_text_without_contact_details = (
         "First or last name (or “first last”), customer id or loyalty account number."
@@ -1363,4 +1363,4 @@ class TierBenefitGrantAdmin(ViewOnlyMixin, admin.ModelAdmin):
 
 
 # Admin pages kept in modules of their own, imported here for their registrations.
-from loyalty import admin_customer_panel, admin_dashboard, admin_scan_and_go  # noqa: E402, F401, I001
+from loyalty.admin import customer_panel, dashboard, scan_and_go  # noqa: E402, F401, I001

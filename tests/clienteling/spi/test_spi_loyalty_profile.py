@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from crm.models import Customer
 from crm.services.context import ChangeContext
 from loyalty.models import LoyaltyAccount, Program, Tier
-from loyalty.selectors import loyalty_accounts_with_activity_prefetch
+from loyalty.selectors.accounts import loyalty_accounts_with_activity_prefetch
 from loyalty.services.enrolment import loyalty_account_enroll
 from loyalty.services.ledger import EntrySource, account_balances
 from loyalty.services.points import points_add, points_reserve_for_transaction

@@ -32,7 +32,7 @@ from loyalty.rules.coupons import (
     basket_total,
     coupon_failures,
 )
-from loyalty.selectors import (
+from loyalty.selectors.accounts import (
     CustomerOverview,
     LookupErrorCode,
     customer_overview_get,

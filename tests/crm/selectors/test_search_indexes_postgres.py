@@ -7,7 +7,7 @@ from crm.models import Address, Customer
 from crm.normalization import fold_for_search
 from crm.selectors import CustomerSearchCriteria, customer_search_queryset
 from loyalty.models import LoyaltyAccount, Program
-from loyalty.selectors import customer_pks_by_loyalty_id
+from loyalty.selectors.accounts import customer_pks_by_loyalty_id
 
 CUSTOMER_COUNT = 10_000
 LAST_NAMES = ["Smith", "Johnson", "Müller", "García", "Nguyen", "Okafor", "Rossi", "Kowalski", "Tanaka", "Dubois"]

@@ -21,7 +21,7 @@ from django.utils import timezone
 from crm.admin import CustomerPagePanel, customer_page_panel
 from crm.models import Customer
 from loyalty.models import LoyaltyAccount, PointsEntry, Program, Purchase, Voucher
-from loyalty.selectors import CustomerOverview, customer_overview_get
+from loyalty.selectors.accounts import CustomerOverview, customer_overview_get
 
 LEDGER_ENTRIES_SHOWN = 20
 PURCHASES_SHOWN = 10

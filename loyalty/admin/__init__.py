@@ -20,7 +20,6 @@ from django.contrib.admin.options import InlineModelAdmin
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.widgets import AdminSplitDateTime
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse, StreamingHttpResponse
@@ -54,6 +53,7 @@ from loyalty.models import (
 )
 from loyalty.rules.coupons import FAILURE_DESCRIPTIONS, CouponTerms
 from loyalty.selectors.accounts import customer_pks_by_loyalty_id
+from loyalty.services.adjustments import points_adjust_accounts_by_admin
 from loyalty.services.coupons import (
     UPDATABLE_FIELDS,
     coupon_definition_create,
@@ -65,7 +65,6 @@ from loyalty.services.coupons import (
     voucher_issue,
 )
 from loyalty.services.ledger import account_balances
-from loyalty.services.points import points_adjust_by_admin
 from loyalty.services.privacy import customer_erase_with_loyalty_data
 from loyalty.services.tier_benefits import (
     tier_benefit_coupon_check,
@@ -440,16 +439,12 @@ class LoyaltyAccountAdmin(ViewOnlyMixin, admin.ModelAdmin):
         if not form.is_valid():
             return self._adjust_points_page(request, accounts, form)
         points, note = form.cleaned_data["points"], form.cleaned_data["note"]
-        with transaction.atomic():
-            for account in accounts:
-                try:
-                    points_adjust_by_admin(account=account, points=points, user=request.user, note=note)
-                except ApplicationError as error:
-                    # Undoes the accounts adjusted before this one too.
-                    transaction.set_rollback(True)
-                    message = f"{account.account_number}: {error.message} Nothing was changed."
-                    self.message_user(request, message, messages.ERROR)
-                    return self._adjust_points_page(request, accounts, form)
+        try:
+            points_adjust_accounts_by_admin(accounts=accounts, points=points, user=request.user, note=note)
+        except ApplicationError as error:
+            message = f"{error.extra['account_number']}: {error.message} Nothing was changed."
+            self.message_user(request, message, messages.ERROR)
+            return self._adjust_points_page(request, accounts, form)
         self.message_user(request, f"Adjusted {len(accounts)} account(s) by {points:+,} points.", messages.SUCCESS)
         if len(accounts) == 1:
             return HttpResponseRedirect(reverse("admin:loyalty_loyaltyaccount_change", args=(accounts[0].pk,)))

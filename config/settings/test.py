@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+from config.env import VAR_DIR, env
 from config.settings.base import *  # noqa: F403
 
 DEBUG = False
@@ -20,3 +21,10 @@ PHONENUMBER_DEFAULT_REGION = "US"
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
 Path(STATIC_ROOT).mkdir(parents=True, exist_ok=True)  # noqa: F405
+
+# SQLite tests use a file, not memory, so that --reuse-db keeps the migrated schema between runs; pytest-xdist
+# workers each get their own copy (pytest-django appends _gw0, _gw1). Two test runs at once need two directories.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    SQLITE_TEST_DB_DIR = env.path("SQLITE_TEST_DB_DIR", default=str(VAR_DIR))
+    Path(SQLITE_TEST_DB_DIR).mkdir(parents=True, exist_ok=True)
+    DATABASES["default"].setdefault("TEST", {})["NAME"] = str(Path(SQLITE_TEST_DB_DIR) / "test_db")  # noqa: F405

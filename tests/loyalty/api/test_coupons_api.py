@@ -12,8 +12,8 @@ from crm.models import Customer
 from loyalty.coupon_codes import code_normalise
 from loyalty.models import CouponDefinition, Tier, Voucher
 from loyalty.services.coupons import coupon_definition_create
-from tests.loyalty.api import test_events_support as support
-from tests.loyalty.api.test_events_support import NOW, post_event, summary
+from tests.loyalty.api import events_support as support
+from tests.loyalty.api.events_support import NOW, post_event, summary
 from webhooks.models import WebhookEvent
 
 pytestmark = pytest.mark.django_db

@@ -9,8 +9,8 @@ from crm.models import ConsentChange, Customer
 from crm.services.context import ChangeContext
 from loyalty.models import LoyaltyAccount, PointsEntry, Purchase
 from loyalty.services.enrolment import loyalty_account_enroll
-from tests.loyalty.api import test_events_support as support
-from tests.loyalty.api.test_events_support import NOW, new_entry_ids, post_event, summary, transaction_summary
+from tests.loyalty.api import events_support as support
+from tests.loyalty.api.events_support import NOW, new_entry_ids, post_event, summary, transaction_summary
 
 pytestmark = pytest.mark.django_db
 member = support.member

@@ -4,8 +4,8 @@ import pytest
 
 from crm.models import ApiClient
 from crm.services.api_clients import api_key_hash
-from tests.loyalty.api import test_events_support as support
-from tests.loyalty.api.test_events_support import BULK, EVENTS, row_counts
+from tests.loyalty.api import events_support as support
+from tests.loyalty.api.events_support import BULK, EVENTS, row_counts
 
 pytestmark = pytest.mark.django_db
 member = support.member

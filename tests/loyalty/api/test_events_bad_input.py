@@ -4,8 +4,8 @@ purchase, ledger entry or idempotency record), even with an Idempotency-Key."""
 import pytest
 
 from crm.models import Customer
-from tests.loyalty.api import test_events_support as support
-from tests.loyalty.api.test_events_support import EVENTS, post_event, row_counts
+from tests.loyalty.api import events_support as support
+from tests.loyalty.api.events_support import EVENTS, post_event, row_counts
 
 pytestmark = pytest.mark.django_db
 member = support.member

@@ -7,8 +7,8 @@ from core.models import IdempotencyRecord
 from crm.models import Customer
 from loyalty.models import LoyaltyAccount, PointsEntry, Purchase
 from loyalty.services.ledger import account_balances
-from tests.loyalty.api import test_events_support as support
-from tests.loyalty.api.test_events_support import BULK, NOW, new_entry_ids, post_event, row_counts, transaction_summary
+from tests.loyalty.api import events_support as support
+from tests.loyalty.api.events_support import BULK, NOW, new_entry_ids, post_event, row_counts, transaction_summary
 
 pytestmark = pytest.mark.django_db
 writer = support.writer

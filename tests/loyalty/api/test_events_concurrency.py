@@ -12,8 +12,8 @@ from rest_framework.test import APIClient
 import loyalty.api.events as events_api
 from loyalty.models import LoyaltyAccount, PointsEntry, Purchase
 from loyalty.services.ledger import account_balances
-from tests.loyalty.api import test_events_support as support
-from tests.loyalty.api.test_events_support import post_event
+from tests.loyalty.api import events_support as support
+from tests.loyalty.api.events_support import post_event
 
 # transaction=True: the threads' own connections must see the test's rows. The flush after each test also empties
 # the default program; tests/conftest.py's default_program_present puts it back before the next database test.

@@ -7,8 +7,8 @@ import loyalty.api.events as events_api
 from core.models import IdempotencyRecord
 from crm.models import Customer, Store
 from loyalty.models import PointsEntry, Purchase
-from tests.loyalty.api import test_events_support as support
-from tests.loyalty.api.test_events_support import BULK, EVENTS, NOW, post_event, row_counts
+from tests.loyalty.api import events_support as support
+from tests.loyalty.api.events_support import BULK, EVENTS, NOW, post_event, row_counts
 
 pytestmark = pytest.mark.django_db
 writer = support.writer

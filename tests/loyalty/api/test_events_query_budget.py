@@ -16,8 +16,8 @@ each new checkout then costs one query less than on its own (no replay check) an
 import pytest
 
 from loyalty.models import Program, Tier
-from tests.loyalty.api import test_events_support as support
-from tests.loyalty.api.test_events_support import post_event
+from tests.loyalty.api import events_support as support
+from tests.loyalty.api.events_support import post_event
 
 pytestmark = pytest.mark.django_db
 writer = support.writer

@@ -3,8 +3,8 @@
 import pytest
 
 from loyalty.api.event_serializers import ACTIONS
-from tests.loyalty.api import test_events_support as support
-from tests.loyalty.api.test_events_support import BULK, post_event
+from tests.loyalty.api import events_support as support
+from tests.loyalty.api.events_support import BULK, post_event
 
 pytestmark = pytest.mark.django_db
 writer = support.writer

@@ -5,7 +5,6 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from enum import StrEnum
 
 from django.conf import settings
 from django.db.models import (
@@ -44,12 +43,6 @@ Bucket = PointsEntry.Bucket
 
 # Purchases that count as orders: everything but a checkout the merchant rejected.
 COUNTED_PURCHASES = ~Q(state=Purchase.State.REJECTED)
-# Purchases whose spend qualifies for tiers (as loyalty.services.tiers.qualifying_value counts them).
-
-
-class LookupErrorCode(StrEnum):
-    # Belongs in loyalty/error_codes.py; kept here until that file's owner takes it over.
-    AMBIGUOUS_IDENTIFIER = "AMBIGUOUS_IDENTIFIER"
 
 
 def _default_program(queryset: QuerySet[Program]) -> Program:
@@ -161,7 +154,7 @@ def customer_public_id_by_identifier(*, identifier: str, value: str) -> str:
         raise ApplicationError(
             _("Several customers have this %(identifier)s; look them up by id or card instead.")
             % {"identifier": identifier},
-            code=LookupErrorCode.AMBIGUOUS_IDENTIFIER,
+            code=LoyaltyErrorCode.AMBIGUOUS_IDENTIFIER,
             status=409,
             extra={"field": "value"},
         )

@@ -34,7 +34,6 @@ from loyalty.rules.coupons import (
 )
 from loyalty.selectors.accounts import (
     CustomerOverview,
-    LookupErrorCode,
     customer_overview_get,
     program_get_default_with_tiers,
     qualifying_number,
@@ -228,7 +227,7 @@ def customer_by_merchant_id(*, merchant_id: str) -> Customer | None:
     if len(matches) > 1:
         raise ApplicationError(
             _("Several customers have this merchant_id; merge them in the back office."),
-            code=LookupErrorCode.AMBIGUOUS_IDENTIFIER,
+            code=LoyaltyErrorCode.AMBIGUOUS_IDENTIFIER,
             status=409,
             extra={"field": "merchant_id"},
         )

@@ -1,4 +1,4 @@
-"""Admin building blocks every app uses (crm, loyalty and webhooks, which may not import each other)."""
+"""Admin building blocks every app uses: crm, loyalty and webhooks (which imports neither of the others)."""
 
 from functools import cached_property
 from typing import Any
@@ -12,6 +12,9 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils.translation import gettext as _
 
 from core.exceptions import ApplicationError
+
+# TimeStampedModel's fields: read-only in every admin, since nobody sets them by hand.
+TIMESTAMPS = ("created_at", "updated_at")
 
 
 def admin_error_text(error: ApplicationError | ValidationError) -> str:

@@ -1,8 +1,7 @@
 """The back office for the customer record: one more client of crm.services, like the APIs.
 
-loyalty/admin/__init__.py extends CustomerAdmin with the customer's loyalty accounts and search by account number, and
-loyalty/admin/customer_panel.py adds the loyalty panel to the customer page through customer_page_panel, because
-crm must not import loyalty.
+Apps built on crm (loyalty) extend the customer page through CustomerPageExtension, the page's one extension point,
+because crm must not import them.
 
 The customer table reaches a million rows: its changelists page with LargeTablePaginator (no full COUNT), search
 only on indexed columns (equality or prefix), and sort only on indexed columns.
@@ -21,11 +20,11 @@ from django.db.models.constants import LOOKUP_SEP
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
-from django.urls import reverse
+from django.urls import URLPattern, reverse
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
-from core.admin import LargeTablePaginator, ServiceModelAdmin, ViewOnlyMixin
+from core.admin import TIMESTAMPS, LargeTablePaginator, ServiceModelAdmin, ViewOnlyMixin
 from crm.models import CONSENT_NAMES, Address, ApiClient, Associate, ConsentChange, Consents, Customer, Store
 from crm.normalization import ADDRESS_CONTENT_FIELDS, normalize_email, normalize_phone, search_key
 from crm.services.addresses import address_save
@@ -40,7 +39,6 @@ from crm.services.consents import consents_set
 from crm.services.context import ChangeContext
 from crm.services.customers import customer_save_from_admin
 
-TIMESTAMPS = ("created_at", "updated_at")
 # Hidden from the customer changelist of users who may not change customers.
 CONTACT_COLUMNS = ("email", "phone_mobile", "phone_home")
 # Hidden from their customer page too, with the address list.
@@ -52,31 +50,67 @@ CONSENT_HISTORY_INLINE_SIZE = 20
 
 @dataclass(frozen=True)
 class CustomerPagePanel:
-    """A section another app adds to the customer page: a template, rendered with exactly this context."""
+    """A section an extension adds to the customer page: a template, rendered with exactly this context."""
 
     template_name: str
     context: dict[str, Any]
 
 
-# Called with the request and the customer shown; returns None to show nothing (to a user who may not see it).
-CustomerPagePanelBuilder = Callable[[HttpRequest, Customer], CustomerPagePanel | None]
-_customer_page_panels: list[CustomerPagePanelBuilder] = []
+@dataclass(frozen=True)
+class CustomerPageTool:
+    """A link an extension adds to the customer page's object tools (top right, beside "History")."""
+
+    label: str
+    url: str
+    css_class: str
 
 
-def customer_page_panel(builder: CustomerPagePanelBuilder) -> CustomerPagePanelBuilder:
-    """Decorator registering a panel of the customer page, shown in registration order after the profile.
+class CustomerPageExtension:
+    """What an app built on crm adds to the customer admin, which cannot import it.
 
-    How loyalty (which crm may not import) puts accounts, balances and vouchers on the page. A builder's queries
-    count towards the page's query budget: it must run a fixed number whatever the customer's history.
+    The customer page's one extension point: nothing subclasses CustomerAdmin or registers Customer again. Subclass
+    this, override the hooks you need (the defaults add nothing) and pass an instance to
+    customer_page_extension_register() from your app's admin module. CustomerAdmin calls every hook of every
+    extension, in registration order:
+
+    - search_help and search_condition: another way for the search box to find a customer, for every user (it
+      must not reveal contact details), ORed with crm's own and named in the box's help. Like crm's, the condition
+      is an equality or prefix match on indexed columns, or primary keys looked up beforehand, so that at a million
+      customers the search stays an index lookup.
+    - panel: a section of the change page, after the profile; None shows nothing (to a user who may not see it).
+      Its queries count towards the page's query budget: a fixed number, whatever the customer's history.
+    - tools: links among the change page's object tools.
+    - get_urls: more pages under /admin/crm/customer/, their views wrapped in customer_admin.admin_site.admin_view.
     """
-    if builder not in _customer_page_panels:
-        _customer_page_panels.append(builder)
-    return builder
+
+    # What search_condition finds, as the search box's help names it ("loyalty account number"); empty for none.
+    search_help: str = ""
+
+    def search_condition(self, term: str) -> Q | None:
+        return None
+
+    def panel(self, request: HttpRequest, customer: Customer) -> CustomerPagePanel | None:
+        return None
+
+    def tools(self, request: HttpRequest, customer: Customer) -> list[CustomerPageTool]:
+        return []
+
+    def get_urls(self, customer_admin: "CustomerAdmin") -> list[URLPattern]:
+        return []
+
+
+_customer_page_extensions: list[CustomerPageExtension] = []
+
+
+def customer_page_extension_register(extension: CustomerPageExtension) -> None:
+    """Add an extension to the customer page, after those registered before it; the same instance only once."""
+    if extension not in _customer_page_extensions:
+        _customer_page_extensions.append(extension)
 
 
 def customer_page_panels_render(request: HttpRequest, customer: Customer) -> list[SafeString]:
-    """The registered panels that have something to show this user, rendered in registration order."""
-    panels = (builder(request, customer) for builder in _customer_page_panels)
+    """The extensions' panels that have something to show this user, rendered in registration order."""
+    panels = (extension.panel(request, customer) for extension in _customer_page_extensions)
     return [render_to_string(panel.template_name, panel.context) for panel in panels if panel is not None]
 
 
@@ -297,11 +331,9 @@ class CustomerAdmin(ServiceModelAdmin):
     paginator = LargeTablePaginator
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
-    # Switches the search box on; get_search_results replaces the stock LIKE '%term%' search entirely.
+    # Switches the search box on; get_search_results replaces the stock LIKE '%term%' search entirely, and
+    # get_changelist_instance writes the help under the box.
     search_fields = ("public_id",)
-    search_help_text = "First or last name (or “first last”), email, phone or customer id."
-    # For users who may not see contact details, whose search ignores email and phones (get_search_results).
-    search_help_text_without_contact_details = "First or last name (or “first last”) or customer id."
     readonly_fields = ("public_id", "profile_address", "created_store", "created_associate", *TIMESTAMPS)
     fieldsets = (
         (None, {"fields": ("public_id", "status")}),
@@ -379,6 +411,9 @@ class CustomerAdmin(ServiceModelAdmin):
         # Here rather than in change_view: this is where the customer is already loaded.
         if obj is not None and obj.pk is not None:
             context["customer_panels"] = customer_page_panels_render(request, obj)
+            context["customer_tools"] = [
+                tool for extension in _customer_page_extensions for tool in extension.tools(request, obj)
+            ]
             if request.user.has_perm("crm.view_consentchange"):
                 context["consent_history_url"] = reverse("admin:crm_consentchange_changelist") + f"?customer={obj.pk}"
         return super().render_change_form(request, context, add, change, form_url, obj)
@@ -402,9 +437,10 @@ class CustomerAdmin(ServiceModelAdmin):
         return queryset.filter(condition), False
 
     def search_condition(self, term: str) -> Q:
-        """The ways one search box names a customer without their contact details (customer id, name prefixes),
-        for every user. Each branch, here and in contact_search_condition, is an equality or a prefix match on an
-        indexed column, so that PostgreSQL can answer the OR from indexes without scanning the table."""
+        """The ways one search box names a customer without their contact details (customer id, name prefixes,
+        and what the extensions add), for every user. Each branch, here and in contact_search_condition, is an
+        equality or a prefix match on an indexed column, so that PostgreSQL can answer the OR from indexes without
+        scanning the table."""
         folded = search_key(term)
         condition = (
             Q(public_id=term.upper()) | Q(first_name_search__startswith=folded) | Q(last_name_search__startswith=folded)
@@ -412,6 +448,10 @@ class CustomerAdmin(ServiceModelAdmin):
         first_name, _space, last_name = folded.partition(" ")
         if last_name:
             condition |= Q(first_name_search__startswith=first_name, last_name_search__startswith=last_name)
+        for extension in _customer_page_extensions:
+            extension_condition = extension.search_condition(term)
+            if extension_condition is not None:
+                condition |= extension_condition
         return condition
 
     def contact_search_condition(self, term: str) -> Q:
@@ -424,9 +464,21 @@ class CustomerAdmin(ServiceModelAdmin):
 
     def get_changelist_instance(self, request: HttpRequest) -> Any:
         changelist = super().get_changelist_instance(request)
-        if not self._may_see_contact_details(request):
-            changelist.search_help_text = self.search_help_text_without_contact_details
+        changelist.search_help_text = self.search_help(request)
         return changelist
+
+    def search_help(self, request: HttpRequest) -> str:
+        """What this user's search finds: email and phones only for users who may see contact details."""
+        names = ["First or last name (or “first last”)"]
+        if self._may_see_contact_details(request):
+            names += ["email", "phone"]
+        names.append("customer id")
+        names += [extension.search_help for extension in _customer_page_extensions if extension.search_help]
+        return f"{', '.join(names[:-1])} or {names[-1]}."
+
+    def get_urls(self) -> list[URLPattern]:
+        extension_urls = [url for extension in _customer_page_extensions for url in extension.get_urls(self)]
+        return [*extension_urls, *super().get_urls()]
 
     def lookup_allowed(self, lookup: str, value: str, request: HttpRequest) -> bool:
         # The stock admin lets any viewer filter the changelist on a local column from the URL: ?email=… or
@@ -458,7 +510,7 @@ class CustomerAdmin(ServiceModelAdmin):
                 }
                 # Called even without changes: like customer_create, it leaves every customer a Consents row.
                 consents_set(customer=formset.instance, changes=changes, context=context)
-        # The other inlines (consent history, loyalty accounts) are view-only: nothing to save.
+        # The consent history is view-only: nothing to save.
 
 
 @admin.register(ConsentChange)

@@ -31,11 +31,9 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
-from core.admin import LargeTablePaginator, ServiceModelAdmin, ViewOnlyMixin, admin_error_text
+from core.admin import TIMESTAMPS, LargeTablePaginator, ServiceModelAdmin, ViewOnlyMixin, admin_error_text
 from core.exceptions import ApplicationError
-from crm.admin import TIMESTAMPS, CustomerAdmin
-from crm.models import ConsentChange, Customer
-from crm.services.context import ChangeContext
+from crm.models import Customer
 from loyalty.coupon_codes import code_normalise
 from loyalty.models import (
     SESSION_CHANNELS,
@@ -65,7 +63,6 @@ from loyalty.services.coupons import (
     voucher_issue,
 )
 from loyalty.services.ledger import account_balances
-from loyalty.services.privacy import customer_erase_with_loyalty_data
 from loyalty.services.tier_benefits import (
     tier_benefit_coupon_check,
     tier_benefit_coupon_create,
@@ -469,85 +466,6 @@ def _amount(program: Program, value: Decimal) -> str:
     if program.tier_qualification == Program.TierQualification.POINTS:
         return f"{value:,.0f} points"
     return f"{value:,.2f} {program.currency}"
-
-
-class EraseCustomerForm(forms.Form):
-    confirm_id = forms.CharField(label="Type the customer id to confirm", max_length=32)
-
-    def __init__(self, *args: Any, customer: Customer, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.customer = customer
-
-    def clean_confirm_id(self) -> str:
-        value = self.cleaned_data["confirm_id"].strip().upper()
-        if value != self.customer.public_id:
-            raise forms.ValidationError(f"Type {self.customer.public_id} exactly to confirm the erasure.")
-        return value
-
-
-class LoyaltyCustomerAdmin(CustomerAdmin):
-    # The customer page shows accounts in the loyalty panel (loyalty/admin/customer_panel.py), not as an inline.
-    search_help_text = "First or last name (or “first last”), email, phone, customer id or loyalty account number."
-    search_help_text_without_contact_details = (
-        "First or last name (or “first last”), customer id or loyalty account number."
-    )
-
-    def get_urls(self) -> list[URLPattern]:
-        erase = path("<path:object_id>/erase/", self.admin_site.admin_view(self.erase_view), name="crm_customer_erase")
-        return [erase, *super().get_urls()]
-
-    def has_erase_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("crm.erase_customer")
-
-    def render_change_form(
-        self,
-        request: HttpRequest,
-        context: dict[str, Any],
-        add: bool = False,
-        change: bool = False,
-        form_url: str = "",
-        obj: Customer | None = None,
-    ) -> HttpResponse:
-        if obj is not None and obj.status != Customer.Status.ERASED and self.has_erase_permission(request):
-            context["erase_url"] = reverse("admin:crm_customer_erase", args=(obj.pk,))
-        return super().render_change_form(request, context, add, change, form_url, obj)
-
-    def erase_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        """An erasure request, handled in the back office: a confirmation page, then the same service as the
-        loyalty API's erase endpoint (personal data removed, the pseudonymous ledger kept)."""
-        if not self.has_erase_permission(request):
-            raise PermissionDenied
-        customer = self.get_object(request, object_id)
-        if customer is None:
-            raise Http404
-        change_url = reverse("admin:crm_customer_change", args=(customer.pk,))
-        if customer.status == Customer.Status.ERASED:
-            self.message_user(request, f"Customer {customer.public_id} is already erased.", messages.INFO)
-            return HttpResponseRedirect(change_url)
-        form = EraseCustomerForm(request.POST if request.method == "POST" else None, customer=customer)
-        if form.is_valid():
-            change_context = ChangeContext(channel=ConsentChange.Channel.ADMIN, user=request.user)
-            customer_erase_with_loyalty_data(customer=customer, context=change_context)
-            self.message_user(request, f"The personal data of customer {customer.public_id} was erased.")
-            return HttpResponseRedirect(change_url)
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "title": "Erase personal data",
-            "customer": customer,
-            "form": form,
-        }
-        return TemplateResponse(request, "admin/loyalty/customer/erase.html", context)
-
-    def search_condition(self, term: str) -> Q:
-        # Resolved to pks first: inside an OR, an `IN (subquery)` cannot use an index on PostgreSQL and would be
-        # checked against every customer row.
-        customer_pks = list(customer_pks_by_loyalty_id(loyalty_id=term).values_list("customer_id", flat=True))
-        return super().search_condition(term) | Q(pk__in=customer_pks)
-
-
-admin.site.unregister(Customer)
-admin.site.register(Customer, LoyaltyCustomerAdmin)
 
 
 # Purchases and the ledger --------------------------------------------------------------------------------------
@@ -1358,4 +1276,4 @@ class TierBenefitGrantAdmin(ViewOnlyMixin, admin.ModelAdmin):
 
 
 # Admin pages kept in modules of their own, imported here for their registrations.
-from loyalty.admin import customer_panel, dashboard, scan_and_go  # noqa: E402, F401, I001
+from loyalty.admin import customers, dashboard, scan_and_go  # noqa: E402, F401, I001

@@ -2,10 +2,10 @@
 ledger entries and purchases, and the customer's vouchers, with links to the full lists and to the account page
 (where "Adjust points" is).
 
-crm may not import loyalty, so crm.admin offers customer_page_panel and this module registers with it. The numbers
-come from the selector behind the loyalty API's customer 360 view, so the page and the app agree. The panel runs a
-fixed number of queries whatever the size of the history: one for the accounts and one for the vouchers, plus
-ACCOUNT_QUERIES per account (a customer has at most one account per program).
+Shown through the customer page's loyalty extension (customers.py). The numbers come from the selector behind the
+loyalty API's customer 360 view, so the page and the app agree. The panel runs a fixed number of queries whatever
+the size of the history: one for the accounts and one for the vouchers, plus ACCOUNT_QUERIES per account (a customer
+has at most one account per program).
 """
 
 from dataclasses import dataclass
@@ -18,7 +18,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 
-from crm.admin import CustomerPagePanel, customer_page_panel
+from crm.admin import CustomerPagePanel
 from crm.models import Customer
 from loyalty.models import LoyaltyAccount, PointsEntry, Program, Purchase, Voucher
 from loyalty.selectors.accounts import CustomerOverview, customer_overview_get
@@ -48,7 +48,6 @@ class AccountSection:
     purchases_url: str | None
 
 
-@customer_page_panel
 def loyalty_customer_panel(request: HttpRequest, customer: Customer) -> CustomerPagePanel | None:
     """Each part is shown to users who may view it in the loyalty admin: accounts (store managers, not marketing),
     their ledger and purchases; vouchers also to whoever may see the accounts, since "which coupons do I have?" is

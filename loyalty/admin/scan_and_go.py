@@ -15,9 +15,8 @@ from django.utils import translation
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from core.admin import LargeTablePaginator, ServiceModelAdmin, ViewOnlyMixin, admin_error_text
+from core.admin import TIMESTAMPS, LargeTablePaginator, ServiceModelAdmin, ViewOnlyMixin, admin_error_text
 from core.exceptions import ApplicationError
-from crm.admin import TIMESTAMPS
 from loyalty.admin import LoyaltyAccountAdmin
 from loyalty.card_numbers import card_number_lookup_keys
 from loyalty.models import (

@@ -1,4 +1,4 @@
-"""The customer page: the profile, consents and addresses, and (through crm.admin.customer_page_panel) the loyalty
+"""The customer page: the profile, consents and addresses, and (through crm.admin.CustomerPageExtension) the loyalty
 panel with the account, tier progress, balances, latest ledger entries, purchases and vouchers, in a fixed number of
 queries whatever the customer's history; each role sees what it may."""
 
@@ -13,7 +13,12 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from crm.admin import CustomerPagePanel, customer_page_panel, customer_page_panels_render
+from crm.admin import (
+    CustomerPageExtension,
+    CustomerPagePanel,
+    customer_page_extension_register,
+    customer_page_panels_render,
+)
 from crm.models import ConsentChange, Customer
 from crm.roles import MARKETING, STORE_MANAGERS
 from crm.services.consents import consents_set
@@ -325,16 +330,21 @@ def test_consent_change_admin_is_view_only(admin_client, customer_factory):
     assert ConsentChange.objects.count() == 1
 
 
-def test_a_panel_builder_returning_none_shows_nothing(rf, admin_user, customer_factory, monkeypatch):
-    # given
+class ShownPanel(CustomerPageExtension):
+    def panel(self, request, customer):
+        return CustomerPagePanel(template_name="admin/loyalty/customer_panel.html", context={"vouchers": []})
+
+
+def test_an_extension_whose_panel_is_none_shows_nothing(rf, admin_user, customer_factory, monkeypatch):
+    # given: an extension without a panel, and one registered twice
     customer = customer_factory()
     request = rf.get("/")
     request.user = admin_user
-    shown = CustomerPagePanel(template_name="admin/loyalty/customer_panel.html", context={"vouchers": []})
-    monkeypatch.setattr("crm.admin._customer_page_panels", [])
-    customer_page_panel(lambda request, customer: None)
-    builder = customer_page_panel(lambda request, customer: shown)
-    customer_page_panel(builder)
+    monkeypatch.setattr("crm.admin._customer_page_extensions", [])
+    customer_page_extension_register(CustomerPageExtension())
+    shown = ShownPanel()
+    customer_page_extension_register(shown)
+    customer_page_extension_register(shown)
 
     # when
     panels = customer_page_panels_render(request, customer)

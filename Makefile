@@ -36,9 +36,13 @@ run: seed
 	HOST=$(HOST) $(BIN)/honcho -f Procfile.dev start --port $(PORT)
 
 # One pytest-xdist worker per core; PYTEST_WORKERS=0 runs in one process (for pdb, or -x on the first failure).
+# The SQLite test databases are kept between runs (--reuse-db); PYTEST_ARGS=--create-db builds them afresh.
+# Tests marked slow (full-size runs of what a smaller test proves) are left out: PYTEST_MARKS=slow runs only them,
+# PYTEST_MARKS= runs everything.
 PYTEST_WORKERS ?= auto
+PYTEST_MARKS ?= not slow
 test: install-dev
-	$(BIN)/python -m pytest --numprocesses=$(PYTEST_WORKERS) $(PYTEST_ARGS)
+	$(BIN)/python -m pytest --numprocesses=$(PYTEST_WORKERS) -m "$(PYTEST_MARKS)" $(PYTEST_ARGS)
 
 # Latency percentiles and throughput of GET /customer-profile against bare-framework floors (bench/, docs/benchmarks.md).
 bench: install
@@ -58,4 +62,4 @@ format: install-dev
 	$(BIN)/ruff check --fix .
 
 clean:
-	rm -rf $(VENV) var/db.sqlite3* var/celery-broker var/celerybeat-schedule* staticfiles
+	rm -rf $(VENV) var/db.sqlite3* var/test_db* var/celery-broker var/celerybeat-schedule* staticfiles

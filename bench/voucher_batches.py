@@ -56,7 +56,7 @@ def _empty_vouchers() -> None:
 
 def _definition(run: str):  # -> CouponDefinition (imported once Django is set up)
     from loyalty.models import CouponDefinition, Program
-    from loyalty.services.coupons import coupon_definition_create
+    from loyalty.services.coupon_definitions import coupon_definition_create
 
     return coupon_definition_create(
         program=Program.objects.get(is_default=True),

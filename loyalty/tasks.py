@@ -94,7 +94,7 @@ def generate_voucher_batch_task(batch_pk: int) -> None:
 @shared_task(soft_time_limit=SOFT_TIME_LIMIT, time_limit=TIME_LIMIT)
 def expire_vouchers_task() -> None:
     """Expire the issued and claimed vouchers whose expiry has come, a batch at a time until none is left."""
-    from loyalty.services.coupons import EXPIRY_BATCH, vouchers_expire_due
+    from loyalty.services.vouchers import EXPIRY_BATCH, vouchers_expire_due
 
     expired = 0
     try:

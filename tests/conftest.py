@@ -66,7 +66,7 @@ def deterministic_ids(monkeypatch):
     monkeypatch.setattr("crm.services.customers.generate_customer_id", lambda: f"C{next(customers):012d}")
     monkeypatch.setattr("crm.services.addresses.generate_address_id", lambda: f"A{next(addresses):012d}")
     monkeypatch.setattr(
-        "loyalty.services.coupons.voucher_code_generate",
+        "loyalty.services.vouchers.voucher_code_generate",
         lambda pattern=PLACEHOLDER: pattern.replace(PLACEHOLDER, f"V{next(vouchers):012d}"),
     )
 

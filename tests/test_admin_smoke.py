@@ -56,11 +56,12 @@ from loyalty.models import (
     Voucher,
     VoucherBatch,
 )
-from loyalty.services.coupons import coupon_definition_create, voucher_issue
+from loyalty.services.coupon_definitions import coupon_definition_create
 from loyalty.services.enrolment import loyalty_account_enroll
 from loyalty.services.ledger import EntrySource
 from loyalty.services.points import points_add
 from loyalty.services.purchases import purchase_checkout, request_fingerprint
+from loyalty.services.vouchers import voucher_issue
 from tests.crm.factories import AddressFactory, AssociateFactory, CustomerFactory, StoreFactory
 from tests.webhooks.helpers import emit_customer_created, lost_delivery
 from webhooks.models import WebhookDelivery, WebhookDeliveryAttempt

@@ -1,7 +1,7 @@
 """Shapes of the loyalty coupons API (/api/v1/customers/{id}/coupons, /api/v1/coupons/validate|redeem) and of the
 events API's coupon_redeem data. snake_case; a coupon has Antavo's coupon fields (A8.3) plus our channels and
 auto_apply. Money is a string with cents, as in the events API. Serializers check shape and types only; the
-services (loyalty/services/coupons.py) check the business rules."""
+services (loyalty/services/vouchers.py, coupon_redemptions.py) check the business rules."""
 
 from decimal import Decimal
 from typing import Any

@@ -50,7 +50,8 @@ from loyalty.api.coupon_serializers import (
 )
 from loyalty.models import Voucher
 from loyalty.selectors.accounts import vouchers_usable_queryset
-from loyalty.services.coupons import voucher_claim, voucher_redeem, voucher_validate
+from loyalty.services.coupon_redemptions import voucher_redeem, voucher_validate
+from loyalty.services.vouchers import voucher_claim
 
 TAG = "Loyalty coupons"
 CUSTOMER_COUPONS_MAX = 50

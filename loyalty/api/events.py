@@ -57,7 +57,7 @@ from loyalty.lock_objects import account_qs_select_for_update
 from loyalty.models import LoyaltyAccount, PointsEntry, Program, Purchase
 from loyalty.rules.earning import PurchaseLine
 from loyalty.selectors.accounts import program_get_default
-from loyalty.services.coupons import voucher_redeem
+from loyalty.services.coupon_redemptions import voucher_redeem
 from loyalty.services.customers import customer_sign_up
 from loyalty.services.ledger import EntrySource, account_lock
 from loyalty.services.membership import (

@@ -18,7 +18,7 @@ or redeemed batch codes (counted as manual above) stay without a batch.
 import django.db.models.deletion
 from django.db import migrations, models
 
-AUTO_APPLIED_CODE_PREFIX = "AUTO-"  # a frozen copy of loyalty.services.coupons.AUTO_APPLIED_CODE_PREFIX
+AUTO_APPLIED_CODE_PREFIX = "AUTO-"  # a frozen copy of loyalty.services.coupon_redemptions.AUTO_APPLIED_CODE_PREFIX
 
 
 def origin_derive(apps, schema_editor):

@@ -41,7 +41,7 @@ FAILURE_DESCRIPTIONS = {
 
 @dataclass(frozen=True)
 class CouponTerms:
-    """What the rules need of a CouponDefinition (loyalty.services.coupons.coupon_terms builds it)."""
+    """What the rules need of a CouponDefinition (loyalty.selectors.coupons.coupon_terms builds it)."""
 
     kind: str
     value: Decimal = Decimal("0")

@@ -39,7 +39,7 @@ from loyalty.selectors.accounts import (
     qualifying_number,
     vouchers_usable_queryset,
 )
-from loyalty.services.coupons import voucher_validate
+from loyalty.services.coupon_redemptions import voucher_validate
 
 State = LoyaltyAccount.State
 COUPON_CHANNEL_OF_SESSION = {
@@ -465,8 +465,9 @@ def session_cart_actions(
     *, customer: Customer, state: str, channel: str, cart: SessionCart, now: datetime | None = None
 ) -> list[CartAction]:
     """`remove_cart_line` for each cart line that redeems a voucher the shopper can no longer use in this cart, with
-    the coupons API's reasons (loyalty.services.coupons.voucher_validate, so the rules are the ones a redemption
-    applies). A blocked shopper redeems nothing. A few queries per voucher line; lines without one cost nothing."""
+    the coupons API's reasons (loyalty.services.coupon_redemptions.voucher_validate, so the rules are the ones a
+    redemption applies). A blocked shopper redeems nothing. A few queries per voucher line; lines without one cost
+    nothing."""
     now = now or timezone.now()
     coupon_channel = coupon_channel_for(channel)
     rule_lines = cart.rule_lines

@@ -24,6 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.exceptions import ApplicationError
+from loyalty.lock_objects import coupon_definition_qs_select_for_update
 from loyalty.models import (
     CouponDefinition,
     LoyaltyAccount,
@@ -34,7 +35,7 @@ from loyalty.models import (
     Voucher,
 )
 from loyalty.rules.coupons import TIER
-from loyalty.services.coupons import coupon_definition_qs_select_for_update, voucher_issue
+from loyalty.services.vouchers import voucher_issue
 
 logger = logging.getLogger(__name__)
 

@@ -27,8 +27,9 @@ from django.utils.translation import gettext as _
 from core.exceptions import ApplicationError
 from loyalty.coupon_codes import voucher_codes_generate
 from loyalty.error_codes import LoyaltyErrorCode
+from loyalty.lock_objects import coupon_definition_qs_select_for_update
 from loyalty.models import CouponDefinition, Voucher, VoucherBatch
-from loyalty.services.coupons import LIVE, coupon_definition_qs_select_for_update
+from loyalty.selectors.coupons import vouchers_live_count
 
 logger = logging.getLogger(__name__)
 
@@ -51,8 +52,7 @@ def coupon_room_left(definition: CouponDefinition) -> int | None:
     """How many more live vouchers the definition's limit_total allows (None: unlimited)."""
     if definition.limit_total is None:
         return None
-    live = Voucher.objects.filter(definition=definition, status__in=LIVE).count()
-    return max(definition.limit_total - live, 0)
+    return max(definition.limit_total - vouchers_live_count(definition=definition), 0)
 
 
 @transaction.atomic
@@ -203,11 +203,6 @@ def voucher_batch_generate(*, batch_pk: int, chunk_size: int = CHUNK_SIZE) -> Vo
         _finish(batch_pk, Status.FAILED, error=" ".join(error.messages), now=timezone.now())
         raise
     return VoucherBatch.objects.get(pk=batch_pk)
-
-
-def voucher_batch_fail(*, batch_pk: int, error: str) -> None:
-    """Record a batch the job gave up on (a terminal error); its committed vouchers stay."""
-    _finish(batch_pk, Status.FAILED, error=error, now=timezone.now())
 
 
 # A queued batch normally starts within seconds. A running one commits a chunk (and updated_at) every second or so,

@@ -14,9 +14,9 @@ from crm.models import ApiClient, Customer
 from crm.services.context import ChangeContext
 from loyalty.models import LoyaltyAccount, Program, ScanAndGoPolicy
 from loyalty.services.cards import card_block, card_issue
-from loyalty.services.coupons import voucher_issue
 from loyalty.services.enrolment import loyalty_account_enroll
 from loyalty.services.membership import loyalty_account_opt_in, loyalty_account_opt_out
+from loyalty.services.vouchers import voucher_issue
 from tests.admin_forms import admin_form_data
 from tests.clienteling.scan_and_go import world
 

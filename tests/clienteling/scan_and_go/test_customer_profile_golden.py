@@ -12,10 +12,11 @@ from crm.models import Customer
 from crm.services.context import ChangeContext
 from loyalty.models import Card, LoyaltyAccount, Program
 from loyalty.services.cards import card_block, card_issue, card_replace
-from loyalty.services.coupons import voucher_cancel, voucher_claim, voucher_issue, voucher_redeem
+from loyalty.services.coupon_redemptions import voucher_redeem
 from loyalty.services.membership import loyalty_account_opt_out
 from loyalty.services.privacy import customer_erase_with_loyalty_data
 from loyalty.services.scan_and_go import account_spot_check_bias_set
+from loyalty.services.vouchers import voucher_cancel, voucher_claim, voucher_issue
 from tests.clienteling.golden import PAYLOADS, assert_matches_golden, load
 from tests.clienteling.scan_and_go import world
 

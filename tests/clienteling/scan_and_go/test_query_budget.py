@@ -17,9 +17,9 @@ import pytest
 
 from crm.services.context import ChangeContext
 from loyalty.services.cards import card_block, card_issue
-from loyalty.services.coupons import voucher_issue
 from loyalty.services.membership import loyalty_account_opt_out
 from loyalty.services.points import points_adjust_by_admin
+from loyalty.services.vouchers import voucher_issue
 from tests.clienteling.scan_and_go import world
 
 URL = "/customer-profile"

@@ -18,7 +18,7 @@ from loyalty.models import (
     SpotCheckRiskRule,
     Tier,
 )
-from loyalty.services.coupons import coupon_definition_create
+from loyalty.services.coupon_definitions import coupon_definition_create
 from loyalty.services.enrolment import loyalty_account_enroll
 from loyalty.services.points import points_adjust_by_admin
 from loyalty.services.scan_and_go import scan_and_go_config_changed, scan_and_go_policy_get_or_create

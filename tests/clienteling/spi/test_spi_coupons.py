@@ -13,14 +13,10 @@ from crm.services.context import ChangeContext
 from loyalty.models import CouponDefinition, Program
 from loyalty.rules.coupons import CartLine
 from loyalty.selectors.accounts import customer_vouchers_usable_prefetch
-from loyalty.services.coupons import (
-    coupon_definition_create,
-    voucher_claim,
-    voucher_issue,
-    voucher_redeem,
-    vouchers_expire_due,
-)
+from loyalty.services.coupon_definitions import coupon_definition_create
+from loyalty.services.coupon_redemptions import voucher_redeem
 from loyalty.services.enrolment import loyalty_account_enroll
+from loyalty.services.vouchers import voucher_claim, voucher_issue, vouchers_expire_due
 
 NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
 

@@ -7,7 +7,8 @@ import time_machine
 
 from crm.models import Customer
 from loyalty.models import Program
-from loyalty.services.coupons import coupon_definition_create, voucher_cancel, voucher_claim, voucher_issue
+from loyalty.services.coupon_definitions import coupon_definition_create
+from loyalty.services.vouchers import voucher_cancel, voucher_claim, voucher_issue
 from tests.clienteling.golden import assert_matches_golden, load
 
 NOW = "2026-11-22T10:00:00+00:00"

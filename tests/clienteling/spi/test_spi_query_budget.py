@@ -10,8 +10,9 @@ import pytest
 
 from crm.services.context import ChangeContext
 from loyalty.models import Program
-from loyalty.services.coupons import coupon_definition_create, voucher_issue
+from loyalty.services.coupon_definitions import coupon_definition_create
 from loyalty.services.enrolment import loyalty_account_enroll
+from loyalty.services.vouchers import voucher_issue
 
 QUERIES_PER_REQUEST = 6
 

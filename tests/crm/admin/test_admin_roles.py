@@ -27,7 +27,7 @@ from crm.models import Address, ConsentChange, Consents
 from crm.roles import MARKETING, STORE_MANAGERS
 from crm.services.context import ChangeContext
 from loyalty.models import CouponDefinition, PointsEntry
-from loyalty.services.coupons import coupon_definition_create
+from loyalty.services.coupon_definitions import coupon_definition_create
 from loyalty.services.enrolment import loyalty_account_enroll
 from tests.admin_forms import admin_form_data
 from tests.roles import LATEST_ROLES_MIGRATION, admin_roles_reset, latest_roles

@@ -24,10 +24,11 @@ from crm.roles import MARKETING, STORE_MANAGERS
 from crm.services.consents import consents_set
 from crm.services.context import ChangeContext
 from loyalty.models import CouponDefinition, Tier
-from loyalty.services.coupons import coupon_definition_create, voucher_issue
+from loyalty.services.coupon_definitions import coupon_definition_create
 from loyalty.services.enrolment import loyalty_account_enroll
 from loyalty.services.points import points_adjust_by_admin
 from loyalty.services.purchases import purchase_checkout, request_fingerprint
+from loyalty.services.vouchers import voucher_issue
 from tests.roles import admin_roles_reset
 
 CUSTOMERS_URL = "/admin/crm/customer/"

@@ -9,8 +9,9 @@ import pytest
 
 from crm.roles import MARKETING, STORE_MANAGERS
 from loyalty.models import CouponDefinition, Voucher, VoucherBatch
-from loyalty.services.coupons import coupon_definition_create, voucher_issue
+from loyalty.services.coupon_definitions import coupon_definition_create
 from loyalty.services.voucher_batches import voucher_batch_create, voucher_batch_generate
+from loyalty.services.vouchers import voucher_issue
 
 DEFINITIONS_URL = "/admin/loyalty/coupondefinition/"
 BATCHES_URL = "/admin/loyalty/voucherbatch/"

@@ -14,7 +14,8 @@ from django.utils import timezone
 
 from crm.roles import MARKETING, STORE_MANAGERS
 from loyalty.models import CouponDefinition, LoyaltyAccount, Program, Tier, Voucher
-from loyalty.services.coupons import coupon_definition_create, voucher_issue
+from loyalty.services.coupon_definitions import coupon_definition_create
+from loyalty.services.vouchers import voucher_issue
 from tests.roles import admin_roles_reset
 
 DEFINITIONS_URL = "/admin/loyalty/coupondefinition/"

@@ -9,7 +9,7 @@ from django.contrib.auth.models import Group
 from playwright.sync_api import expect
 
 from loyalty.models import CouponDefinition, LoyaltyAccount, Tier
-from loyalty.services.coupons import coupon_definition_create
+from loyalty.services.coupon_definitions import coupon_definition_create
 from tests.e2e import conftest as e2e
 
 # The browser fixtures of tests/e2e, made visible here.

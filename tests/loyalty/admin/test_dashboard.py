@@ -32,13 +32,8 @@ from loyalty.selectors.dashboard import (
     dashboard_points_per_week,
     dashboard_redemptions_per_coupon,
 )
-from loyalty.services.coupons import (
-    coupon_definition_create,
-    voucher_cancel,
-    voucher_claim,
-    voucher_issue,
-    voucher_redeem,
-)
+from loyalty.services.coupon_definitions import coupon_definition_create
+from loyalty.services.coupon_redemptions import voucher_redeem
 from loyalty.services.enrolment import loyalty_account_enroll
 from loyalty.services.ledger import EntrySource, account_balances
 from loyalty.services.membership import loyalty_account_opt_out
@@ -55,6 +50,7 @@ from loyalty.services.purchases import (
     purchase_reject,
     request_fingerprint,
 )
+from loyalty.services.vouchers import voucher_cancel, voucher_claim, voucher_issue
 from tests.roles import admin_roles_reset
 
 DASHBOARD_URL = "/admin/dashboard/"

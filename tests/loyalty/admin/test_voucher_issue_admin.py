@@ -12,7 +12,7 @@ from django.utils import timezone
 from crm.models import Customer
 from crm.roles import MARKETING, STORE_MANAGERS
 from loyalty.models import CouponDefinition, Voucher
-from loyalty.services.coupons import coupon_definition_create
+from loyalty.services.coupon_definitions import coupon_definition_create
 from webhooks.models import WebhookEvent
 
 ISSUE_URL = "/admin/loyalty/voucher/issue/"

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from loyalty.models import CouponDefinition, Program, Tier, TierBenefitCoupon
-from loyalty.services.coupons import coupon_definition_create
+from loyalty.services.coupon_definitions import coupon_definition_create
 
 NOW = "2026-06-24T10:15:00+00:00"
 

@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 
 from loyalty.coupon_codes import code_normalise
 from loyalty.models import CouponDefinition, Voucher
-from loyalty.services.coupons import coupon_definition_create
+from loyalty.services.coupon_definitions import coupon_definition_create
 from tests.loyalty.api import events_support as support
 from tests.loyalty.api.events_support import NOW, post_event, summary
 from webhooks.models import WebhookEvent

@@ -13,7 +13,7 @@ from crm.services.context import ChangeContext
 from crm.services.privacy import customer_erase
 from loyalty.coupon_codes import code_normalise
 from loyalty.models import CouponDefinition, LoyaltyAccount, Program, Tier, Voucher
-from loyalty.services.coupons import coupon_definition_create
+from loyalty.services.coupon_definitions import coupon_definition_create
 from loyalty.services.enrolment import loyalty_account_enroll
 from loyalty.services.ledger import EntrySource
 from loyalty.services.membership import loyalty_account_opt_out
@@ -874,5 +874,5 @@ def test_each_cart_line_redeeming_a_voucher_costs_five_queries(shop, coupons, de
         start(shop, ada(cart=_items("10.00", voucher_codes=[f"WELCOME-{n}" for n in range(3)])))
 
     # then: per line, the voucher, its coupon's eligible tiers, the shopper's tier, and the shopper's and everyone's
-    # redemptions of its coupon (loyalty.services.coupons.voucher_validate)
+    # redemptions of its coupon (loyalty.services.coupon_redemptions.voucher_validate)
     assert len(with_vouchers) - len(without_vouchers) == 3 * 5

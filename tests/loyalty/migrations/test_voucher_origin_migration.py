@@ -9,7 +9,8 @@ from decimal import Decimal
 from django.apps import apps
 
 from loyalty.models import CouponDefinition, TierBenefitCoupon, TierBenefitGrant, Voucher, VoucherBatch
-from loyalty.services.coupons import coupon_definition_create, voucher_issue
+from loyalty.services.coupon_definitions import coupon_definition_create
+from loyalty.services.vouchers import voucher_issue
 
 migration = importlib.import_module("loyalty.migrations.0010_voucher_origin_batch_and_indexes")
 

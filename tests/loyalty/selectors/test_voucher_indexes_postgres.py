@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 
 from loyalty.models import CouponDefinition, Program, Voucher
 from loyalty.selectors.dashboard import DashboardPeriod, dashboard_redemptions_per_coupon
-from loyalty.services.coupons import coupon_definition_create
+from loyalty.services.coupon_definitions import coupon_definition_create
 
 pytestmark = pytest.mark.postgres
 

@@ -1,5 +1,5 @@
-"""coupon_definition_update (loyalty/services/coupons.py): edits are validated like a creation, and refused, with
-nothing written, when they would change what vouchers already stand for."""
+"""coupon_definition_update (loyalty/services/coupon_definitions.py): edits are validated like a creation, and
+refused, with nothing written, when they would change what vouchers already stand for."""
 
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -8,7 +8,8 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from loyalty.models import CouponDefinition, Program, Tier, TierBenefitCoupon, Voucher
-from loyalty.services.coupons import coupon_definition_create, coupon_definition_update, voucher_issue
+from loyalty.services.coupon_definitions import coupon_definition_create, coupon_definition_update
+from loyalty.services.vouchers import voucher_issue
 
 NOW = datetime(2026, 3, 1, 9, 10, tzinfo=UTC)
 

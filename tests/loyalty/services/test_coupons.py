@@ -1,5 +1,6 @@
-"""Coupon services (loyalty/services/coupons.py): issue, claim, validate, redeem, cancel and expire vouchers, with
-their limits, their refusals (which write nothing) and the webhook events they put in the outbox."""
+"""Voucher services (loyalty/services/vouchers.py and coupon_redemptions.py): issue, claim, validate, redeem, cancel
+and expire vouchers, with their limits, their refusals (which write nothing) and the webhook events they put in the
+outbox."""
 
 import json
 import re
@@ -13,16 +14,9 @@ from core.exceptions import ApplicationError
 from loyalty.error_codes import LoyaltyErrorCode
 from loyalty.models import CouponDefinition, LoyaltyAccount, Tier, Voucher
 from loyalty.rules.coupons import CartLine
-from loyalty.services.coupons import (
-    VoucherValidation,
-    coupon_definition_create,
-    voucher_cancel,
-    voucher_claim,
-    voucher_issue,
-    voucher_redeem,
-    voucher_validate,
-    vouchers_expire_due,
-)
+from loyalty.services.coupon_definitions import coupon_definition_create
+from loyalty.services.coupon_redemptions import VoucherValidation, voucher_redeem, voucher_validate
+from loyalty.services.vouchers import voucher_cancel, voucher_claim, voucher_issue, vouchers_expire_due
 from webhooks.models import WebhookEvent
 
 NOW = datetime(2026, 3, 1, 9, 10, tzinfo=UTC)

@@ -1,6 +1,7 @@
-"""Auto-apply coupons redeemed by their coupon code (loyalty/services/coupons.py): Scan & Go devices and shopper
-sessions offer an auto-apply coupon's own code (CouponDefinition.code) to a customer who holds no voucher of it;
-validating it answers for the voucher that redeeming it issues, and redeeming it issues and redeems that voucher."""
+"""Auto-apply coupons redeemed by their coupon code (loyalty/services/coupon_redemptions.py): Scan & Go devices and
+shopper sessions offer an auto-apply coupon's own code (CouponDefinition.code) to a customer who holds no voucher of
+it; validating it answers for the voucher that redeeming it issues, and redeeming it issues and redeems that
+voucher."""
 
 import json
 import re
@@ -15,15 +16,10 @@ from loyalty.coupon_codes import code_normalise
 from loyalty.error_codes import LoyaltyErrorCode
 from loyalty.models import CouponDefinition, LoyaltyAccount, Program, Tier, Voucher
 from loyalty.rules.coupons import CartLine
-from loyalty.services.coupons import (
-    VoucherValidation,
-    coupon_definition_create,
-    voucher_cancel,
-    voucher_issue,
-    voucher_redeem,
-    voucher_validate,
-)
+from loyalty.services.coupon_definitions import coupon_definition_create
+from loyalty.services.coupon_redemptions import VoucherValidation, voucher_redeem, voucher_validate
 from loyalty.services.enrolment import loyalty_account_enroll
+from loyalty.services.vouchers import voucher_cancel, voucher_issue
 from webhooks.models import WebhookEvent
 
 NOW = datetime(2026, 3, 1, 9, 10, tzinfo=UTC)

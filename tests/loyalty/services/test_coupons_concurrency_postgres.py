@@ -15,8 +15,10 @@ from django.db import connection
 from core.exceptions import ApplicationError
 from loyalty.models import Voucher
 from loyalty.rules.coupons import CartLine
-from loyalty.services import coupons
-from loyalty.services.coupons import coupon_definition_create, voucher_claim, voucher_issue, voucher_redeem
+from loyalty.services import coupon_redemptions, vouchers
+from loyalty.services.coupon_definitions import coupon_definition_create
+from loyalty.services.coupon_redemptions import voucher_redeem
+from loyalty.services.vouchers import voucher_claim, voucher_issue
 from webhooks.models import WebhookEvent
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -159,14 +161,14 @@ def test_concurrent_auto_apply_redemptions_never_overrun_the_total_limit(on_post
 def _hold_the_counts_open(monkeypatch):
     """Make every per-customer count of a redemption or claim wait a moment before it reads, so that the two threads
     are both inside their count at once unless a lock keeps the second one out: the race, made certain."""
-    for name in ("_check", "_live_count"):
-        original = getattr(coupons, name)
+    for module, name in ((coupon_redemptions, "_check"), (vouchers, "vouchers_live_count")):
+        original = getattr(module, name)
 
         def slow(*args, _original=original, **kwargs):
             time.sleep(0.3)
             return _original(*args, **kwargs)
 
-        monkeypatch.setattr(coupons, name, slow)
+        monkeypatch.setattr(module, name, slow)
 
 
 def _redeem_anonymous(code, customer, transaction_id):

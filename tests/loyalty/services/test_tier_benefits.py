@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from loyalty.models import CouponDefinition, Program, Tier, TierBenefitCoupon, TierBenefitGrant, TierChange, Voucher
-from loyalty.services.coupons import coupon_definition_create
+from loyalty.services.coupon_definitions import coupon_definition_create
 from loyalty.services.ledger import EntrySource, account_lock
 from loyalty.services.points import points_add
 from loyalty.services.tier_benefits import tier_benefit_coupon_create, tier_benefit_coupon_update, tier_benefits_issue

@@ -8,9 +8,10 @@ import pytest
 from django.utils import timezone
 
 from loyalty.models import CouponDefinition, Voucher, VoucherBatch
-from loyalty.services import coupons
-from loyalty.services.coupons import coupon_definition_create, voucher_issue
+from loyalty.services import vouchers
+from loyalty.services.coupon_definitions import coupon_definition_create
 from loyalty.services.voucher_batches import voucher_batches_sweep
+from loyalty.services.vouchers import voucher_issue
 from loyalty.tasks import expire_vouchers_task, sweep_voucher_batches_task
 
 
@@ -25,7 +26,7 @@ def test_expire_vouchers_task_expires_every_due_voucher_in_batches_and_a_second_
     definition, monkeypatch
 ):
     # given: 5 due vouchers, with batches of 2; one not yet due and one cancelled stay as they are
-    monkeypatch.setattr(coupons, "EXPIRY_BATCH", 2)
+    monkeypatch.setattr(vouchers, "EXPIRY_BATCH", 2)
     now = timezone.now()
     due = [voucher_issue(definition=definition, expires_at=now - timedelta(minutes=i + 1)) for i in range(5)]
     live = voucher_issue(definition=definition, expires_at=now + timedelta(days=1))

@@ -25,12 +25,8 @@ from crm.validators import (
     validate_typed_number,
 )
 from loyalty.models import CouponDefinition, Program, Voucher
-from loyalty.selectors.accounts import (
-    RECENT_ORDERS,
-    SPI_COUPONS_MAX,
-    qualifying_number,
-    vouchers_usable_queryset,
-)
+from loyalty.selectors.accounts import RECENT_ORDERS, qualifying_number
+from loyalty.selectors.coupons import SPI_COUPONS_MAX, vouchers_usable_queryset
 
 
 def _text(max_length: int, *validators: Any, source: str | None = None) -> serializers.CharField:
@@ -322,7 +318,7 @@ class LoyaltyProfileOutputSerializer(serializers.Serializer):
     @extend_schema_field(SpiCouponOutputSerializer(many=True))
     def get_coupons(self, account: Any) -> list[Any]:
         """The customer's vouchers of this account's program that a till can use now (prefetched by
-        loyalty.selectors.accounts.customer_vouchers_usable_prefetch, for every customer of the response in one
+        loyalty.selectors.coupons.customer_vouchers_usable_prefetch, for every customer of the response in one
         query)."""
         vouchers = getattr(account.customer, "usable_vouchers", None)
         if vouchers is None:

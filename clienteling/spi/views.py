@@ -44,9 +44,9 @@ from loyalty.models import CouponDefinition
 from loyalty.selectors.accounts import (
     customer_order_count_annotation,
     customer_pks_by_loyalty_id,
-    customer_vouchers_usable_prefetch,
     loyalty_accounts_with_activity_prefetch,
 )
+from loyalty.selectors.coupons import customer_vouchers_usable_prefetch
 from loyalty.services.customers import customer_profile_update, customer_sign_up
 
 

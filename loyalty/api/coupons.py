@@ -1,4 +1,4 @@
-"""The loyalty coupons API (issue 4, item 3), modelled on Antavo's coupons (A8.3):
+"""The loyalty coupons API, modelled on Antavo's coupons (A8.3):
 
 GET  /api/v1/customers/{id}/coupons        the customer's vouchers, newest first (status=, channel=, limit=)
                                            (scope loyalty:read)
@@ -18,8 +18,6 @@ Errors are the core shape {"message", "code", "extra"}.
 from typing import Any
 
 from django.db import transaction
-from django.db.models import QuerySet
-from django.utils import timezone
 from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiParameter,
@@ -49,38 +47,11 @@ from loyalty.api.coupon_serializers import (
     redemption_body,
 )
 from loyalty.models import Voucher
-from loyalty.selectors.accounts import vouchers_usable_queryset
+from loyalty.selectors.coupons import customer_vouchers_list
 from loyalty.services.coupon_redemptions import voucher_redeem, voucher_validate
 from loyalty.services.vouchers import voucher_claim
 
 TAG = "Loyalty coupons"
-CUSTOMER_COUPONS_MAX = 50
-
-
-# Reads the coupons API needs. (They belong in loyalty/selectors/accounts.py, which has another owner.)
-
-
-def _vouchers() -> QuerySet[Voucher]:
-    return Voucher.objects.select_related("definition__program").order_by("-issued_at", "-id")
-
-
-def customer_vouchers_list(
-    *, customer: Customer, status: str | None = None, channel: str | None = None, limit: int
-) -> list[Voucher]:
-    """The customer's vouchers, newest first, at most `limit`: one query."""
-    vouchers = _vouchers().filter(customer=customer)
-    if status:
-        vouchers = vouchers.filter(status=status)
-    if channel:
-        # Channels are a JSON list of known, distinct names; '"pos"' cannot match inside '"scan_and_go"'.
-        vouchers = vouchers.filter(definition__channels__icontains=f'"{channel}"')
-    return list(vouchers[:limit])
-
-
-def customer_vouchers_usable_now(*, customer: Customer, limit: int = CUSTOMER_COUPONS_MAX) -> list[Voucher]:
-    """The customer's vouchers usable now on any channel (vouchers_usable_queryset), newest first: one query."""
-    vouchers = vouchers_usable_queryset(channel=None, now=timezone.now()).select_related("definition__program")
-    return list(vouchers.filter(customer=customer)[:limit])
 
 
 def _customer_or_none(public_id: str | None) -> Customer | None:

@@ -23,7 +23,6 @@ from crm.permissions import HasRequiredScope, api_client_of
 from crm.services.context import ChangeContext
 from loyalty.api.common import ERASED_MESSAGE, LoyaltyReadApi, account_for_api, customer_for_api
 from loyalty.api.coupon_serializers import CouponOutputSerializer
-from loyalty.api.coupons import customer_vouchers_usable_now
 from loyalty.api.customer_serializers import (
     API_EMBEDS,
     COUPONS_EMBED,
@@ -46,6 +45,7 @@ from loyalty.selectors.accounts import (
     customer_overview_get,
     customer_public_id_by_identifier,
 )
+from loyalty.selectors.coupons import customer_vouchers_usable_now
 from loyalty.selectors.sessions import loyalty_configuration_get
 from loyalty.services.privacy import customer_erase_with_loyalty_data
 from loyalty.services.purchases import points_preview

@@ -32,7 +32,7 @@ from crm.error_codes import CrmErrorCode
 from crm.models import Address, Customer
 from crm.normalization import normalize_email, normalize_phone
 from loyalty.error_codes import LoyaltyErrorCode
-from loyalty.models import Card, LoyaltyAccount, PointsEntry, Program, Purchase, Tier, Voucher
+from loyalty.models import Card, LoyaltyAccount, PointsEntry, Program, Purchase, Tier
 from loyalty.rules.tiers import decision_at_expiry
 from loyalty.selectors.scan_and_go import card_number_condition
 from loyalty.services.ledger import Balances, account_balances, open_lots
@@ -470,37 +470,6 @@ def loyalty_accounts_with_activity_prefetch(*, now: datetime | None = None) -> P
         .prefetch_related(Prefetch("purchases", queryset=recent, to_attr="recent_purchases"))
     )
     return Prefetch("loyalty_accounts", queryset=accounts, to_attr="loyalty_accounts_prefetched")
-
-
-# At most this many coupons per customer in the SPI loyalty profile: a till shows a list, not an archive.
-SPI_COUPONS_MAX = 50
-
-
-def vouchers_usable_queryset(*, channel: str | None, now: datetime) -> QuerySet[Voucher]:
-    """Issued or claimed vouchers usable on `channel` (None: on any) at `now`, newest first, with their coupon
-    joined: the voucher not expired, its coupon active, inside its validity window and offered on the channel.
-    What depends on the cart or the customer's tier (minimum basket, eligible tiers, limits) is checked when a till
-    validates or redeems the code."""
-    vouchers = Voucher.objects.select_related("definition").filter(
-        Q(expires_at__isnull=True) | Q(expires_at__gt=now),
-        Q(definition__valid_from__isnull=True) | Q(definition__valid_from__lte=now),
-        Q(definition__valid_until__isnull=True) | Q(definition__valid_until__gt=now),
-        status__in=(Voucher.Status.ISSUED, Voucher.Status.CLAIMED),
-        definition__is_active=True,
-    )
-    if channel is not None:
-        # Channels are a JSON list of known, distinct names; '"pos"' cannot match inside '"scan_and_go"'.
-        vouchers = vouchers.filter(definition__channels__icontains=f'"{channel}"')
-    return vouchers.order_by("-issued_at", "-id")
-
-
-def customer_vouchers_usable_prefetch(
-    *, channel: str, now: datetime | None = None, limit: int = SPI_COUPONS_MAX
-) -> Prefetch:
-    """For Customer querysets: each customer's vouchers usable on `channel` now (vouchers_usable_queryset), the
-    newest `limit` of them, in `customer.usable_vouchers`. One query for any number of customers and vouchers."""
-    usable = vouchers_usable_queryset(channel=channel, now=now or timezone.now())[:limit]
-    return Prefetch("vouchers", queryset=usable, to_attr="usable_vouchers")
 
 
 def customer_order_count_annotation() -> Coalesce:

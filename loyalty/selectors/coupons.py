@@ -1,5 +1,5 @@
-"""Reads of coupons and vouchers: the terms the coupon rules evaluate, the vouchers a customer can use, and who could
-use a coupon (the coupon definition page's preview). Nothing here writes.
+"""Reads of coupons and vouchers: the terms the coupon rules evaluate, the channel filter, a customer's vouchers and
+those usable now, and who could use a coupon (the coupon definition page's preview). Nothing here writes.
 
 A "use" for a coupon's limits is a voucher issued, claimed or redeemed (LIVE): cancelled and expired ones free their
 place.
@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm.models import Customer
@@ -27,6 +28,10 @@ from loyalty.rules.coupons import (
 Status = Voucher.Status
 LIVE = (Status.ISSUED, Status.CLAIMED, Status.REDEEMED)
 REDEEMABLE = (Status.ISSUED, Status.CLAIMED)
+# At most this many coupons per customer in the SPI loyalty profile: a till shows a list, not an archive.
+SPI_COUPONS_MAX = 50
+# At most this many in the loyalty API's customer summary (embed=coupons).
+CUSTOMER_COUPONS_MAX = 50
 
 
 def coupon_terms(definition: CouponDefinition, *, tier_codes: Iterable[str] | None = None) -> CouponTerms:
@@ -51,12 +56,62 @@ def coupon_terms(definition: CouponDefinition, *, tier_codes: Iterable[str] | No
     )
 
 
+def coupon_channel_condition(channel: str, *, prefix: str = "") -> Q:
+    """Coupon definitions offered on `channel`; `prefix` is the path to the definition ("definition__" from a
+    voucher). Channels are a JSON list of known, distinct names, so '"pos"' cannot match inside '"scan_and_go"'."""
+    return Q(**{f"{prefix}channels__icontains": f'"{channel}"'})
+
+
 def vouchers_live_count(*, definition: CouponDefinition, customer: Customer | None = None) -> int:
     """How many of the definition's vouchers (the customer's, when given) hold a place in its limits."""
     vouchers = Voucher.objects.filter(definition=definition, status__in=LIVE)
     if customer is not None:
         vouchers = vouchers.filter(customer=customer)
     return vouchers.count()
+
+
+def vouchers_usable_queryset(*, channel: str | None, now: datetime) -> QuerySet[Voucher]:
+    """Issued or claimed vouchers usable on `channel` (None: on any) at `now`, newest first, with their coupon
+    joined: the voucher not expired, its coupon active, inside its validity window and offered on the channel.
+    What depends on the cart or the customer's tier (minimum basket, eligible tiers, limits) is checked when a till
+    validates or redeems the code."""
+    vouchers = Voucher.objects.select_related("definition").filter(
+        Q(expires_at__isnull=True) | Q(expires_at__gt=now),
+        Q(definition__valid_from__isnull=True) | Q(definition__valid_from__lte=now),
+        Q(definition__valid_until__isnull=True) | Q(definition__valid_until__gt=now),
+        status__in=REDEEMABLE,
+        definition__is_active=True,
+    )
+    if channel is not None:
+        vouchers = vouchers.filter(coupon_channel_condition(channel, prefix="definition__"))
+    return vouchers.order_by("-issued_at", "-id")
+
+
+def customer_vouchers_usable_prefetch(
+    *, channel: str, now: datetime | None = None, limit: int = SPI_COUPONS_MAX
+) -> Prefetch:
+    """For Customer querysets: each customer's vouchers usable on `channel` now (vouchers_usable_queryset), the
+    newest `limit` of them, in `customer.usable_vouchers`. One query for any number of customers and vouchers."""
+    usable = vouchers_usable_queryset(channel=channel, now=now or timezone.now())[:limit]
+    return Prefetch("vouchers", queryset=usable, to_attr="usable_vouchers")
+
+
+def customer_vouchers_usable_now(*, customer: Customer, limit: int = CUSTOMER_COUPONS_MAX) -> list[Voucher]:
+    """The customer's vouchers usable now on any channel (vouchers_usable_queryset), newest first: one query."""
+    vouchers = vouchers_usable_queryset(channel=None, now=timezone.now()).select_related("definition__program")
+    return list(vouchers.filter(customer=customer)[:limit])
+
+
+def customer_vouchers_list(
+    *, customer: Customer, status: str | None = None, channel: str | None = None, limit: int
+) -> list[Voucher]:
+    """The customer's vouchers, newest first, at most `limit`: one query."""
+    vouchers = Voucher.objects.select_related("definition__program").filter(customer=customer)
+    if status:
+        vouchers = vouchers.filter(status=status)
+    if channel:
+        vouchers = vouchers.filter(coupon_channel_condition(channel, prefix="definition__"))
+    return list(vouchers.order_by("-issued_at", "-id")[:limit])
 
 
 # Eligibility preview (the coupon definition page) -----------------------------------------------------------------

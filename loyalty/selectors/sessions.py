@@ -37,8 +37,8 @@ from loyalty.selectors.accounts import (
     customer_overview_get,
     program_get_default_with_tiers,
     qualifying_number,
-    vouchers_usable_queryset,
 )
+from loyalty.selectors.coupons import coupon_channel_condition, vouchers_usable_queryset
 from loyalty.services.coupon_redemptions import voucher_validate
 
 State = LoyaltyAccount.State
@@ -175,8 +175,7 @@ def _rewards(program: Program, channel: str | None, now: datetime) -> list[Rewar
         .order_by("code")
     )
     if channel is not None:
-        # Channels are a JSON list of known, distinct names; '"pos"' cannot match inside '"scan_and_go"'.
-        definitions = definitions.filter(channels__icontains=f'"{coupon_channel_for(channel)}"')
+        definitions = definitions.filter(coupon_channel_condition(coupon_channel_for(channel)))
     return [
         Reward(definition=definition, tier_ids=[tier.code for tier in definition.eligible_tiers.all()])
         for definition in definitions

@@ -12,7 +12,7 @@ from crm.models import Customer
 from crm.services.context import ChangeContext
 from loyalty.models import CouponDefinition, Program
 from loyalty.rules.coupons import CartLine
-from loyalty.selectors.accounts import customer_vouchers_usable_prefetch
+from loyalty.selectors.coupons import customer_vouchers_usable_prefetch
 from loyalty.services.coupon_definitions import coupon_definition_create
 from loyalty.services.coupon_redemptions import voucher_redeem
 from loyalty.services.enrolment import loyalty_account_enroll

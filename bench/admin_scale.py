@@ -266,7 +266,7 @@ def main() -> None:
         ("customer id", changelist, {"q": target.public_id.lower()}),
         ("page 2000", changelist, {"p": 2000}),
         ("the customer page", f"{changelist}{target.pk}/change/", {}),
-        # loyalty/admin/__init__.py's own changelist, for comparison (its paginator is loyalty's to choose).
+        # The loyalty accounts' changelist (loyalty/admin/accounts.py), for comparison: its own paginator and ordering.
         ("loyalty accounts, unfiltered", "/admin/loyalty/loyaltyaccount/", {}),
     ]
     print(f"\n## Customer admin at {Customer.objects.order_by().count():,} customers\n")

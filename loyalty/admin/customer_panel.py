@@ -10,7 +10,6 @@ has at most one account per program).
 
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser, User
@@ -20,6 +19,7 @@ from django.utils import timezone
 
 from crm.admin import CustomerPagePanel
 from crm.models import Customer
+from loyalty.admin.common import quantity_text
 from loyalty.models import LoyaltyAccount, PointsEntry, Program, Purchase, Voucher
 from loyalty.selectors.accounts import CustomerOverview, customer_overview_get
 
@@ -128,16 +128,10 @@ def _account_section(
     )
 
 
-def _quantity(program: Program, value: int | Decimal) -> str:
-    if program.tier_qualification == Program.TierQualification.POINTS:
-        return f"{value:,.0f} points"
-    return f"{value:,.2f} {program.currency}"
-
-
 def _qualifying_value_text(program: Program, overview: CustomerOverview) -> str | None:
     if not overview.tiers:
         return None
-    value = _quantity(program, overview.tiers[0].points)
+    value = quantity_text(program, overview.tiers[0].points)
     return f"{value} over the last {program.tier_window_days} days"
 
 
@@ -145,9 +139,8 @@ def _next_tier_text(program: Program, overview: CustomerOverview) -> str | None:
     upgrade = overview.upgrade
     if upgrade is None:
         return None
-    return (
-        f"{upgrade.next_tier.name} at {_quantity(program, upgrade.threshold)}: {_quantity(program, upgrade.gap)} to go"
-    )
+    threshold, gap = quantity_text(program, upgrade.threshold), quantity_text(program, upgrade.gap)
+    return f"{upgrade.next_tier.name} at {threshold}: {gap} to go"
 
 
 def _renewal_text(program: Program, overview: CustomerOverview) -> str | None:
@@ -155,5 +148,5 @@ def _renewal_text(program: Program, overview: CustomerOverview) -> str | None:
     renewal = overview.renewal
     if renewal is None:
         return None
-    status = "met" if renewal.gap == 0 else f"{_quantity(program, renewal.gap)} to go"
-    return f"keep {renewal.tier.name} with {_quantity(program, renewal.keep_threshold)} by its expiry: {status}"
+    status = "met" if renewal.gap == 0 else f"{quantity_text(program, renewal.gap)} to go"
+    return f"keep {renewal.tier.name} with {quantity_text(program, renewal.keep_threshold)} by its expiry: {status}"

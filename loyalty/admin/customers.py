@@ -1,6 +1,6 @@
 """The loyalty part of the customer admin page, added through crm.admin's CustomerPageExtension (crm may not import
 loyalty): search by loyalty account or card number, the loyalty panel (customer_panel.py), and the erasure of a
-customer's personal data, which only loyalty can do completely (its accounts and vouchers hold personal data too).
+customer's personal data, which only loyalty can do completely (the loyalty API keeps copies of its responses).
 """
 
 from typing import Any

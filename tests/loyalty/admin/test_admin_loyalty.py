@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 from django.test import Client
 
 from crm.services.context import ChangeContext
-from loyalty.admin import ProgramAdmin
+from loyalty.admin.programs import ProgramAdmin
 from loyalty.models import LoyaltyAccount, PointsEntry, Program, Purchase, Tier
 from loyalty.services.enrolment import loyalty_account_enroll
 from loyalty.services.ledger import EntrySource

@@ -10,8 +10,9 @@ import pytest
 from django.contrib.messages import get_messages
 
 from loyalty.models import CouponDefinition, Tier, TierBenefitCoupon, TierBenefitGrant, Voucher, VoucherBatch
-from loyalty.services.coupons import coupon_definition_create, coupon_definition_update, voucher_issue
+from loyalty.services.coupon_definitions import coupon_definition_create, coupon_definition_update
 from loyalty.services.tier_benefits import tier_benefit_coupon_create, tier_benefit_coupon_update
+from loyalty.services.vouchers import voucher_issue
 from tests.admin_forms import admin_form_data
 
 DEFINITIONS_URL = "/admin/loyalty/coupondefinition/"
@@ -77,7 +78,7 @@ def test_adding_a_coupon_definition_goes_through_the_service(admin_client, progr
         calls.append(kwargs["code"])
         return coupon_definition_create(**kwargs)
 
-    monkeypatch.setattr("loyalty.admin.coupon_definition_create", spy)
+    monkeypatch.setattr("loyalty.admin.coupons.coupon_definition_create", spy)
 
     # when
     response = admin_client.post(
@@ -264,7 +265,7 @@ def test_editing_goes_through_the_update_service_and_its_refusals_show_on_the_fo
         calls.append(kwargs["limit_total"])
         return coupon_definition_update(**kwargs)
 
-    monkeypatch.setattr("loyalty.admin.coupon_definition_update", spy)
+    monkeypatch.setattr("loyalty.admin.coupons.coupon_definition_update", spy)
     url = f"{DEFINITIONS_URL}{definition.pk}/change/"
     data = {
         "name": "Welcome 10",
@@ -406,7 +407,7 @@ def test_tier_benefits_are_added_inline_on_the_tier_page_through_the_service(
         calls.append(kwargs["definition"].code)
         return tier_benefit_coupon_create(**kwargs)
 
-    monkeypatch.setattr("loyalty.admin.tier_benefit_coupon_create", spy)
+    monkeypatch.setattr("loyalty.admin.programs.tier_benefit_coupon_create", spy)
     url = f"/admin/loyalty/tier/{tier.pk}/change/"
     data = admin_form_data(admin_client.get(url))
     data.update(
@@ -447,7 +448,7 @@ def test_a_tier_benefit_is_switched_off_inline_on_the_tier_page_through_the_serv
         calls.append(sorted(kwargs))
         return tier_benefit_coupon_update(**kwargs)
 
-    monkeypatch.setattr("loyalty.admin.tier_benefit_coupon_update", spy)
+    monkeypatch.setattr("loyalty.admin.programs.tier_benefit_coupon_update", spy)
     url = f"/admin/loyalty/tier/{tier.pk}/change/"
     page = admin_client.get(url)
     data = admin_form_data(page)

@@ -17,7 +17,7 @@ class ScanAndGoPolicy(TimeStampedModel):
 
     `config_version` is bumped by every change made through loyalty/services/scan_and_go.py (policy,
     store overrides, messages, risk rules); the profile endpoint reads it in its one lookup query and reloads
-    its in-process copy of the configuration when it moved (see loyalty/selectors/scan_and_go.py).
+    its in-process copy of the configuration when it moved (see loyalty/selectors/scan_and_go_config.py).
     """
 
     program = models.OneToOneField(Program, on_delete=models.CASCADE, related_name="scan_and_go_policy")

@@ -10,17 +10,11 @@ Queries per scan, pinned by tests/clienteling/scan_and_go/test_query_budget.py:
 3. only when an auto-apply coupon the customer may get has a total limit: how often it was redeemed.
 
 The configuration (policy, store overrides, messages, risk rules, the program's Scan & Go coupons) is cached in
-this process per program. Why this and not a cache cleared by signals: there are many web processes and a signal
-reaches only the one that saved. Instead the cached copy carries the stamp it was loaded at, the policy's
-`config_version` (bumped by every change, loyalty/services/scan_and_go.py) and the coupon definitions' latest
-`updated_at` and count, and query 1 reads the current stamp for free, joined and annotated; a different stamp
-reloads. A copy older than CONFIG_MAX_AGE is reloaded too, for what no stamp sees (a tier renamed).
+this process per program, checked against the stamp that query 1 annotates: loyalty/selectors/scan_and_go_config.py.
 """
 
 import functools
-import threading
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -41,175 +35,12 @@ from loyalty.models import (
     Voucher,
 )
 from loyalty.rules import spot_check, unlock
-from loyalty.rules.coupons import CouponTerms, coupon_failures
+from loyalty.rules.coupons import coupon_failures
+from loyalty.selectors.scan_and_go_config import CHANNEL, ScanAndGoConfig, ScanAndGoCoupon, scan_and_go_config_get
 
-CHANNEL = CouponDefinition.Channel.SCAN_AND_GO
-CONFIG_MAX_AGE = 300.0  # seconds
 # A device shows a handful of coupons; more would be an archive, and a slower answer.
 COUPONS_MAX = 50
 VOUCHERS_FETCHED_MAX = 200
-
-
-# ------------------------------------------------------------------------------------------- configuration
-
-
-@dataclass(frozen=True)
-class StoreOverride:
-    unlocking_allowed: bool
-    self_unlocking_allowed: bool
-    require_terms_consent: bool | None
-    spot_check_bias_delta: int
-
-
-@dataclass(frozen=True)
-class ScanAndGoCoupon:
-    """A coupon definition offered on Scan & Go, as the profile needs it."""
-
-    definition_id: int
-    code: str
-    title: str
-    kind: str
-    value: Decimal
-    product_id: str
-    valid_until: datetime | None
-    auto_apply: bool
-    terms: CouponTerms
-
-
-@dataclass(frozen=True)
-class ScanAndGoConfig:
-    stamp: tuple[Any, ...]
-    policy: unlock.UnlockPolicy
-    include_coupons: bool
-    overrides: dict[str, StoreOverride] = field(default_factory=dict)
-    messages: dict[tuple[str, str], str] = field(default_factory=dict)
-    risk_rules: tuple[spot_check.RiskRule, ...] = ()
-    # Active coupons of the program offered on scan_and_go, by definition id; auto-apply ones first by code.
-    coupons: dict[int, ScanAndGoCoupon] = field(default_factory=dict)
-
-    def for_store(self, store_code: str) -> tuple[unlock.UnlockPolicy, int]:
-        """The policy with the store's override applied, and the store's bias delta."""
-        override = self.overrides.get(store_code)
-        if override is None:
-            return self.policy, 0
-        require_terms = self.policy.require_terms_consent
-        if override.require_terms_consent is not None:
-            require_terms = override.require_terms_consent
-        policy = unlock.UnlockPolicy(
-            unlocking_allowed=self.policy.unlocking_allowed and override.unlocking_allowed,
-            self_unlocking_allowed=self.policy.self_unlocking_allowed and override.self_unlocking_allowed,
-            deny_blocked_customer=self.policy.deny_blocked_customer,
-            deny_blocked_account=self.policy.deny_blocked_account,
-            deny_guest_account=self.policy.deny_guest_account,
-            deny_blocked_card=self.policy.deny_blocked_card,
-            deny_expired_card=self.policy.deny_expired_card,
-            require_terms_consent=require_terms,
-            unlocking_station_device_types=self.policy.unlocking_station_device_types,
-        )
-        return policy, override.spot_check_bias_delta
-
-
-_cache: dict[int, tuple[float, ScanAndGoConfig]] = {}
-_cache_lock = threading.Lock()
-
-
-def scan_and_go_config_cache_clear() -> None:
-    with _cache_lock:
-        _cache.clear()
-
-
-def _coupon(definition: CouponDefinition) -> ScanAndGoCoupon:
-    # Eligible tiers are compared by id, not code: ids never change, so a renamed tier cannot go stale here.
-    eligible = frozenset(str(tier.pk) for tier in definition.eligible_tiers.all())
-    return ScanAndGoCoupon(
-        definition_id=definition.pk,
-        code=definition.code,
-        title=definition.name,
-        kind=definition.kind,
-        value=Decimal(definition.value),
-        product_id=definition.product_id,
-        valid_until=definition.valid_until,
-        auto_apply=definition.auto_apply,
-        terms=CouponTerms(
-            kind=definition.kind,
-            value=Decimal(definition.value),
-            product_id=definition.product_id,
-            is_active=definition.is_active,
-            valid_from=definition.valid_from,
-            valid_until=definition.valid_until,
-            channels=frozenset(definition.channels),
-            eligible_tiers=eligible,
-            min_basket=Decimal(definition.min_basket),
-            limit_per_customer=definition.limit_per_customer,
-            limit_total=definition.limit_total,
-        ),
-    )
-
-
-def _config_load(*, program_id: int, policy: ScanAndGoPolicy | None, stamp: tuple[Any, ...]) -> ScanAndGoConfig:
-    definitions = (
-        CouponDefinition.objects.filter(program_id=program_id, is_active=True, channels__icontains=f'"{CHANNEL}"')
-        .prefetch_related("eligible_tiers")
-        .order_by("-auto_apply", "code")
-    )
-    coupons = {definition.pk: _coupon(definition) for definition in definitions}
-    if policy is None:
-        return ScanAndGoConfig(stamp=stamp, policy=unlock.UnlockPolicy(), include_coupons=True, coupons=coupons)
-    overrides = {
-        override.store.code: StoreOverride(
-            unlocking_allowed=override.unlocking_allowed,
-            self_unlocking_allowed=override.self_unlocking_allowed,
-            require_terms_consent=override.require_terms_consent,
-            spot_check_bias_delta=override.spot_check_bias_delta,
-        )
-        for override in policy.store_overrides.select_related("store")
-    }
-    messages = {(message.reason, message.language): message.message for message in policy.denial_messages.all()}
-    rules = tuple(
-        spot_check.RiskRule(condition=rule.condition, parameter=rule.parameter, delta=rule.delta)
-        for rule in policy.risk_rules.filter(is_active=True).order_by("position", "id")
-    )
-    return ScanAndGoConfig(
-        stamp=stamp,
-        policy=unlock.UnlockPolicy(
-            unlocking_allowed=policy.unlocking_allowed,
-            self_unlocking_allowed=True,
-            deny_blocked_customer=policy.deny_blocked_customer,
-            deny_blocked_account=policy.deny_blocked_account,
-            deny_guest_account=policy.deny_guest_account,
-            deny_blocked_card=policy.deny_blocked_card,
-            deny_expired_card=policy.deny_expired_card,
-            require_terms_consent=policy.require_terms_consent,
-            unlocking_station_device_types=unlock.device_types_parse(policy.unlocking_station_device_types),
-        ),
-        include_coupons=policy.include_coupons,
-        overrides=overrides,
-        messages=messages,
-        risk_rules=rules,
-        coupons=coupons,
-    )
-
-
-def scan_and_go_config_get(
-    *, program_id: int, policy: ScanAndGoPolicy | None, coupons_changed_at: Any, coupon_count: int
-) -> ScanAndGoConfig:
-    """The program's configuration, from this process's cache when its stamp is current (see the module
-    docstring). `policy` and the coupon stamp come from query 1; a reload costs a few queries, once."""
-    stamp = (
-        policy.pk if policy else None,
-        policy.config_version if policy else None,
-        policy.updated_at if policy else None,
-        coupons_changed_at,
-        coupon_count,
-    )
-    now = time.monotonic()
-    cached = _cache.get(program_id)
-    if cached is not None and cached[1].stamp == stamp and now - cached[0] < CONFIG_MAX_AGE:
-        return cached[1]
-    config = _config_load(program_id=program_id, policy=policy, stamp=stamp)
-    with _cache_lock:
-        _cache[program_id] = (now, config)
-    return config
 
 
 # ------------------------------------------------------------------------------------------------- lookup
@@ -412,7 +243,7 @@ def _eligible(coupon: ScanAndGoCoupon, *, tier: str | None, now: datetime, custo
 
 def _coupon_offers(*, config: ScanAndGoConfig, account: LoyaltyAccount, now: datetime) -> list[CouponOffer]:
     """The customer's usable vouchers (newest first), then the auto-apply coupons they may get without one."""
-    tier = str(account.tier_id) if account.tier_id else None
+    tier = account.tier.code if account.tier is not None else None
     auto_apply = [coupon for coupon in config.coupons.values() if coupon.auto_apply]
     limited = [coupon.definition_id for coupon in auto_apply if coupon.terms.limit_per_customer is not None]
     vouchers = list(

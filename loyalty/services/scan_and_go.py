@@ -2,8 +2,8 @@
 and a member's spot-check bias override.
 
 Every change bumps the policy's `config_version`, which the profile endpoint compares with its in-process copy of
-the configuration on each request (loyalty/selectors/scan_and_go.py): that is what makes an admin edit apply on
-the next scan in every web process, without a shared cache.
+the configuration on each request (loyalty/selectors/scan_and_go_config.py): that is what makes an admin edit apply
+on the next scan in every web process, without a shared cache.
 """
 
 from django.db import transaction

@@ -1,6 +1,6 @@
 import pytest
 
-from loyalty.selectors.scan_and_go import scan_and_go_config_cache_clear
+from loyalty.selectors.scan_and_go_config import scan_and_go_config_cache_clear
 
 
 @pytest.fixture(autouse=True)

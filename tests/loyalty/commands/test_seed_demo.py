@@ -247,7 +247,7 @@ def test_seed_demo_refuses_a_customer_count_out_of_range():
 def test_seed_demo_gives_demo_cards_and_prints_scan_and_go_curls_that_work():
     # given
     from loyalty.models import Card
-    from loyalty.selectors.scan_and_go import scan_and_go_config_cache_clear
+    from loyalty.selectors.scan_and_go_config import scan_and_go_config_cache_clear
 
     scan_and_go_config_cache_clear()
     run_seed_demo()

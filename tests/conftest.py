@@ -99,18 +99,22 @@ def language_reset():
 
 
 @pytest.fixture(autouse=True)
-def default_program_present(request, django_db_blocker):
-    """Transactional tests end by emptying every table, the default program the data migration created included.
-    Put it back before each database test, so that test order and --reuse-db never matter. One query per test."""
+def migrated_data_present(request, django_db_blocker):
+    """Transactional tests end by emptying every table, and with it what the data migrations created: the default
+    program and the back-office groups. Put them back before each database test, so that neither test order nor a
+    database kept by --reuse-db after such a test matters. A flush empties every table at once, so a missing default
+    program tells both: one query per test."""
     if not _uses_database(request):
         return
     request.getfixturevalue("django_db_setup")
     from loyalty.models import Program
+    from tests.roles import admin_roles_reset
 
     with django_db_blocker.unblock():
         if not Program.objects.filter(is_default=True).exists():
             migration = importlib.import_module("loyalty.migrations.0002_default_program")
             migration.create_default_program(apps, None)
+            admin_roles_reset()
 
 
 @pytest.fixture

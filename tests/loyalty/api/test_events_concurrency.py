@@ -16,7 +16,7 @@ from tests.loyalty.api import events_support as support
 from tests.loyalty.api.events_support import post_event
 
 # transaction=True: the threads' own connections must see the test's rows. The flush after each test also empties
-# the default program; tests/conftest.py's default_program_present puts it back before the next database test.
+# the default program; tests/conftest.py's migrated_data_present puts it back before the next database test.
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 member = support.member
 

@@ -14,7 +14,7 @@ from loyalty.models import LoyaltyAccount
 from webhooks.models import WebhookEvent
 
 # transaction=True: the threads' own connections must see the test's rows. The flush after each test also empties
-# the default program; tests/conftest.py's default_program_present puts it back before the next database test.
+# the default program; tests/conftest.py's migrated_data_present puts it back before the next database test.
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 WAIT = 20  # seconds; only reached when something is broken

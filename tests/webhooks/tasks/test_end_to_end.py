@@ -6,8 +6,8 @@ The worker runs in a thread of this process (celery.contrib.testing.worker), so 
 the tests commit to (transaction=True); its queue has a name of its own, so a worker of another test run on the same
 Redis cannot take its messages. Beat is not running: the second test plays its part by queueing the sweeper.
 
-SQLite's in-memory test database refuses, rather than waits for, a write while another thread writes, so the test
-thread makes its changes only while the worker is idle (the first test) or stopped (the second).
+SQLite takes one writer at a time (a second one waits, and gives up after the busy timeout), so the test thread
+makes its changes only while the worker is idle (the first test) or stopped (the second).
 """
 
 import json

@@ -431,7 +431,9 @@ class RewardOutputSerializer(serializers.Serializer):
     valid_from = serializers.DateTimeField(source="definition.valid_from", allow_null=True)
     valid_until = serializers.DateTimeField(source="definition.valid_until", allow_null=True, help_text="Exclusive.")
     limit = RewardLimitOutputSerializer(source="definition")
-    tier_ids = serializers.ListField(child=serializers.CharField(), help_text="Eligible tiers; empty: everyone.")
+    tier_ids = serializers.ListField(
+        child=serializers.CharField(), source="tier_codes", help_text="Eligible tiers; empty: everyone."
+    )
 
 
 class ConfigurationOutputSerializer(serializers.Serializer):

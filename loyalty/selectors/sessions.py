@@ -38,7 +38,7 @@ from loyalty.selectors.accounts import (
     program_get_default_with_tiers,
     qualifying_number,
 )
-from loyalty.selectors.coupons import coupon_channel_condition, vouchers_usable_queryset
+from loyalty.selectors.coupons import coupon_channel_condition, coupon_terms, vouchers_usable_queryset
 from loyalty.services.coupon_redemptions import voucher_validate
 
 State = LoyaltyAccount.State
@@ -88,28 +88,14 @@ class ConfiguredTier:
 
 @dataclass(frozen=True)
 class Reward:
-    """A coupon definition as a shop shows it. `tier_ids` are the eligible tiers' codes; empty: everyone."""
+    """A coupon definition as a shop shows it, with its eligible tiers' codes (lowest rank first; empty: everyone)."""
 
     definition: CouponDefinition
-    tier_ids: list[str]
+    tier_codes: list[str]
 
     @property
     def terms(self) -> CouponTerms:
-        # loyalty.services.coupons.coupon_terms, from the prefetched tiers instead of a query per coupon.
-        definition = self.definition
-        return CouponTerms(
-            kind=definition.kind,
-            value=Decimal(definition.value),
-            product_id=definition.product_id,
-            is_active=definition.is_active,
-            valid_from=definition.valid_from,
-            valid_until=definition.valid_until,
-            channels=frozenset(definition.channels),
-            eligible_tiers=frozenset(self.tier_ids),
-            min_basket=Decimal(definition.min_basket),
-            limit_per_customer=definition.limit_per_customer,
-            limit_total=definition.limit_total,
-        )
+        return coupon_terms(self.definition, tier_codes=self.tier_codes)
 
 
 @dataclass(frozen=True)
@@ -177,7 +163,7 @@ def _rewards(program: Program, channel: str | None, now: datetime) -> list[Rewar
     if channel is not None:
         definitions = definitions.filter(coupon_channel_condition(coupon_channel_for(channel)))
     return [
-        Reward(definition=definition, tier_ids=[tier.code for tier in definition.eligible_tiers.all()])
+        Reward(definition=definition, tier_codes=[tier.code for tier in definition.eligible_tiers.all()])
         for definition in definitions
     ]
 
@@ -377,7 +363,7 @@ def _available_rewards(
         available.append(
             AvailableReward(
                 definition=reward.definition,
-                tier_ids=reward.tier_ids,
+                tier_codes=reward.tier_codes,
                 can_redeem="cart_requirements_not_met" if failures else "redeemable",
                 claim_count=uses,
                 claims_left=None if limit is None else limit - uses,

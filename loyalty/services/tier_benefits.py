@@ -34,7 +34,8 @@ from loyalty.models import (
     TierChange,
     Voucher,
 )
-from loyalty.rules.coupons import TIER
+from loyalty.rules.coupons import TIER, tier_is_eligible
+from loyalty.selectors.coupons import coupon_terms
 from loyalty.services.vouchers import voucher_issue
 
 logger = logging.getLogger(__name__)
@@ -43,10 +44,11 @@ ENROLMENT = "enrolment"
 REASONS = (TierChange.Reason.ENROLMENT, TierChange.Reason.UPGRADE)
 
 
-def _coupon_is_for_tier(definition: CouponDefinition, tier_id: int) -> bool:
-    """No eligible tiers means every tier (the rule in loyalty/rules/coupons.py); eligible_tiers is prefetched."""
-    eligible = {tier.pk for tier in definition.eligible_tiers.all()}
-    return not eligible or tier_id in eligible
+def _coupon_is_configured_for_tier(definition: CouponDefinition, tier: Tier) -> bool:
+    """Is the tier one of the coupon's eligible tiers (none: every tier)? Asked of the relation, by primary key: the
+    tier's page may be changing its code in the same form. eligible_tiers is prefetched."""
+    eligible = {eligible_tier.pk for eligible_tier in definition.eligible_tiers.all()}
+    return not eligible or tier.pk in eligible
 
 
 def _occasion(reason: str, change: TierChange | None) -> str:
@@ -68,7 +70,8 @@ def _grant(
     definition = benefit.definition
     if expires_at is not None and definition.valid_until is not None:
         expires_at = min(expires_at, definition.valid_until)
-    if not _coupon_is_for_tier(definition, benefit.tier_id):
+    # The coupon rule itself (by tier code, eligible_tiers prefetched): what a redemption will check.
+    if not tier_is_eligible(coupon_terms(definition), benefit.tier.code):
         refusal = TIER
     else:
         try:
@@ -115,7 +118,7 @@ def tier_benefits_issue(
     tier_id = tier_change.to_tier_id if tier_change is not None else account.tier_id
     benefits = (
         TierBenefitCoupon.objects.filter(tier_id=tier_id, is_active=True)
-        .select_related("definition")
+        .select_related("definition", "tier")
         .prefetch_related("definition__eligible_tiers")
         .order_by("pk")
     )
@@ -133,7 +136,7 @@ def tier_benefit_coupon_check(*, tier: Tier, definition: CouponDefinition) -> No
     tier; writes nothing. A tier not saved yet is in no coupon's eligible tiers."""
     if definition.program_id != tier.program_id:
         raise ValidationError({"definition": _("Choose a coupon of the tier's program.")})
-    if not _coupon_is_for_tier(definition, tier.pk):
+    if not _coupon_is_configured_for_tier(definition, tier):
         raise ValidationError(
             {
                 "definition": _("The coupon is not for %(tier)s: add the tier to its eligible tiers first.")

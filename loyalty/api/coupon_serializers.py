@@ -32,8 +32,8 @@ def _money(**kwargs: Any) -> serializers.DecimalField:
 
 
 class CouponListInputSerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=Voucher.Status.choices, required=False)
-    channel = serializers.ChoiceField(choices=CouponDefinition.Channel.choices, required=False)
+    """The list's bound; its filters are loyalty.api.filters.CustomerVoucherFilterSet."""
+
     limit = serializers.IntegerField(min_value=1, max_value=MAX_LIMIT, default=DEFAULT_LIMIT)
 
 

@@ -18,6 +18,7 @@ Errors are the core shape {"message", "code", "extra"}.
 from typing import Any
 
 from django.db import transaction
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiParameter,
@@ -46,6 +47,7 @@ from loyalty.api.coupon_serializers import (
     coupon_body,
     redemption_body,
 )
+from loyalty.api.filters import CustomerVoucherFilterSet, filterset_validated
 from loyalty.models import Voucher
 from loyalty.selectors.coupons import customer_vouchers_list
 from loyalty.services.coupon_redemptions import voucher_redeem, voucher_validate
@@ -131,6 +133,12 @@ ERRORS = {
 
 
 class CustomerCouponListApi(LoyaltyReadApi):
+    # What drf-spectacular's django-filter extension reads to document the filters (the model and the FilterSet);
+    # get() validates the same FilterSet itself, before looking the customer up.
+    queryset = Voucher.objects.none()
+    filter_backends = (DjangoFilterBackend,)
+    filterset_class = CustomerVoucherFilterSet
+
     @extend_schema(
         operation_id="loyalty_customer_coupon_list",
         summary="A customer's coupons",
@@ -141,11 +149,8 @@ class CustomerCouponListApi(LoyaltyReadApi):
             "(issued, claimed, redeemed, expired, cancelled) and `channel` (pos, scan_and_go, web); at most "
             "`limit` (default 50, at most 200)."
         ),
-        parameters=[
-            OpenApiParameter("status", str, enum=list(Voucher.Status.values)),
-            OpenApiParameter("channel", str, enum=["pos", "scan_and_go", "web"]),
-            OpenApiParameter("limit", int, description="1 to 200, default 50."),
-        ],
+        parameters=[OpenApiParameter("limit", int, description="1 to 200, default 50.")],
+        filters=True,
         responses={200: CouponListOutputSerializer, **ERRORS},
         examples=[
             OpenApiExample("A claimed coupon", value={"data": [_COUPON]}, response_only=True, status_codes=["200"]),
@@ -155,12 +160,10 @@ class CustomerCouponListApi(LoyaltyReadApi):
     )
     def get(self, request: Request, customer_id: str) -> Response:
         serializer = CouponListInputSerializer(data=request.query_params)
-        serializer.is_valid(raise_exception=True)
-        params = serializer.validated_data
+        filters = filterset_validated(self.filterset_class, request.query_params, serializer=serializer)
         customer = customer_for_api(customer_id)
-        vouchers = customer_vouchers_list(
-            customer=customer, status=params.get("status"), channel=params.get("channel"), limit=params["limit"]
-        )
+        limit = serializer.validated_data["limit"]
+        vouchers = filters.filter_queryset(customer_vouchers_list(customer=customer))[:limit]
         return Response({"data": CouponOutputSerializer(vouchers, many=True).data})
 
 

@@ -2,9 +2,9 @@
 
 A view validates its FilterSet before anything else (`filterset_validated`), so a bad value is a 400 in the core
 error shape naming the parameter, as an input serializer's would be: `kind: "gift" is not a valid choice.` Choices
-are worded as DRF's ChoiceField words them, so a filter answers what the serializer field it replaced answered. A
-parameter given with an empty value is a bad value, not an absent filter. drf-spectacular's django-filter extension
-documents every filter in the OpenAPI schema from the view's `filterset_class`.
+are worded as DRF's ChoiceField words them, so a filter answers what the serializer field it replaced answered; and
+as for a serializer reading a query string, a parameter given empty (`status=`) filters nothing. drf-spectacular's
+django-filter extension documents every filter in the OpenAPI schema from the view's `filterset_class`.
 """
 
 from datetime import UTC, datetime
@@ -13,6 +13,7 @@ from typing import Any
 import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
 from django.http import QueryDict
 from django.utils import timezone
 from django.utils.datastructures import MultiValueDict
@@ -20,7 +21,8 @@ from django_filters.fields import ChoiceField, IsoDateTimeField
 from django_filters.widgets import BaseCSVWidget
 from rest_framework import serializers
 
-from loyalty.models import PointsEntry
+from loyalty.models import CouponDefinition, PointsEntry, Voucher
+from loyalty.selectors.coupons import coupon_channel_condition
 
 INVALID_CHOICE = serializers.ChoiceField.default_error_messages["invalid_choice"]
 
@@ -31,11 +33,6 @@ def _invalid_choice(value: str) -> ValidationError:
 
 
 class ApiChoiceField(ChoiceField):
-    def clean(self, value: Any) -> Any:
-        if value == "":
-            raise _invalid_choice(value)
-        return super().clean(value)
-
     def validate(self, value: Any) -> None:
         if value and not self.valid_value(value):
             raise _invalid_choice(value)
@@ -43,11 +40,6 @@ class ApiChoiceField(ChoiceField):
 
 
 class ApiIsoDateTimeField(IsoDateTimeField):
-    def clean(self, value: Any) -> Any:
-        if value == "":
-            raise ValidationError(self.error_messages["invalid"], code="invalid")
-        return super().clean(value)
-
     def to_python(self, value: Any) -> datetime | None:
         with timezone.override(UTC):  # a moment without an offset is UTC, whatever zone a request activated
             moment = super().to_python(value)
@@ -67,7 +59,7 @@ class RepeatedOrCommaSeparatedWidget(BaseCSVWidget, forms.Select):
             values = data.getlist(name)
         else:
             values = [data[name]] if name in data else []
-        return [part for value in values for part in value.split(",")]
+        return [part for value in values for part in value.split(",") if part]
 
 
 class ApiChoiceFilter(django_filters.ChoiceFilter):
@@ -85,13 +77,23 @@ class ApiIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
 
 
 def filterset_validated(
-    filterset_class: type[django_filters.FilterSet], query_params: QueryDict
+    filterset_class: type[django_filters.FilterSet],
+    query_params: QueryDict,
+    *,
+    serializer: serializers.Serializer | None = None,
 ) -> django_filters.FilterSet:
-    """The FilterSet bound to the query string. Raises a DRF ValidationError naming each bad parameter."""
+    """The FilterSet bound to the query string. `serializer`, bound to the same query string, validates the list's
+    other parameters (a limit): its errors join the filters' in one 400. Raises a DRF ValidationError naming each
+    bad parameter, the filters' first."""
     filterset = filterset_class(data=query_params)
+    errors: dict[str, list[str]] = {}
     if not filterset.is_valid():
-        errors = filterset.form.errors.get_json_data()
-        raise serializers.ValidationError({name: [error["message"] for error in errors[name]] for name in errors})
+        filter_errors = filterset.form.errors.get_json_data()
+        errors = {name: [error["message"] for error in filter_errors[name]] for name in filter_errors}
+    if serializer is not None and not serializer.is_valid():
+        errors.update(serializer.errors)
+    if errors:
+        raise serializers.ValidationError(errors)
     return filterset
 
 
@@ -114,3 +116,19 @@ class PointsEntryFilterSet(django_filters.FilterSet):
     class Meta:
         model = PointsEntry
         fields = ("kind", "created_after", "created_before")
+
+
+class CustomerVoucherFilterSet(django_filters.FilterSet):
+    status = ApiChoiceFilter(choices=Voucher.Status.choices)
+    channel = ApiChoiceFilter(
+        choices=CouponDefinition.Channel.choices,
+        method="filter_channel",
+        help_text="Vouchers of coupons offered on this channel.",
+    )
+
+    class Meta:
+        model = Voucher
+        fields = ("status", "channel")
+
+    def filter_channel(self, queryset: QuerySet[Voucher], name: str, value: str) -> QuerySet[Voucher]:
+        return queryset.filter(coupon_channel_condition(value, prefix="definition__"))

@@ -102,16 +102,10 @@ def customer_vouchers_usable_now(*, customer: Customer, limit: int = CUSTOMER_CO
     return list(vouchers.filter(customer=customer)[:limit])
 
 
-def customer_vouchers_list(
-    *, customer: Customer, status: str | None = None, channel: str | None = None, limit: int
-) -> list[Voucher]:
-    """The customer's vouchers, newest first, at most `limit`: one query."""
-    vouchers = Voucher.objects.select_related("definition__program").filter(customer=customer)
-    if status:
-        vouchers = vouchers.filter(status=status)
-    if channel:
-        vouchers = vouchers.filter(coupon_channel_condition(channel, prefix="definition__"))
-    return list(vouchers.order_by("-issued_at", "-id")[:limit])
+def customer_vouchers_list(*, customer: Customer) -> QuerySet[Voucher]:
+    """The customer's vouchers, newest first, with their coupon and program (one query, however many the caller
+    filters and takes)."""
+    return Voucher.objects.select_related("definition__program").filter(customer=customer).order_by("-issued_at", "-id")
 
 
 # Eligibility preview (the coupon definition page) -----------------------------------------------------------------

@@ -9,6 +9,14 @@ from rest_framework.test import APIClient
 
 from crm.services.api_clients import api_client_create
 from tests.crm.factories import AddressFactory, AssociateFactory, CustomerFactory, StoreFactory
+from tests.loyalty.factories import (
+    CouponDefinitionFactory,
+    LoyaltyAccountFactory,
+    ProgramFactory,
+    PurchaseFactory,
+    TierFactory,
+    VoucherFactory,
+)
 
 
 @pytest.fixture
@@ -29,6 +37,36 @@ def store_factory(db):
 @pytest.fixture
 def associate_factory(db):
     return AssociateFactory
+
+
+@pytest.fixture
+def program_factory(db):
+    return ProgramFactory
+
+
+@pytest.fixture
+def tier_factory(db):
+    return TierFactory
+
+
+@pytest.fixture
+def loyalty_account_factory(db):
+    return LoyaltyAccountFactory
+
+
+@pytest.fixture
+def coupon_definition_factory(db):
+    return CouponDefinitionFactory
+
+
+@pytest.fixture
+def voucher_factory(db):
+    return VoucherFactory
+
+
+@pytest.fixture
+def purchase_factory(db):
+    return PurchaseFactory
 
 
 @pytest.fixture
@@ -125,16 +163,14 @@ def program(db):
 
 
 @pytest.fixture
-def enrolled_account(customer_factory, program):
+def enrolled_account(loyalty_account_factory, program):
     """enrolled_account(**program_changes) -> a fresh account in the default program (entry tier, no points)."""
-    from crm.services.context import ChangeContext
     from loyalty.models import Program
-    from loyalty.services.enrolment import loyalty_account_enroll
 
     def make(**program_changes):
         if program_changes:
             Program.objects.filter(pk=program.pk).update(**program_changes)
-        return loyalty_account_enroll(customer=customer_factory(), context=ChangeContext())
+        return loyalty_account_factory()
 
     return make
 

@@ -56,7 +56,7 @@ class PointsEntryCursorPagination(CursorPagination):
             raise ValidationError({self.cursor_query_param: [INVALID_CURSOR]}) from None
         if cursor is None or cursor.position is None:
             return cursor
-        # The position is only signed by base64: read it as the moment it must be, never pass text to the query.
+        # A cursor is only base64, so its position is whatever the client wrote: read it as the moment it must be.
         try:
             position = ApiIsoDateTimeField().clean(cursor.position)
         except DjangoValidationError:
@@ -71,7 +71,7 @@ ENTRY_EXAMPLE = {
     "points": 120,
     "transaction_id": "S1-0001",
     "source": "purchase",
-    "note": "",
+    "note": "Checkout S1-0001",
     "expdate": "2027-11-22",
     "created_at": "2026-11-22T04:16:17.566230Z",
 }

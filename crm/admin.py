@@ -114,8 +114,8 @@ def customer_page_panels_render(request: HttpRequest, customer: Customer) -> lis
     return [render_to_string(panel.template_name, panel.context) for panel in panels if panel is not None]
 
 
-# Stores, associates (and loyalty programs) are reference data whose only invariants are unique and check
-# constraints, which the ModelForm validates; no service edits them yet, so these use the stock save.
+# Stores and associates are reference data whose only invariants are unique and check constraints, which the
+# ModelForm validates; no service edits them yet, so these use the stock save.
 @admin.register(Store)
 class StoreAdmin(admin.ModelAdmin):
     list_display = ("code", "name", "country_code", "is_active", "created_at")

@@ -4,11 +4,7 @@ import pytest
 
 from core.models import IdempotencyRecord
 from crm.models import Customer
-from crm.services.context import ChangeContext
 from loyalty.models import LoyaltyAccount, PointsEntry, Program, Purchase
-from loyalty.services.enrolment import loyalty_account_enroll
-from loyalty.services.ledger import EntrySource
-from loyalty.services.points import points_add
 
 EVENTS = "/api/v1/events"
 BULK = "/api/v1/events/bulk"
@@ -23,7 +19,7 @@ def writer(make_api_client):
 
 
 @pytest.fixture
-def member(customer_factory, deterministic_ids):
+def member(customer_factory, loyalty_account_factory, deterministic_ids):
     """member(points=0, **program_changes) -> an enrolled account of Sally Thompson (public id C1001, account
     number 500000000017) in the default program, holding `points` added by an event."""
 
@@ -38,10 +34,7 @@ def member(customer_factory, deterministic_ids):
             phone_mobile="+12175550100",
             preferred_language="en",
         )
-        account = loyalty_account_enroll(customer=customer, context=ChangeContext())
-        if points:
-            points_add(account=account, points=points, origin=EntrySource(source="event"))
-        return account
+        return loyalty_account_factory(customer=customer, points=points)
 
     return make
 

@@ -17,7 +17,6 @@ Errors are the core shape {"message", "code", "extra"}.
 
 from typing import Any
 
-from django.db import transaction
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import (
     OpenApiExample,
@@ -32,8 +31,9 @@ from rest_framework.response import Response
 
 from crm.models import Customer
 from crm.permissions import api_client_of
+from crm.selectors import api_client_store_check
 from crm.validators import validate_code
-from loyalty.api.common import ERASED_MESSAGE, LoyaltyReadApi, LoyaltyWriteApi, customer_for_api, store_for_api
+from loyalty.api.common import ERASED_MESSAGE, LoyaltyReadApi, LoyaltyWriteApi, customer_for_api
 from loyalty.api.coupon_serializers import (
     CouponClaimInputSerializer,
     CouponListInputSerializer,
@@ -356,15 +356,15 @@ class CouponRedeemApi(LoyaltyWriteApi):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         params = serializer.validated_data
-        # One transaction, as an event's: a store first named by a refused redemption is not recorded either.
-        with transaction.atomic():
-            store = store_for_api(client=api_client_of(request), store_code=params.get("store_id"), field="store_id")
-            voucher = voucher_redeem(
-                code=params["code"],
-                transaction_id=params["transaction_id"],
-                customer=_customer_or_none(params.get("customer")),
-                channel=params["channel"],
-                lines=cart_lines(params["cart"]),
-                store=store,
-            )
+        store_code = params.get("store_id")
+        if store_code:
+            api_client_store_check(client=api_client_of(request), store_code=store_code, field="store_id")
+        voucher = voucher_redeem(
+            code=params["code"],
+            transaction_id=params["transaction_id"],
+            customer=_customer_or_none(params.get("customer")),
+            channel=params["channel"],
+            lines=cart_lines(params["cart"]),
+            store_code=store_code,
+        )
         return Response(redemption_answer(voucher))

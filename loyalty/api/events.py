@@ -269,7 +269,7 @@ def _coupon_redeem(event: Event, client: ApiClient) -> Body:
     POST /api/v1/coupons/redeem, idempotent on transaction_id. No points move, so `events` is []; `coupon` is the
     voucher and `redemption` what POST /api/v1/coupons/redeem answers besides it."""
     data = event.data
-    store = store_for_api(client=client, store_code=data.get("store_id"), field="data.store_id")
+    store_for_api(client=client, store_code=data.get("store_id"), field="data.store_id")
     customer = customer_for_api(event.customer)  # type: ignore[arg-type]
     cart = data["cart"] if "cart" in data else {"total": data["amount"]}
     voucher = voucher_redeem(
@@ -278,7 +278,7 @@ def _coupon_redeem(event: Event, client: ApiClient) -> Body:
         customer=customer,
         channel=data["channel"],
         lines=cart_lines(cart),
-        store=store,
+        store_code=data.get("store_id"),
     )
     body = _body(customer, _account_or_none(customer), event.action, [], account_is_current=True)
     body["coupon"] = coupon_body(voucher)

@@ -34,6 +34,7 @@ from django.utils.translation import gettext as _
 
 from core.exceptions import ApplicationError
 from crm.models import Customer, Store
+from crm.services.stores import store_get_or_create
 from loyalty.coupon_codes import code_normalise
 from loyalty.error_codes import LoyaltyErrorCode
 from loyalty.lock_objects import coupon_definition_qs_select_for_update, voucher_qs_select_for_update
@@ -148,16 +149,19 @@ def voucher_redeem(
     customer: Customer | None,
     channel: str,
     lines: Sequence[CartLine],
-    store: Store | None = None,
+    store_code: str | None = None,
     now: datetime | None = None,
 ) -> Voucher:
-    """Redeem the voucher in a purchase at `store`, once. Locks the voucher row, so that of two tills redeeming it
-    at the same moment one succeeds and the other gets COUPON_ALREADY_REDEEMED; an anonymous voucher redeemed for a
-    customer locks its definition too when the coupon has a per-customer limit, and counts the vouchers the
-    customer holds or used (customer_limit_reached), as claiming it would. Redeeming it again with the same
-    transaction id and the same customer (or again none) returns the first redemption unchanged (a till retrying)
-    when the store and the discount are the same, and raises ERR_TX_ALREADY_EXISTS when not; the same transaction
-    id from another customer is COUPON_ALREADY_REDEEMED. Emits coupon.redeemed.
+    """Redeem the voucher in a purchase at the store `store_code` (optional), once. Locks the voucher row, so that
+    of two tills redeeming it at the same moment one succeeds and the other gets COUPON_ALREADY_REDEEMED; an
+    anonymous voucher redeemed for a customer locks its definition too when the coupon has a per-customer limit, and
+    counts the vouchers the customer holds or used (customer_limit_reached), as claiming it would. Redeeming it
+    again with the same transaction id and the same customer (or again none) returns the first redemption unchanged
+    (a till retrying) when the store and the discount are the same, and raises ERR_TX_ALREADY_EXISTS when not; the
+    same transaction id from another customer is COUPON_ALREADY_REDEEMED. Emits coupon.redeemed.
+
+    A store not seen before is recorded (store_get_or_create) in this transaction, so a refused redemption records
+    none. Whether the caller may act for the store is the caller's to check (crm.selectors.api_client_store_check).
 
     A code that is no voucher's but an auto-apply coupon's own code is redeemed for the customer by
     auto_apply_coupon_redeem (a new voucher, issued and redeemed at once); without a customer it is
@@ -167,6 +171,8 @@ def voucher_redeem(
     COUPON_NOT_ELIGIBLE (with the reasons in extra["reasons"]). Nothing is written when it raises.
     """
     now = now or timezone.now()
+    # The store before any coupon row is locked: the lock order of docs/architecture.md.
+    store = store_get_or_create(code=store_code) if store_code else None
     voucher = voucher_qs_select_for_update().filter(normalised_code=code_normalise(code)).first()
     if voucher is None:
         definition = _auto_apply_definition_for(code, customer)

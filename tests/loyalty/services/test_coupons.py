@@ -62,13 +62,14 @@ def _error(call, **kwargs):
     return raised.value
 
 
-def _redeem(voucher, customer, transaction_id="SF01-0042-10001", **changes):
+def _redeem(voucher, customer, transaction_id="SF01-0042-10001", store=None, **changes):
     arguments = {
         "code": voucher.code,
         "transaction_id": transaction_id,
         "customer": customer,
         "channel": "pos",
         "lines": CART,
+        "store_code": store.code if store is not None else None,
         "now": NOW + timedelta(minutes=10),
         **changes,
     }

@@ -75,13 +75,14 @@ def _error(call, **kwargs):
     return raised.value
 
 
-def _redeem(customer, transaction_id="SF01-0042-10001", code="gold-10", **changes):
+def _redeem(customer, transaction_id="SF01-0042-10001", code="gold-10", store=None, **changes):
     arguments = {
         "code": code,
         "transaction_id": transaction_id,
         "customer": customer,
         "channel": "scan_and_go",
         "lines": CART,
+        "store_code": store.code if store is not None else None,
         "now": LATER,
         **changes,
     }

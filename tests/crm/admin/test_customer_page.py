@@ -24,11 +24,8 @@ from crm.roles import MARKETING, STORE_MANAGERS
 from crm.services.consents import consents_set
 from crm.services.context import ChangeContext
 from loyalty.models import CouponDefinition, Tier
-from loyalty.services.coupon_definitions import coupon_definition_create
-from loyalty.services.enrolment import loyalty_account_enroll
 from loyalty.services.points import points_adjust_by_admin
-from loyalty.services.purchases import purchase_checkout, request_fingerprint
-from loyalty.services.vouchers import voucher_issue
+from tests.loyalty.factories import LoyaltyAccountFactory, PurchaseFactory, VoucherFactory
 from tests.roles import admin_roles_reset
 
 CUSTOMERS_URL = "/admin/crm/customer/"
@@ -46,24 +43,10 @@ def silver_and_gold(program):
 
 
 @pytest.fixture
-def spring_coupon(program):
-    return coupon_definition_create(
-        program=program, code="spring-10", name="Spring 10", kind=CouponDefinition.Kind.PERCENT, value=Decimal("10")
+def spring_coupon(coupon_definition_factory):
+    return coupon_definition_factory(
+        code="spring-10", name="Spring 10", kind=CouponDefinition.Kind.PERCENT, value=Decimal("10")
     )
-
-
-def _checkout(account, transaction_id: str, total: str, store=None):
-    payload = {"transaction_id": transaction_id, "total": total}
-    return purchase_checkout(
-        account=account,
-        transaction_id=transaction_id,
-        total=Decimal(total),
-        lines=[],
-        items=[],
-        points_burned=0,
-        fingerprint=request_fingerprint(payload),
-        store=store,
-    ).purchase
 
 
 def _customer_with_history(size, *, user, customer_factory, address_factory, store, coupon):
@@ -73,12 +56,12 @@ def _customer_with_history(size, *, user, customer_factory, address_factory, sto
         address_factory(customer=customer)
     for index in range(size):
         consents_set(customer=customer, changes={"sms_sign_up": index % 2 == 0}, context=ChangeContext())
-    account = loyalty_account_enroll(customer=customer, context=ChangeContext())
+    account = LoyaltyAccountFactory(customer=customer)
     points_adjust_by_admin(account=account, points=600, user=user, note="Welcome back")
     for index in range(size):
-        _checkout(account, f"T{customer.pk}-{index}", "10.00", store=store)
+        PurchaseFactory(account=account, transaction_id=f"T{customer.pk}-{index}", total="10.00", store=store)
     for _index in range(size):
-        voucher_issue(definition=coupon, customer=customer)
+        VoucherFactory(definition=coupon, customer=customer)
     return customer
 
 
@@ -132,11 +115,11 @@ def test_customer_page_costs_the_same_queries_for_1_or_30_of_everything(
 
 
 def test_loyalty_panel_shows_account_tier_progress_and_balances(
-    admin_client, admin_user, customer_factory, program, silver_and_gold
+    admin_client, admin_user, customer_factory, program, silver_and_gold, loyalty_account_factory
 ):
     # given
     customer = customer_factory()
-    account = loyalty_account_enroll(customer=customer, context=ChangeContext())
+    account = loyalty_account_factory(customer=customer)
     points_adjust_by_admin(account=account, points=600, user=admin_user, note="Goodwill")
     points_adjust_by_admin(account=account, points=-50, user=admin_user, note="Correction")
     account.refresh_from_db()
@@ -160,17 +143,24 @@ def test_loyalty_panel_shows_account_tier_progress_and_balances(
 
 
 def test_loyalty_panel_shows_the_latest_20_entries_10_purchases_and_20_vouchers_with_links(
-    admin_client, admin_user, customer_factory, store_factory, spring_coupon
+    admin_client,
+    admin_user,
+    customer_factory,
+    store_factory,
+    spring_coupon,
+    loyalty_account_factory,
+    voucher_factory,
+    purchase_factory,
 ):
     # given
     customer = customer_factory()
-    account = loyalty_account_enroll(customer=customer, context=ChangeContext())
+    account = loyalty_account_factory(customer=customer)
     store = store_factory(code="S042")
     for index in range(12):
-        _checkout(account, f"T-{index:02d}", "10.00", store=store)
+        purchase_factory(account=account, transaction_id=f"T-{index:02d}", total="10.00", store=store)
     for index in range(10):
         points_adjust_by_admin(account=account, points=index + 1, user=admin_user, note=f"Goodwill {index}")
-    codes = [voucher_issue(definition=spring_coupon, customer=customer).code for _index in range(22)]
+    codes = [voucher_factory(definition=spring_coupon, customer=customer).code for _index in range(22)]
 
     # when
     response = admin_client.get(f"{CUSTOMERS_URL}{customer.pk}/change/")
@@ -191,15 +181,17 @@ def test_loyalty_panel_shows_the_latest_20_entries_10_purchases_and_20_vouchers_
     assert f'href="/admin/loyalty/voucher/?customer={customer.pk}"' in html
 
 
-def test_the_full_lists_behind_the_panel_links_hold_only_this_customer(admin_client, customer_factory, spring_coupon):
+def test_the_full_lists_behind_the_panel_links_hold_only_this_customer(
+    admin_client, customer_factory, spring_coupon, loyalty_account_factory, voucher_factory, purchase_factory
+):
     # given
     customer, other = customer_factory(), customer_factory()
-    account = loyalty_account_enroll(customer=customer, context=ChangeContext())
-    other_account = loyalty_account_enroll(customer=other, context=ChangeContext())
-    _checkout(account, "T-1", "10.00")
-    _checkout(other_account, "T-2", "10.00")
-    mine = voucher_issue(definition=spring_coupon, customer=customer)
-    voucher_issue(definition=spring_coupon, customer=other)
+    account = loyalty_account_factory(customer=customer)
+    other_account = loyalty_account_factory(customer=other)
+    purchase_factory(account=account, transaction_id="T-1", total="10.00")
+    purchase_factory(account=other_account, transaction_id="T-2", total="10.00")
+    mine = voucher_factory(definition=spring_coupon, customer=customer)
+    voucher_factory(definition=spring_coupon, customer=other)
 
     # when
     ledger = admin_client.get("/admin/loyalty/pointsentry/", {"account": account.pk})
@@ -226,14 +218,14 @@ def test_a_customer_without_account_shows_not_enrolled(admin_client, customer_fa
 
 
 def test_store_manager_sees_contacts_account_ledger_and_vouchers_without_the_voucher_admin_link(
-    django_user_model, customer_factory, address_factory, spring_coupon
+    django_user_model, customer_factory, address_factory, spring_coupon, loyalty_account_factory, voucher_factory
 ):
     # given
     store_manager = _client_in(django_user_model, STORE_MANAGERS)
     customer = customer_factory(email="ada@example.com", phone_mobile="+12175550100")
     address_factory(customer=customer, address_line1="12 Analytical Row")
-    account = loyalty_account_enroll(customer=customer, context=ChangeContext())
-    voucher = voucher_issue(definition=spring_coupon, customer=customer)
+    account = loyalty_account_factory(customer=customer)
+    voucher = voucher_factory(definition=spring_coupon, customer=customer)
 
     # when
     response = store_manager.get(f"{CUSTOMERS_URL}{customer.pk}/change/")
@@ -253,16 +245,16 @@ def test_store_manager_sees_contacts_account_ledger_and_vouchers_without_the_vou
 
 
 def test_marketing_sees_the_customer_page_read_only_without_contact_details_or_account(
-    django_user_model, customer_factory, address_factory, spring_coupon
+    django_user_model, customer_factory, address_factory, spring_coupon, loyalty_account_factory, voucher_factory
 ):
     # given
     marketing = _client_in(django_user_model, MARKETING)
     customer = customer_factory(email="ada@example.com", phone_mobile="+12175550100", postal_code="62701")
     address = address_factory(customer=customer, address_line1="12 Analytical Row")
     Customer.objects.filter(pk=customer.pk).update(profile_address=address)
-    account = loyalty_account_enroll(customer=customer, context=ChangeContext())
+    account = loyalty_account_factory(customer=customer)
     consents_set(customer=customer, changes={"sms_sign_up": True}, context=ChangeContext())
-    voucher = voucher_issue(definition=spring_coupon, customer=customer)
+    voucher = voucher_factory(definition=spring_coupon, customer=customer)
     url = f"{CUSTOMERS_URL}{customer.pk}/change/"
 
     # when

@@ -23,7 +23,7 @@ from core.exceptions import ApplicationError
 from loyalty.admin.common import form_add_errors
 from loyalty.models import CouponDefinition, Program, Tier
 from loyalty.rules.coupons import FAILURE_DESCRIPTIONS, CouponTerms
-from loyalty.selectors.coupons import coupon_eligibility_for_customer, coupon_eligibility_preview
+from loyalty.selectors.coupons import coupon_eligibility_for_customer, coupon_eligibility_preview, coupon_terms
 from loyalty.services.coupon_definitions import (
     UPDATABLE_FIELDS,
     coupon_definition_create,
@@ -140,19 +140,20 @@ class CouponPreviewForm(forms.Form):
         return data
 
     def terms(self) -> CouponTerms:
+        """The coupon as the form now stands, unsaved, mapped to its terms as every saved coupon is."""
         data = self.cleaned_data
-        return CouponTerms(
+        definition = CouponDefinition(
             kind=data.get("kind") or CouponDefinition.Kind.PERCENT,
             value=data.get("value") or Decimal("0"),
             is_active=data.get("is_active", False),
             valid_from=data.get("valid_from"),
             valid_until=data.get("valid_until"),
-            channels=frozenset(data.get("channels") or ()),
-            eligible_tiers=frozenset(tier.code for tier in data.get("eligible_tiers") or ()),
+            channels=list(data.get("channels") or ()),
             min_basket=data.get("min_basket") or Decimal("0"),
             limit_per_customer=data.get("limit_per_customer"),
             limit_total=data.get("limit_total"),
         )
+        return coupon_terms(definition, tier_codes=[tier.code for tier in data.get("eligible_tiers") or ()])
 
 
 def _reasons(codes: list[str]) -> list[dict[str, str]]:

@@ -18,7 +18,6 @@ from crm.services.api_clients import api_client_create
 from crm.services.consents import consents_set
 from crm.services.context import ChangeContext
 from loyalty.models import LoyaltyAccount, Program
-from loyalty.services.enrolment import loyalty_account_enroll
 from tests.admin_forms import admin_form_data
 
 CUSTOMERS_URL = "/admin/crm/customer/"
@@ -42,12 +41,14 @@ def _inline(response, model) -> Any:
     return next(inline for inline in response.context["inline_admin_formsets"] if inline.formset.model is model)
 
 
-def test_customer_admin_pages_load(admin_client, customer_factory, address_factory, store_factory):
+def test_customer_admin_pages_load(
+    admin_client, customer_factory, address_factory, store_factory, loyalty_account_factory
+):
     # given
     customer = customer_factory(created_store=store_factory())
     address_factory(customer=customer)
     consents_set(customer=customer, changes={"agree_to_tc": True}, context=ChangeContext())
-    loyalty_account_enroll(customer=customer, context=ChangeContext())
+    loyalty_account_factory(customer=customer)
 
     # when
     changelist = admin_client.get(CUSTOMERS_URL)
@@ -108,9 +109,9 @@ def test_program_admin_pages_load(admin_client, db):
     assert (changelist.status_code, change.status_code) == (200, 200)
 
 
-def test_loyalty_account_admin_pages_load(admin_client, customer_factory):
+def test_loyalty_account_admin_pages_load(admin_client, loyalty_account_factory):
     # given
-    account = loyalty_account_enroll(customer=customer_factory(), context=ChangeContext())
+    account = loyalty_account_factory()
 
     # when
     changelist = admin_client.get("/admin/loyalty/loyaltyaccount/")
@@ -120,9 +121,9 @@ def test_loyalty_account_admin_pages_load(admin_client, customer_factory):
     assert (changelist.status_code, change.status_code) == (200, 200)
 
 
-def test_loyalty_account_admin_is_view_only(admin_client, customer_factory):
+def test_loyalty_account_admin_is_view_only(admin_client, loyalty_account_factory):
     # given
-    account = loyalty_account_enroll(customer=customer_factory(), context=ChangeContext())
+    account = loyalty_account_factory()
     account_number = account.account_number
     url = f"/admin/loyalty/loyaltyaccount/{account.pk}/change/"
 
@@ -216,11 +217,11 @@ def test_search_finds_customer_id(admin_client, customer_factory):
     assert found == [ada.public_id]
 
 
-def test_search_finds_loyalty_account_number(admin_client, customer_factory):
+def test_search_finds_loyalty_account_number(admin_client, customer_factory, loyalty_account_factory):
     # given
     member = customer_factory()
-    account = loyalty_account_enroll(customer=member, context=ChangeContext())
-    loyalty_account_enroll(customer=customer_factory(), context=ChangeContext())
+    account = loyalty_account_factory(customer=member)
+    loyalty_account_factory()
 
     # when
     found = _search(admin_client, account.account_number)
@@ -242,11 +243,13 @@ def test_search_never_matches_inside_a_column(admin_client, customer_factory):
     assert [query["sql"] for query in queries if "LIKE '%" in query["sql"]] == []
 
 
-def test_loyalty_account_search_finds_account_number_and_customer_id(admin_client, customer_factory):
+def test_loyalty_account_search_finds_account_number_and_customer_id(
+    admin_client, customer_factory, loyalty_account_factory
+):
     # given
     member = customer_factory()
-    account = loyalty_account_enroll(customer=member, context=ChangeContext())
-    loyalty_account_enroll(customer=customer_factory(), context=ChangeContext())
+    account = loyalty_account_factory(customer=member)
+    loyalty_account_factory()
 
     # when
     by_number = admin_client.get("/admin/loyalty/loyaltyaccount/", {"q": account.account_number})

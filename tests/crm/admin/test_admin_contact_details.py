@@ -7,8 +7,6 @@ from django.contrib.auth.models import Group
 from django.test import Client
 
 from crm.roles import MARKETING, STORE_MANAGERS
-from crm.services.context import ChangeContext
-from loyalty.services.enrolment import loyalty_account_enroll
 from tests.roles import admin_roles_reset
 
 CUSTOMERS_URL = "/admin/crm/customer/"
@@ -70,9 +68,11 @@ def test_only_users_who_see_contact_details_find_customers_by_them(
     assert _found(response) == ([ada.public_id] if finds_ada else [])
 
 
-def test_marketing_finds_customers_by_customer_id_and_loyalty_account_number(django_user_model, ada):
+def test_marketing_finds_customers_by_customer_id_and_loyalty_account_number(
+    django_user_model, ada, loyalty_account_factory
+):
     # given
-    account = loyalty_account_enroll(customer=ada, context=ChangeContext())
+    account = loyalty_account_factory(customer=ada)
     http = _client_in(django_user_model, MARKETING)
 
     # when

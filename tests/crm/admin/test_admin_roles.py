@@ -25,10 +25,7 @@ from django.urls import reverse
 
 from crm.models import Address, ConsentChange, Consents
 from crm.roles import MARKETING, STORE_MANAGERS
-from crm.services.context import ChangeContext
 from loyalty.models import CouponDefinition, PointsEntry
-from loyalty.services.coupon_definitions import coupon_definition_create
-from loyalty.services.enrolment import loyalty_account_enroll
 from tests.admin_forms import admin_form_data
 from tests.roles import LATEST_ROLES_MIGRATION, admin_roles_reset, latest_roles
 
@@ -158,14 +155,14 @@ def marketing(django_user_model) -> Client:
 
 
 @pytest.fixture
-def account(customer_factory):
-    return loyalty_account_enroll(customer=customer_factory(), context=ChangeContext())
+def account(loyalty_account_factory):
+    return loyalty_account_factory()
 
 
 @pytest.fixture
-def definition(program):
-    return coupon_definition_create(
-        program=program, code="spring-10", name="Spring 10", kind=CouponDefinition.Kind.PERCENT, value=Decimal("10")
+def definition(coupon_definition_factory):
+    return coupon_definition_factory(
+        code="spring-10", name="Spring 10", kind=CouponDefinition.Kind.PERCENT, value=Decimal("10")
     )
 
 

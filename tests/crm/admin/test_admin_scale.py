@@ -12,7 +12,6 @@ from core.admin import LargeTablePaginator
 from crm.models import Customer
 from crm.services.consents import consents_set
 from crm.services.context import ChangeContext
-from loyalty.services.enrolment import loyalty_account_enroll
 
 CUSTOMERS_URL = "/admin/crm/customer/"
 # Session, user, the capped count, the page of customers with their store joined, the stores of the filter.
@@ -58,7 +57,7 @@ def test_changelist_runs_a_fixed_number_of_queries_and_no_whole_table_count(
 
 @pytest.mark.parametrize("search", ["last-name", "phone", "email", "account-number", "customer-id"])
 def test_every_search_runs_a_fixed_number_of_queries_without_a_whole_table_count_or_infix_match(
-    admin_client, customer_factory, store_factory, search
+    admin_client, customer_factory, store_factory, search, loyalty_account_factory
 ):
     # given
     customers = _customers(customer_factory, store_factory, 30)
@@ -66,7 +65,7 @@ def test_every_search_runs_a_fixed_number_of_queries_without_a_whole_table_count
     Customer.objects.filter(pk=wanted.pk).update(
         last_name="Lovelace", last_name_search="lovelace", email="ada@example.com", phone_mobile="+12175560199"
     )
-    account = loyalty_account_enroll(customer=wanted, context=ChangeContext())
+    account = loyalty_account_factory(customer=wanted)
     term = {
         "last-name": "LOVE",
         "phone": "(217) 556-0199",  # outside the factory's +1217555xxxx numbers

@@ -12,7 +12,6 @@ from crm.services.api_clients import api_client_create
 from crm.services.context import ChangeContext
 from crm.services.privacy import customer_erase
 from loyalty.models import LoyaltyAccount
-from loyalty.services.enrolment import loyalty_account_enroll
 
 # Case-sensitive on purpose: public ids are upper-case Crockford base32 and could contain "ADA" by chance.
 PII = (
@@ -39,7 +38,7 @@ PII = (
 
 
 @pytest.fixture
-def ada(customer_factory, address_factory, store_factory):
+def ada(customer_factory, address_factory, store_factory, loyalty_account_factory):
     customer = customer_factory(
         salutation="Countess",
         first_name="Ada",
@@ -78,7 +77,7 @@ def ada(customer_factory, address_factory, store_factory):
     customer.save()
     address_factory(customer=customer, address_line1="1 Main St", address_line2="Flat 3", city="London")
     Consents.objects.create(customer=customer, agree_to_tc=True, sms_sign_up=True, e_receipt=False)
-    account = loyalty_account_enroll(customer=customer, context=ChangeContext())
+    account = loyalty_account_factory(customer=customer)
     return customer, account
 
 

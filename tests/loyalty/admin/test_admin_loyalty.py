@@ -11,13 +11,10 @@ from django.contrib.messages import get_messages
 from django.db import IntegrityError, transaction
 from django.test import Client
 
-from crm.services.context import ChangeContext
 from loyalty.admin.programs import ProgramAdmin
 from loyalty.models import LoyaltyAccount, PointsEntry, Program, Purchase, Tier
-from loyalty.services.enrolment import loyalty_account_enroll
 from loyalty.services.ledger import EntrySource
 from loyalty.services.points import points_add, points_adjust_by_admin
-from loyalty.services.purchases import purchase_checkout, request_fingerprint
 from tests.admin_forms import admin_form_data
 
 ACCOUNTS_URL = "/admin/loyalty/loyaltyaccount/"
@@ -33,20 +30,6 @@ CHANGELIST_QUERIES = {"/admin/loyalty/purchase/": 5, "/admin/loyalty/pointsentry
 
 def at(moment: str) -> datetime:
     return datetime.fromisoformat(moment).replace(tzinfo=UTC)
-
-
-def checkout(account, transaction_id, total, store=None):
-    payload = {"transaction_id": transaction_id, "total": str(total)}
-    return purchase_checkout(
-        account=account,
-        transaction_id=transaction_id,
-        total=Decimal(total),
-        lines=[],
-        items=[],
-        points_burned=0,
-        fingerprint=request_fingerprint(payload),
-        store=store,
-    ).purchase
 
 
 def shown_messages(response) -> list[tuple[str, str]]:
@@ -67,8 +50,8 @@ def adjust(admin_client, accounts, points, note="Goodwill"):
 
 
 @pytest.fixture
-def account(customer_factory, program):
-    return loyalty_account_enroll(customer=customer_factory(), context=ChangeContext())
+def account(program, loyalty_account_factory):
+    return loyalty_account_factory()
 
 
 @pytest.fixture
@@ -121,9 +104,9 @@ def test_loyalty_account_admin_pages_load(admin_client, account):
     assert [page.status_code for page in pages] == [200, 200, 200]
 
 
-def test_purchase_admin_pages_load(admin_client, account, store_factory):
+def test_purchase_admin_pages_load(admin_client, account, store_factory, purchase_factory):
     # given
-    purchase = checkout(account, "T1", "25.00", store=store_factory())
+    purchase = purchase_factory(account=account, transaction_id="T1", total="25.00", store=store_factory())
 
     # when
     pages = [
@@ -135,9 +118,9 @@ def test_purchase_admin_pages_load(admin_client, account, store_factory):
     assert [page.status_code for page in pages] == [200, 200]
 
 
-def test_points_entry_admin_pages_load(admin_client, admin_user, account):
+def test_points_entry_admin_pages_load(admin_client, admin_user, account, purchase_factory):
     # given
-    checkout(account, "T1", "25.00")
+    purchase_factory(account=account, transaction_id="T1", total="25.00")
     points_adjust_by_admin(account=account, points=5, user=admin_user, note="Welcome")
     entry = PointsEntry.objects.latest("pk")
 
@@ -244,7 +227,7 @@ def test_the_database_refuses_a_program_period_over_ten_years(program):
     assert program.tier_validity_days == 365
 
 
-def test_a_program_with_ten_year_periods_still_takes_checkouts(account, gold):
+def test_a_program_with_ten_year_periods_still_takes_checkouts(account, gold, purchase_factory):
     # given
     Program.objects.filter(pk=account.program_id).update(
         pending_days=3660, points_expiry_days=3660, tier_window_days=3660, tier_validity_days=3660
@@ -253,7 +236,7 @@ def test_a_program_with_ten_year_periods_still_takes_checkouts(account, gold):
 
     # when
     with time_machine.travel(at("2026-01-05T12:00:00"), tick=False):
-        purchase = checkout(account, "T1", "150")
+        purchase = purchase_factory(account=account, transaction_id="T1", total="150")
 
     # then
     assert (purchase.state, purchase.confirm_at) == ("pending", at("2036-01-13T12:00:00"))
@@ -276,10 +259,10 @@ def test_a_second_default_program_is_refused_by_the_form(admin_client, program):
 # The account page ------------------------------------------------------------------------------------------------
 
 
-def test_account_page_shows_balances_from_the_ledger_and_tier_progress(admin_client, account, gold):
+def test_account_page_shows_balances_from_the_ledger_and_tier_progress(admin_client, account, gold, purchase_factory):
     # given
     with time_machine.travel(at("2026-01-05T12:00:00"), tick=False):
-        checkout(account, "T1", "150")
+        purchase_factory(account=account, transaction_id="T1", total="150")
         points_add(account=account, points=20, origin=EntrySource(source="event"))
 
         # when
@@ -318,12 +301,12 @@ def test_account_page_lists_the_latest_50_ledger_entries_newest_first(admin_clie
 
 
 def test_account_page_query_count_does_not_grow_with_the_ledger(
-    admin_client, admin_user, account, gold, store_factory, django_assert_max_num_queries
+    admin_client, admin_user, account, gold, store_factory, django_assert_max_num_queries, purchase_factory
 ):
     # given
     store = store_factory()
     for number in range(30):
-        checkout(account, f"T{number}", "10", store=store)
+        purchase_factory(account=account, transaction_id=f"T{number}", total="10", store=store)
         points_adjust_by_admin(account=account, points=1, user=admin_user, note="Goodwill")
     assert PointsEntry.objects.filter(account=account).count() == 60
 
@@ -338,11 +321,11 @@ def test_account_page_query_count_does_not_grow_with_the_ledger(
 
 @pytest.mark.parametrize("url", list(CHANGELIST_QUERIES))
 def test_changelist_query_count_does_not_grow_with_rows(
-    admin_client, admin_user, account, store_factory, django_assert_max_num_queries, url
+    admin_client, admin_user, account, store_factory, django_assert_max_num_queries, url, purchase_factory
 ):
     # given
     for number in range(30):
-        checkout(account, f"T{number}", "10", store=store_factory())
+        purchase_factory(account=account, transaction_id=f"T{number}", total="10", store=store_factory())
         points_adjust_by_admin(account=account, points=1, user=admin_user, note="Goodwill")
 
     # when
@@ -354,10 +337,10 @@ def test_changelist_query_count_does_not_grow_with_rows(
     assert len(response.context["cl"].result_list) in (1, 30, 60)
 
 
-def test_account_page_shows_tier_changes(admin_client, account, gold):
+def test_account_page_shows_tier_changes(admin_client, account, gold, purchase_factory):
     # given
     with time_machine.travel(at("2026-01-05T12:00:00"), tick=False):
-        checkout(account, "T1", "150")
+        purchase_factory(account=account, transaction_id="T1", total="150")
 
     # when
     response = admin_client.get(f"{ACCOUNTS_URL}{account.pk}/change/")
@@ -433,9 +416,9 @@ def test_adjusting_below_zero_is_refused_and_writes_nothing(admin_client, accoun
     assert LoyaltyAccount.objects.get(pk=account.pk).points_balance == 10
 
 
-def test_adjusting_several_accounts_is_all_or_nothing(admin_client, customer_factory, program):
+def test_adjusting_several_accounts_is_all_or_nothing(admin_client, program, loyalty_account_factory):
     # given
-    rich, poor = (loyalty_account_enroll(customer=customer_factory(), context=ChangeContext()) for _ in range(2))
+    rich, poor = (loyalty_account_factory() for _ in range(2))
     points_add(account=rich, points=100, origin=EntrySource(source="event"))
     entries = PointsEntry.objects.count()
 
@@ -493,10 +476,10 @@ def test_only_users_who_may_change_accounts_can_adjust_points(django_user_model,
 # Purchases and the ledger ----------------------------------------------------------------------------------------
 
 
-def test_purchase_search_matches_the_exact_transaction_id(admin_client, account):
+def test_purchase_search_matches_the_exact_transaction_id(admin_client, account, purchase_factory):
     # given
-    wanted = checkout(account, "POS-1001", "10")
-    checkout(account, "POS-10011", "10")
+    wanted = purchase_factory(account=account, transaction_id="POS-1001", total="10")
+    purchase_factory(account=account, transaction_id="POS-10011", total="10")
 
     # when
     exact = admin_client.get("/admin/loyalty/purchase/", {"q": " POS-1001 "})
@@ -507,9 +490,9 @@ def test_purchase_search_matches_the_exact_transaction_id(admin_client, account)
     assert list(prefix.context["cl"].result_list) == []
 
 
-def test_purchases_and_ledger_entries_are_view_only(admin_client, account):
+def test_purchases_and_ledger_entries_are_view_only(admin_client, account, purchase_factory):
     # given
-    purchase = checkout(account, "T1", "10")
+    purchase = purchase_factory(account=account, transaction_id="T1", total="10")
     entry = PointsEntry.objects.get(purchase=purchase)
 
     # when

@@ -1,9 +1,7 @@
 """The customer admin's search box finds a customer by a loyalty card number too (the loyalty admin resolves it with
 loyalty.selectors.accounts.customer_pks_by_loyalty_id, which matches account numbers and card numbers)."""
 
-from crm.services.context import ChangeContext
 from loyalty.services.cards import card_block, card_issue
-from loyalty.services.enrolment import loyalty_account_enroll
 
 CUSTOMERS_URL = "/admin/crm/customer/"
 
@@ -14,11 +12,11 @@ def _search(admin_client, term: str) -> list[str]:
     return [customer.public_id for customer in response.context["cl"].result_list]
 
 
-def test_search_finds_the_holder_of_a_card_typed_in_any_format(admin_client, customer_factory):
+def test_search_finds_the_holder_of_a_card_typed_in_any_format(admin_client, customer_factory, loyalty_account_factory):
     # given
     holder = customer_factory(first_name="Ada", last_name="Lovelace")
-    account = loyalty_account_enroll(customer=holder, context=ChangeContext())
-    loyalty_account_enroll(customer=customer_factory(), context=ChangeContext())
+    account = loyalty_account_factory(customer=holder)
+    loyalty_account_factory()
     card_issue(account=account, number="7700 1234-56ab")
 
     # when
@@ -30,10 +28,10 @@ def test_search_finds_the_holder_of_a_card_typed_in_any_format(admin_client, cus
     assert typed_compact == [holder.public_id]
 
 
-def test_search_finds_the_holder_of_a_blocked_card(admin_client, customer_factory):
+def test_search_finds_the_holder_of_a_blocked_card(admin_client, customer_factory, loyalty_account_factory):
     # given: a lost card still names its holder for the store manager
     holder = customer_factory()
-    account = loyalty_account_enroll(customer=holder, context=ChangeContext())
+    account = loyalty_account_factory(customer=holder)
     card_block(card=card_issue(account=account, number="770012345678"), status="lost")
 
     # when
@@ -43,9 +41,9 @@ def test_search_finds_the_holder_of_a_blocked_card(admin_client, customer_factor
     assert found == [holder.public_id]
 
 
-def test_search_by_an_unknown_card_number_finds_nobody(admin_client, customer_factory):
+def test_search_by_an_unknown_card_number_finds_nobody(admin_client, loyalty_account_factory):
     # given
-    account = loyalty_account_enroll(customer=customer_factory(), context=ChangeContext())
+    account = loyalty_account_factory()
     card_issue(account=account, number="770012345678")
 
     # when

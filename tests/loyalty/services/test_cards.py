@@ -20,8 +20,8 @@ from tests.admin_forms import admin_form_data
 
 
 @pytest.fixture
-def account(customer_factory, program):
-    return loyalty_account_enroll(customer=customer_factory(), context=ChangeContext())
+def account(program, loyalty_account_factory):
+    return loyalty_account_factory()
 
 
 def _messages(response) -> list[tuple[str, str]]:
@@ -83,9 +83,11 @@ def test_enrolling_twice_issues_no_second_card(account):
     assert Card.objects.filter(account=account).count() == 1
 
 
-def test_enrolment_draws_another_number_when_a_card_already_has_it(customer_factory, program, monkeypatch):
+def test_enrolment_draws_another_number_when_a_card_already_has_it(
+    customer_factory, program, monkeypatch, loyalty_account_factory
+):
     # given
-    taken = loyalty_account_enroll(customer=customer_factory(), context=ChangeContext())
+    taken = loyalty_account_factory()
     card_issue(account=taken, number="512345678903")
     numbers = iter(["512345678903", "598765432109"])
     monkeypatch.setattr("loyalty.services.enrolment.generate_account_number", lambda: next(numbers))

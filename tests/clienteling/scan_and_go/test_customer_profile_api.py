@@ -14,7 +14,6 @@ from crm.models import ApiClient, Customer
 from crm.services.context import ChangeContext
 from loyalty.models import LoyaltyAccount, Program, ScanAndGoPolicy
 from loyalty.services.cards import card_block, card_issue
-from loyalty.services.enrolment import loyalty_account_enroll
 from loyalty.services.membership import loyalty_account_opt_in, loyalty_account_opt_out
 from loyalty.services.vouchers import voucher_issue
 from tests.admin_forms import admin_form_data
@@ -387,11 +386,13 @@ def test_a_switched_off_program_applies_to_the_next_scan(device, member):
     assert on_again.json()["unlockingDevices"] == {"isAllowed": True}
 
 
-def test_by_customer_id_an_account_in_a_running_program_wins_over_the_switched_off_default(device, member):
+def test_by_customer_id_an_account_in_a_running_program_wins_over_the_switched_off_default(
+    device, member, loyalty_account_factory
+):
     # given
     customer, default_account = member
     partner = Program.objects.create(code="partner", name="Partner program")
-    partner_account = loyalty_account_enroll(customer=customer, program=partner, context=ChangeContext())
+    partner_account = loyalty_account_factory(customer=customer, program=partner)
     Program.objects.filter(pk=default_account.program_id).update(is_active=False)
 
     # when

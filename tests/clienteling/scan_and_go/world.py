@@ -18,10 +18,9 @@ from loyalty.models import (
     SpotCheckRiskRule,
     Tier,
 )
-from loyalty.services.coupon_definitions import coupon_definition_create
-from loyalty.services.enrolment import loyalty_account_enroll
 from loyalty.services.points import points_adjust_by_admin
 from loyalty.services.scan_and_go import scan_and_go_config_changed, scan_and_go_policy_get_or_create
+from tests.loyalty.factories import CouponDefinitionFactory, LoyaltyAccountFactory
 
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 
@@ -40,7 +39,7 @@ def shopper(
     if group:
         fields["customer_group"] = group
     customer = customer_create(fields=fields, consents={"agree_to_tc": terms}, context=ChangeContext())
-    account = loyalty_account_enroll(customer=customer, context=ChangeContext())
+    account = LoyaltyAccountFactory(customer=customer)
     if points:
         account = points_adjust_by_admin(account=account, points=points, user=None, note="welcome")
     return customer, account
@@ -91,9 +90,8 @@ def gold_tier() -> Tier:
 
 
 def coupon(code: str, **fields: Any):
-    fields.setdefault("kind", "percent")
-    fields.setdefault("value", Decimal("10"))
-    return coupon_definition_create(program=default_program(), code=code, name=code.replace("-", " ").title(), **fields)
+    """A coupon of the default program, 10 percent off unless told otherwise."""
+    return CouponDefinitionFactory(code=code, **{"kind": "percent", "value": Decimal("10"), **fields})
 
 
 def key_restricted_to(key: str, *store_codes: str) -> None:

@@ -9,14 +9,12 @@ import time_machine
 from django.test import override_settings
 
 from crm.models import Customer
-from crm.services.context import ChangeContext
 from loyalty.models import CouponDefinition, Program
 from loyalty.rules.coupons import CartLine
 from loyalty.selectors.coupons import customer_vouchers_usable_prefetch
-from loyalty.services.coupon_definitions import coupon_definition_create
 from loyalty.services.coupon_redemptions import voucher_redeem
-from loyalty.services.enrolment import loyalty_account_enroll
-from loyalty.services.vouchers import voucher_claim, voucher_issue, vouchers_expire_due
+from loyalty.services.vouchers import voucher_claim, vouchers_expire_due
+from tests.loyalty.factories import VoucherFactory
 
 NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
 
@@ -27,24 +25,22 @@ def program(db):
 
 
 @pytest.fixture
-def make_coupon(program):
+def make_coupon(coupon_definition_factory):
+    """make_coupon(code, **fields) -> a coupon of the default program (unless `program` is given), 5.00 off."""
+
     def make(code, **fields):
-        fields.setdefault("kind", CouponDefinition.Kind.AMOUNT)
-        fields.setdefault("value", Decimal("5.00"))
-        return coupon_definition_create(program=fields.pop("program", program), code=code, name=code.title(), **fields)
+        return coupon_definition_factory(code=code, name=code.title(), **fields)
 
     return make
 
 
 @pytest.fixture
-def member(customer_factory):
-    customer = customer_factory()
-    loyalty_account_enroll(customer=customer, context=ChangeContext())
-    return customer
+def member(loyalty_account_factory):
+    return loyalty_account_factory().customer
 
 
 def issue(definition, customer, *, days_ago=1, **fields):
-    return voucher_issue(definition=definition, customer=customer, now=NOW - timedelta(days=days_ago), **fields)
+    return VoucherFactory(definition=definition, customer=customer, now=NOW - timedelta(days=days_ago), **fields)
 
 
 def coupon_codes(http, customer, key="loyaltyProfile"):
@@ -82,7 +78,7 @@ def test_only_vouchers_usable_at_the_till_now_are_listed_newest_first(
     lapsed = issue(pos, member, days_ago=5, expires_at=NOW - timedelta(days=1))
     assert vouchers_expire_due(now=NOW) == 1
     issue(pos, member, expires_at=NOW)  # expires_at is exclusive: gone at this instant
-    voucher_issue(definition=pos, customer=None, now=NOW)  # anonymous
+    issue(pos, None, days_ago=0)  # anonymous
     issue(pos, customer_factory())  # someone else's
 
     # when
@@ -93,10 +89,12 @@ def test_only_vouchers_usable_at_the_till_now_are_listed_newest_first(
     assert lapsed.code not in codes
 
 
-def test_vouchers_of_another_program_stay_out_of_the_default_loyalty_profile(pos_client, member, make_coupon):
+def test_vouchers_of_another_program_stay_out_of_the_default_loyalty_profile(
+    pos_client, member, make_coupon, loyalty_account_factory
+):
     # given
     other = Program.objects.create(code="partner", name="Partner program")
-    loyalty_account_enroll(customer=member, program=other, context=ChangeContext())
+    loyalty_account_factory(customer=member, program=other)
     own = issue(make_coupon("own"), member)
     issue(make_coupon("partner", program=other), member)
 
@@ -142,13 +140,15 @@ def test_coupon_fields_follow_the_spi_conventions(pos_client, member, make_coupo
 
 
 @override_settings(SPI_EMIT_LEGACY_LOYALTY_PROFILE=True)
-def test_search_lists_each_customers_own_coupons_also_in_the_legacy_alias(pos_client, make_coupon, customer_factory):
+def test_search_lists_each_customers_own_coupons_also_in_the_legacy_alias(
+    pos_client, make_coupon, customer_factory, loyalty_account_factory
+):
     # given
     definition = make_coupon("shared")
     codes = {}
     for last_name in ("Aalto", "Berg", "Castro"):
         customer = customer_factory(last_name=last_name, first_name="Coupon")
-        loyalty_account_enroll(customer=customer, context=ChangeContext())
+        loyalty_account_factory(customer=customer)
         codes[last_name] = [issue(definition, customer).code for _ in range(len(codes))]
 
     # when

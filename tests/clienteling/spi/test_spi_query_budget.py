@@ -8,19 +8,14 @@ from decimal import Decimal
 
 import pytest
 
-from crm.services.context import ChangeContext
-from loyalty.models import Program
-from loyalty.services.coupon_definitions import coupon_definition_create
-from loyalty.services.enrolment import loyalty_account_enroll
-from loyalty.services.vouchers import voucher_issue
+from tests.loyalty.factories import LoyaltyAccountFactory, VoucherFactory
 
 QUERIES_PER_REQUEST = 6
 
 
 @pytest.fixture
-def coupon(db):
-    program = Program.objects.get(is_default=True)
-    return coupon_definition_create(program=program, code="budget", name="Budget", kind="percent", value=Decimal(5))
+def coupon(coupon_definition_factory):
+    return coupon_definition_factory(code="budget", name="Budget", kind="percent", value=Decimal(5))
 
 
 def _customer_with_addresses(customer_factory, address_factory, count: int, vouchers=(), **fields):
@@ -28,9 +23,9 @@ def _customer_with_addresses(customer_factory, address_factory, count: int, vouc
     for _ in range(count):
         customer.profile_address = address_factory(customer=customer)
     customer.save()
-    loyalty_account_enroll(customer=customer, context=ChangeContext())
+    LoyaltyAccountFactory(customer=customer)
     for definition in vouchers:
-        voucher_issue(definition=definition, customer=customer)
+        VoucherFactory(definition=definition, customer=customer)
     return customer
 
 

@@ -6,11 +6,9 @@ from django.test import override_settings
 
 from crm.models import Customer
 from crm.selectors import CustomerSearchCriteria, customer_search_queryset
-from crm.services.context import ChangeContext
 from loyalty.models import Card, LoyaltyAccount, Program
 from loyalty.selectors.accounts import customer_pks_by_loyalty_id
 from loyalty.services.cards import card_issue
-from loyalty.services.enrolment import loyalty_account_enroll
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
 
@@ -76,9 +74,9 @@ def test_search_matches_on_normalised_values(pos_client, people, query, expected
     assert _ids(response) == expected
 
 
-def test_search_by_loyalty_id_finds_the_account_holder(pos_client, people):
+def test_search_by_loyalty_id_finds_the_account_holder(pos_client, people, loyalty_account_factory):
     # given
-    account = loyalty_account_enroll(customer=people[1], context=ChangeContext())
+    account = loyalty_account_factory(customer=people[1])
     spaced = f"{account.account_number[:4]} {account.account_number[4:8]} {account.account_number[8:]}"
 
     # when
@@ -89,10 +87,10 @@ def test_search_by_loyalty_id_finds_the_account_holder(pos_client, people):
     assert response.json()["customers"][0]["loyaltyProfile"]["accountNumber"] == account.account_number
 
 
-def test_search_by_loyalty_id_finds_the_holder_of_a_card_with_that_number(pos_client, people):
+def test_search_by_loyalty_id_finds_the_holder_of_a_card_with_that_number(pos_client, people, loyalty_account_factory):
     # given: Anna's physical card has a number of its own; Jürgen's account number is not a card of Anna's
-    anna = loyalty_account_enroll(customer=people[1], context=ChangeContext())
-    juergen = loyalty_account_enroll(customer=people[0], context=ChangeContext())
+    anna = loyalty_account_factory(customer=people[1])
+    juergen = loyalty_account_factory(customer=people[0])
     card_issue(account=anna, number="7700 1234-5678")
 
     # when
@@ -110,10 +108,12 @@ def test_search_by_loyalty_id_finds_the_holder_of_a_card_with_that_number(pos_cl
     assert _ids(by_unknown_number) == []
 
 
-def test_search_by_loyalty_id_finds_a_card_stored_without_leading_zeros(pos_client, people, program):
+def test_search_by_loyalty_id_finds_a_card_stored_without_leading_zeros(
+    pos_client, people, program, loyalty_account_factory
+):
     # given: a program that strips leading zeros stored "0000 4242" as 4242
     Program.objects.filter(pk=program.pk).update(card_number_strip_leading_zeros=True)
-    account = loyalty_account_enroll(customer=people[2], context=ChangeContext())
+    account = loyalty_account_factory(customer=people[2])
     card_issue(account=account, number="0000 4242")
 
     # when
@@ -123,9 +123,11 @@ def test_search_by_loyalty_id_finds_a_card_stored_without_leading_zeros(pos_clie
     assert _ids(response) == ["C3"]
 
 
-def test_search_by_card_number_runs_the_query_budget_of_any_search(pos_client, people, django_assert_num_queries):
+def test_search_by_card_number_runs_the_query_budget_of_any_search(
+    pos_client, people, django_assert_num_queries, loyalty_account_factory
+):
     # given: 1 API key lookup, 1 customer query (the loyalty id a subquery of it), 4 prefetches
-    account = loyalty_account_enroll(customer=people[1], context=ChangeContext())
+    account = loyalty_account_factory(customer=people[1])
     card_issue(account=account, number="770012345678")
     pos_client.get("/endpoint/sa/customers/warm-up")  # records the key's last use, a write outside the budget
 
@@ -210,9 +212,9 @@ def test_search_treats_like_wildcards_literally(pos_client, customer_factory):
 
 
 @override_settings(SPI_RESPONSE_ENVELOPE="bare", SPI_EMIT_LEGACY_LOYALTY_PROFILE=True)
-def test_bare_envelope_and_legacy_loyalty_alias(pos_client, people):
+def test_bare_envelope_and_legacy_loyalty_alias(pos_client, people, loyalty_account_factory):
     # given
-    account = loyalty_account_enroll(customer=people[0], context=ChangeContext())
+    account = loyalty_account_factory(customer=people[0])
 
     # when
     search = pos_client.get("/endpoint/sa/customers?customerId=C1")

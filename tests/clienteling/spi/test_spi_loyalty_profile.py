@@ -9,19 +9,16 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from crm.models import Customer
-from crm.services.context import ChangeContext
 from loyalty.models import LoyaltyAccount, Program, Tier
 from loyalty.selectors.accounts import loyalty_accounts_with_activity_prefetch
-from loyalty.services.enrolment import loyalty_account_enroll
 from loyalty.services.ledger import EntrySource, account_balances
 from loyalty.services.points import points_add, points_reserve_for_transaction
 from loyalty.services.purchases import (
-    purchase_checkout,
     purchase_refund,
     purchase_reject,
-    request_fingerprint,
 )
 from loyalty.services.tiers import qualifying_value
+from tests.loyalty.factories import LoyaltyAccountFactory, PurchaseFactory
 
 QUERIES_PER_REQUEST = 6  # as in test_spi_query_budget.py
 
@@ -32,15 +29,7 @@ def ms(moment: str) -> int:
 
 def checkout(account, transaction_id, total, moment):
     with time_machine.travel(moment, tick=False):
-        return purchase_checkout(
-            account=account,
-            transaction_id=transaction_id,
-            total=Decimal(total),
-            lines=[],
-            items=[],
-            points_burned=0,
-            fingerprint=request_fingerprint({"transaction_id": transaction_id, "total": total}),
-        ).purchase
+        return PurchaseFactory(account=account, transaction_id=transaction_id, total=total)
 
 
 @pytest.fixture
@@ -64,7 +53,7 @@ def tiers(program):
 
 def enrolled(customer_factory, **fields):
     customer = customer_factory(**fields)
-    return customer, loyalty_account_enroll(customer=customer, context=ChangeContext())
+    return customer, LoyaltyAccountFactory(customer=customer)
 
 
 def fresh(account):

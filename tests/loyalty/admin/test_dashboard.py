@@ -32,9 +32,7 @@ from loyalty.selectors.dashboard import (
     dashboard_points_per_week,
     dashboard_redemptions_per_coupon,
 )
-from loyalty.services.coupon_definitions import coupon_definition_create
 from loyalty.services.coupon_redemptions import voucher_redeem
-from loyalty.services.enrolment import loyalty_account_enroll
 from loyalty.services.ledger import EntrySource, account_balances
 from loyalty.services.membership import loyalty_account_opt_out
 from loyalty.services.points import (
@@ -45,12 +43,11 @@ from loyalty.services.points import (
 )
 from loyalty.services.purchases import (
     purchase_accept,
-    purchase_checkout,
     purchase_refund,
     purchase_reject,
-    request_fingerprint,
 )
-from loyalty.services.vouchers import voucher_cancel, voucher_claim, voucher_issue
+from loyalty.services.vouchers import voucher_cancel, voucher_claim
+from tests.loyalty.factories import LoyaltyAccountFactory, PurchaseFactory, VoucherFactory
 from tests.roles import admin_roles_reset
 
 DASHBOARD_URL = "/admin/dashboard/"
@@ -68,23 +65,15 @@ def at(moment: str) -> datetime:
 
 
 def checkout(account, transaction_id, total, when, burned=0, store=None):
-    payload = {"transaction_id": transaction_id, "total": total, "points_burned": burned}
     with time_machine.travel(at(when), tick=False):
-        return purchase_checkout(
-            account=account,
-            transaction_id=transaction_id,
-            total=Decimal(total),
-            lines=[],
-            items=[],
-            points_burned=burned,
-            fingerprint=request_fingerprint(payload),
-            store=store,
-        ).purchase
+        return PurchaseFactory(
+            account=account, transaction_id=transaction_id, total=total, points_burned=burned, store=store
+        )
 
 
 def enrol(customer_factory, when, store=None, program=None):
     with time_machine.travel(at(when), tick=False):
-        return loyalty_account_enroll(customer=customer_factory(), context=ChangeContext(store=store), program=program)
+        return LoyaltyAccountFactory(customer=customer_factory(), enrolled_store=store, program=program)
 
 
 @pytest.fixture
@@ -261,31 +250,48 @@ def test_members_per_tier_counts_enrolled_accounts_by_current_tier_with_empty_ti
 # Voucher redemptions per coupon ---------------------------------------------------------------------------------
 
 
-def _definition(program, code, name, kind, value, **fields):
-    return coupon_definition_create(program=program, code=code, name=name, kind=kind, value=Decimal(value), **fields)
-
-
 def _redeem(definition, transaction_id, when, customer=None):
-    voucher = voucher_issue(definition=definition, now=at("2026-01-15T09:00:00"))
+    voucher = VoucherFactory(definition=definition, now=at("2026-01-15T09:00:00"))
     return voucher_redeem(
         code=voucher.code, transaction_id=transaction_id, customer=customer, channel="pos", lines=CART, now=at(when)
     )
 
 
 @pytest.fixture
-def coupons(program, second_program):
+def coupons(program, second_program, coupon_definition_factory):
     return {
-        "spring": _definition(program, "spring-10", "Spring 10%", CouponDefinition.Kind.PERCENT, "10"),
-        "five": _definition(program, "five-off", "Five off", CouponDefinition.Kind.AMOUNT, "5"),
-        "socks": _definition(
-            program, "free-socks", "Free socks", CouponDefinition.Kind.FREE_ITEM, "0", product_id="SOCKS"
+        "spring": coupon_definition_factory(
+            program=program,
+            code="spring-10",
+            name="Spring 10%",
+            kind=CouponDefinition.Kind.PERCENT,
+            value=Decimal("10"),
         ),
-        "quiet": _definition(program, "quiet", "Never used", CouponDefinition.Kind.AMOUNT, "1"),
-        "elsewhere": _definition(second_program, "staff-5", "Staff five", CouponDefinition.Kind.AMOUNT, "5"),
+        "five": coupon_definition_factory(
+            program=program, code="five-off", name="Five off", kind=CouponDefinition.Kind.AMOUNT, value=Decimal("5")
+        ),
+        "socks": coupon_definition_factory(
+            program=program,
+            code="free-socks",
+            name="Free socks",
+            kind=CouponDefinition.Kind.FREE_ITEM,
+            value=Decimal("0"),
+            product_id="SOCKS",
+        ),
+        "quiet": coupon_definition_factory(
+            program=program, code="quiet", name="Never used", kind=CouponDefinition.Kind.AMOUNT, value=Decimal("1")
+        ),
+        "elsewhere": coupon_definition_factory(
+            program=second_program,
+            code="staff-5",
+            name="Staff five",
+            kind=CouponDefinition.Kind.AMOUNT,
+            value=Decimal("5"),
+        ),
     }
 
 
-def test_redemptions_per_coupon_counts_vouchers_redeemed_in_the_period_with_their_discount(coupons):
+def test_redemptions_per_coupon_counts_vouchers_redeemed_in_the_period_with_their_discount(coupons, voucher_factory):
     # given
     _redeem(coupons["spring"], "R1", "2026-02-23T00:00:00")  # 10% of 59.98: 6.00
     _redeem(coupons["spring"], "R2", "2026-03-17T18:00:00")
@@ -294,8 +300,8 @@ def test_redemptions_per_coupon_counts_vouchers_redeemed_in_the_period_with_thei
         _redeem(coupons["five"], f"F{number}", "2026-03-05T10:00:00")
     _redeem(coupons["socks"], "S1", "2026-03-10T10:00:00")  # the socks' 9.99
     _redeem(coupons["elsewhere"], "E1", "2026-03-10T10:00:00")
-    voucher_issue(definition=coupons["quiet"], now=at("2026-03-01T09:00:00"))
-    cancelled = voucher_issue(definition=coupons["five"], now=at("2026-03-01T09:00:00"))
+    voucher_factory(definition=coupons["quiet"], now=at("2026-03-01T09:00:00"))
+    cancelled = voucher_factory(definition=coupons["five"], now=at("2026-03-01T09:00:00"))
     voucher_cancel(code=cancelled.code, now=at("2026-03-02T09:00:00"))
 
     # when
@@ -382,7 +388,7 @@ def test_enrolments_past_the_top_stores_are_summed_as_other_stores(
 
 
 def test_headlines_count_members_active_vouchers_and_points_outstanding(
-    program, customer_factory, coupons, second_program
+    program, customer_factory, coupons, second_program, coupon_definition_factory, voucher_factory
 ):
     # given: balances 100 and 40, a guest's 25 and a blocked member's 10 (still outstanding); another program's 500
     Program.objects.filter(pk=program.pk).update(pending_days=0)
@@ -395,23 +401,28 @@ def test_headlines_count_members_active_vouchers_and_points_outstanding(
     checkout(elsewhere, "X1", "500", "2026-03-02T10:00:00")
     # Vouchers: two live ones and one claimed count; expired by date, cancelled, redeemed, of an inactive or an
     # ended coupon, or of another program do not.
-    voucher_issue(definition=coupons["spring"], now=at("2026-03-01T09:00:00"))
-    voucher_issue(definition=coupons["five"], expires_at=at("2026-03-18T12:00:01"), now=at("2026-03-01T09:00:00"))
-    voucher_issue(definition=coupons["five"], expires_at=NOW, now=at("2026-03-01T09:00:00"))
-    claimed = voucher_issue(definition=coupons["five"], now=at("2026-03-01T09:00:00"))
+    voucher_factory(definition=coupons["spring"], now=at("2026-03-01T09:00:00"))
+    voucher_factory(definition=coupons["five"], expires_at=at("2026-03-18T12:00:01"), now=at("2026-03-01T09:00:00"))
+    voucher_factory(definition=coupons["five"], expires_at=NOW, now=at("2026-03-01T09:00:00"))
+    claimed = voucher_factory(definition=coupons["five"], now=at("2026-03-01T09:00:00"))
     voucher_claim(code=claimed.code, customer=members[0].customer, now=at("2026-03-02T09:00:00"))
-    cancelled = voucher_issue(definition=coupons["five"], now=at("2026-03-01T09:00:00"))
+    cancelled = voucher_factory(definition=coupons["five"], now=at("2026-03-01T09:00:00"))
     voucher_cancel(code=cancelled.code, now=at("2026-03-02T09:00:00"))
     _redeem(coupons["socks"], "S1", "2026-03-05T10:00:00")
-    voucher_issue(definition=coupons["quiet"], now=at("2026-03-01T09:00:00"))
+    voucher_factory(definition=coupons["quiet"], now=at("2026-03-01T09:00:00"))
     CouponDefinition.objects.filter(pk=coupons["quiet"].pk).update(is_active=False)
-    ended = _definition(
-        program, "ended", "Ended", CouponDefinition.Kind.AMOUNT, "1", valid_until=at("2026-03-18T00:00:00")
+    ended = coupon_definition_factory(
+        program=program,
+        code="ended",
+        name="Ended",
+        kind=CouponDefinition.Kind.AMOUNT,
+        value=Decimal("1"),
+        valid_until=at("2026-03-18T00:00:00"),
     )
-    ended_voucher = voucher_issue(definition=ended, now=at("2026-03-01T09:00:00"))
+    ended_voucher = voucher_factory(definition=ended, now=at("2026-03-01T09:00:00"))
     # An old voucher without an expiry still ends with its coupon.
     Voucher.objects.filter(pk=ended_voucher.pk).update(expires_at=None)
-    voucher_issue(definition=coupons["elsewhere"], now=at("2026-03-01T09:00:00"))
+    voucher_factory(definition=coupons["elsewhere"], now=at("2026-03-01T09:00:00"))
 
     # when
     headlines = dashboard_headlines(program=program, now=NOW)
@@ -586,9 +597,15 @@ def test_the_program_filter_shows_only_with_several_programs_and_chooses_the_pro
     assert '<option value="staff" selected>Staff club</option>' in chosen.content.decode()
 
 
-def test_names_reach_the_charts_as_escaped_json(marketing, program):
+def test_names_reach_the_charts_as_escaped_json(marketing, program, coupon_definition_factory):
     # given
-    definition = _definition(program, "xss", "</script><script>alert(1)</script>", CouponDefinition.Kind.AMOUNT, "5")
+    definition = coupon_definition_factory(
+        program=program,
+        code="xss",
+        name="</script><script>alert(1)</script>",
+        kind=CouponDefinition.Kind.AMOUNT,
+        value=Decimal("5"),
+    )
     _redeem(definition, "R1", "2026-03-17T10:00:00")
 
     # when
@@ -697,7 +714,7 @@ def test_the_vendored_chartjs_has_no_source_map_reference():
 
 
 def test_the_page_runs_a_fixed_number_of_queries_whatever_the_data(
-    marketing, program, customer_factory, store_factory, django_assert_num_queries
+    marketing, program, customer_factory, store_factory, django_assert_num_queries, coupon_definition_factory
 ):
     # given: a little data
     Program.objects.filter(pk=program.pk).update(pending_days=0)
@@ -711,7 +728,13 @@ def test_the_page_runs_a_fixed_number_of_queries_whatever_the_data(
         account = enrol(customer_factory, "2026-03-04T10:00:00", store=store)
         checkout(account, f"Q{number}-1", "150", "2026-03-05T10:00:00")
         checkout(account, f"Q{number}-2", "20", "2026-03-10T10:00:00", burned=30)
-        definition = _definition(program, f"q-{number}", f"Q {number}", CouponDefinition.Kind.AMOUNT, "5")
+        definition = coupon_definition_factory(
+            program=program,
+            code=f"q-{number}",
+            name=f"Q {number}",
+            kind=CouponDefinition.Kind.AMOUNT,
+            value=Decimal("5"),
+        )
         _redeem(definition, f"QR{number}", "2026-03-11T10:00:00")
 
     # when

@@ -12,8 +12,8 @@ from django.contrib.messages import get_messages
 from loyalty.models import CouponDefinition, Tier, TierBenefitCoupon, TierBenefitGrant, Voucher, VoucherBatch
 from loyalty.services.coupon_definitions import coupon_definition_create, coupon_definition_update
 from loyalty.services.tier_benefits import tier_benefit_coupon_create, tier_benefit_coupon_update
-from loyalty.services.vouchers import voucher_issue
 from tests.admin_forms import admin_form_data
+from tests.loyalty.factories import VoucherFactory
 
 DEFINITIONS_URL = "/admin/loyalty/coupondefinition/"
 VOUCHERS_URL = "/admin/loyalty/voucher/"
@@ -23,8 +23,8 @@ CHANGELIST_QUERIES = 5
 
 
 @pytest.fixture
-def definition(program):
-    return coupon_definition_create(
+def definition(program, coupon_definition_factory):
+    return coupon_definition_factory(
         program=program,
         code="welcome-10",
         name="Welcome 10",
@@ -40,7 +40,7 @@ def member(enrolled_account):
 
 
 def _voucher(definition, code, customer=None, **changes) -> Voucher:
-    voucher = voucher_issue(definition=definition, customer=customer, now=NOW)
+    voucher = VoucherFactory(definition=definition, customer=customer, now=NOW)
     Voucher.objects.filter(pk=voucher.pk).update(code=code, normalised_code=code.replace("-", ""), **changes)
     voucher.refresh_from_db()
     return voucher
@@ -162,11 +162,13 @@ def test_editing_a_coupon_definition_validates_and_keeps_program_and_code(admin_
 # Vouchers ----------------------------------------------------------------------------------------------------------
 
 
-def test_voucher_admin_pages_load_and_are_view_only(admin_client, definition, member, django_assert_max_num_queries):
+def test_voucher_admin_pages_load_and_are_view_only(
+    admin_client, definition, member, django_assert_max_num_queries, voucher_factory
+):
     # given
     voucher = _voucher(definition, "WELCOME-AAAA-BBBB", customer=member)
     for _ in range(5):
-        voucher_issue(definition=definition, now=NOW)
+        voucher_factory(definition=definition, now=NOW)
 
     # when
     with django_assert_max_num_queries(CHANGELIST_QUERIES + 1):
@@ -254,11 +256,11 @@ def test_csv_export_streams_the_selected_vouchers(admin_client, definition, memb
 
 
 def test_editing_goes_through_the_update_service_and_its_refusals_show_on_the_form(
-    admin_client, definition, monkeypatch
+    admin_client, definition, monkeypatch, voucher_factory
 ):
     # given: three live vouchers
     for _ in range(3):
-        voucher_issue(definition=definition, now=NOW)
+        voucher_factory(definition=definition, now=NOW)
     calls = []
 
     def spy(**kwargs):

@@ -9,9 +9,7 @@ import pytest
 
 from crm.roles import MARKETING, STORE_MANAGERS
 from loyalty.models import CouponDefinition, Voucher, VoucherBatch
-from loyalty.services.coupon_definitions import coupon_definition_create
 from loyalty.services.voucher_batches import voucher_batch_create, voucher_batch_generate
-from loyalty.services.vouchers import voucher_issue
 
 DEFINITIONS_URL = "/admin/loyalty/coupondefinition/"
 BATCHES_URL = "/admin/loyalty/voucherbatch/"
@@ -28,8 +26,8 @@ def store_manager(role_client):
 
 
 @pytest.fixture
-def definition(program):
-    return coupon_definition_create(
+def definition(program, coupon_definition_factory):
+    return coupon_definition_factory(
         program=program,
         code="gold-10",
         name="Gold 10",
@@ -88,9 +86,9 @@ def test_generating_10_vouchers_shows_the_finished_batch_and_links_to_its_vouche
     assert {voucher.code[:5] for voucher in vouchers.context["cl"].result_list} == {"GOLD-"}
 
 
-def test_view_vouchers_of_a_batch_lists_that_batchs_vouchers_only(marketing, definition):
+def test_view_vouchers_of_a_batch_lists_that_batchs_vouchers_only(marketing, definition, voucher_factory):
     # given: two batches of one coupon and a voucher issued by hand
-    by_hand = voucher_issue(definition=definition)
+    by_hand = voucher_factory(definition=definition)
     first = voucher_batch_create(definition=definition, count=3)
     voucher_batch_generate(batch_pk=first.pk)
     second = voucher_batch_create(definition=definition, count=2)
@@ -140,11 +138,13 @@ def test_a_batch_in_progress_refreshes_itself(marketing, definition):
         ("6", "The coupon's total limit allows 5 more vouchers."),
     ],
 )
-def test_a_count_out_of_bounds_is_shown_on_the_form_and_queues_nothing(marketing, definition, count, error):
+def test_a_count_out_of_bounds_is_shown_on_the_form_and_queues_nothing(
+    marketing, definition, count, error, voucher_factory
+):
     # given: a total limit of 7, two vouchers issued
     CouponDefinition.objects.filter(pk=definition.pk).update(limit_total=7)
-    voucher_issue(definition=definition)
-    voucher_issue(definition=definition)
+    voucher_factory(definition=definition)
+    voucher_factory(definition=definition)
 
     # when
     response = marketing.post(_generate_url(definition), {"count": count})
@@ -205,20 +205,20 @@ def test_batch_pages_are_view_only(marketing, definition):
     assert batch.requested_count == 3
 
 
-def test_the_batch_exports_its_own_vouchers_to_csv_streamed(marketing, definition):
+def test_the_batch_exports_its_own_vouchers_to_csv_streamed(marketing, definition, voucher_factory):
     # given: two of the batch's vouchers, and vouchers of the same coupon from elsewhere
     batch = VoucherBatch.objects.create(definition=definition, requested_count=2)
     other_batch = VoucherBatch.objects.create(definition=definition, requested_count=1)
-    first = voucher_issue(definition=definition, expires_at=datetime(2026, 6, 1, tzinfo=UTC))
-    second = voucher_issue(definition=definition)
+    first = voucher_factory(definition=definition, expires_at=datetime(2026, 6, 1, tzinfo=UTC))
+    second = voucher_factory(definition=definition)
     Voucher.objects.filter(pk=first.pk).update(
         code="GOLD-AAAA-BBBB", normalised_code="GOLDAAAABBBB", batch=batch, origin="batch"
     )
     Voucher.objects.filter(pk=second.pk).update(
         code="GOLD-CCCC-DDDD", normalised_code="GOLDCCCCDDDD", batch=batch, origin="batch"
     )
-    Voucher.objects.filter(pk=voucher_issue(definition=definition).pk).update(batch=other_batch, origin="batch")
-    voucher_issue(definition=definition)
+    Voucher.objects.filter(pk=voucher_factory(definition=definition).pk).update(batch=other_batch, origin="batch")
+    voucher_factory(definition=definition)
 
     # when
     response = marketing.get(f"{BATCHES_URL}{batch.pk}/vouchers.csv")

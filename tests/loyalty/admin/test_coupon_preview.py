@@ -14,8 +14,6 @@ from django.utils import timezone
 
 from crm.roles import MARKETING, STORE_MANAGERS
 from loyalty.models import CouponDefinition, LoyaltyAccount, Program, Tier, Voucher
-from loyalty.services.coupon_definitions import coupon_definition_create
-from loyalty.services.vouchers import voucher_issue
 from tests.roles import admin_roles_reset
 
 DEFINITIONS_URL = "/admin/loyalty/coupondefinition/"
@@ -41,8 +39,8 @@ def members(enrolled_account, gold):
 
 
 @pytest.fixture
-def definition(program, gold):
-    return coupon_definition_create(
+def definition(program, gold, coupon_definition_factory):
+    return coupon_definition_factory(
         program=program,
         code="gold-10",
         name="Gold 10",
@@ -104,13 +102,13 @@ def test_members_eligible_per_tier_and_in_total(marketing, members, definition, 
     assert everyone["customer"] is None
 
 
-def test_members_who_used_up_their_own_limit_are_not_eligible(marketing, members, definition, gold):
+def test_members_who_used_up_their_own_limit_are_not_eligible(marketing, members, definition, gold, voucher_factory):
     # given: g1 redeemed once
-    voucher = voucher_issue(definition=definition, customer=members["g1"].customer)
+    voucher = voucher_factory(definition=definition, customer=members["g1"].customer)
     Voucher.objects.filter(pk=voucher.pk).update(
         status=Voucher.Status.REDEEMED, redeemed_at=timezone.now(), redeemed_transaction_id="T", redemption_amount=1
     )
-    voucher_issue(definition=definition)
+    voucher_factory(definition=definition)
 
     # when
     once = _preview(marketing, definition, _form(tiers=[gold], limit_per_customer="1", limit_total="10")).json()
@@ -139,9 +137,9 @@ def test_a_coupon_closed_now_has_nobody_eligible_and_says_why(marketing, members
     assert [reason["code"] for reason in body["closed_reasons"]] == reasons
 
 
-def test_a_used_up_total_limit_closes_the_coupon(marketing, members, definition):
+def test_a_used_up_total_limit_closes_the_coupon(marketing, members, definition, voucher_factory):
     # given
-    voucher = voucher_issue(definition=definition)
+    voucher = voucher_factory(definition=definition)
     Voucher.objects.filter(pk=voucher.pk).update(
         status=Voucher.Status.REDEEMED, redeemed_at=timezone.now(), redeemed_transaction_id="T", redemption_amount=1
     )
@@ -200,10 +198,10 @@ def test_testing_a_customer_by_public_id_or_account_number(marketing, members, d
 
 
 def test_the_preview_reads_with_a_fixed_number_of_queries_and_writes_nothing(
-    marketing, members, definition, gold, enrolled_account
+    marketing, members, definition, gold, enrolled_account, voucher_factory
 ):
     # given: a redemption, so that every count runs
-    voucher = voucher_issue(definition=definition, customer=members["g2"].customer)
+    voucher = voucher_factory(definition=definition, customer=members["g2"].customer)
     Voucher.objects.filter(pk=voucher.pk).update(
         status=Voucher.Status.REDEEMED, redeemed_at=timezone.now(), redeemed_transaction_id="T", redemption_amount=1
     )

@@ -9,7 +9,6 @@ from django.contrib.auth.models import Group
 from playwright.sync_api import expect
 
 from loyalty.models import CouponDefinition, LoyaltyAccount, Tier
-from loyalty.services.coupon_definitions import coupon_definition_create
 from tests.e2e import conftest as e2e
 
 # The browser fixtures of tests/e2e, made visible here.
@@ -20,13 +19,13 @@ pytestmark = pytest.mark.e2e
 
 
 def test_the_preview_follows_the_form_and_tests_a_customer(
-    page, screenshots, admin_roles, program, enrolled_account, django_user_model
+    page, screenshots, admin_roles, program, enrolled_account, django_user_model, coupon_definition_factory
 ):
     # given: 2 members in the entry tier, 1 in Gold; a coupon for Gold
     gold = Tier.objects.create(program=program, rank=1, code="gold", name="Gold", threshold=Decimal("1000"))
     accounts = [enrolled_account() for _ in range(3)]
     LoyaltyAccount.objects.filter(pk=accounts[0].pk).update(tier=gold)
-    definition = coupon_definition_create(
+    definition = coupon_definition_factory(
         program=program,
         code="gold-10",
         name="Gold 10",

@@ -12,7 +12,6 @@ from django.utils import timezone
 from crm.models import Customer
 from crm.roles import MARKETING, STORE_MANAGERS
 from loyalty.models import CouponDefinition, Voucher
-from loyalty.services.coupon_definitions import coupon_definition_create
 from webhooks.models import WebhookEvent
 
 ISSUE_URL = "/admin/loyalty/voucher/issue/"
@@ -24,8 +23,8 @@ def marketing(role_client):
 
 
 @pytest.fixture
-def sorry(program):
-    return coupon_definition_create(
+def sorry(program, coupon_definition_factory):
+    return coupon_definition_factory(
         program=program,
         code="sorry-5",
         name="Sorry 5 off",
@@ -115,10 +114,10 @@ def test_a_form_error_names_the_field_and_issues_nothing(
     assert not LogEntry.objects.exists()
 
 
-def test_an_expiry_after_the_coupon_ends_is_refused(marketing, program, member):
+def test_an_expiry_after_the_coupon_ends_is_refused(marketing, program, member, coupon_definition_factory):
     # given
     ends = timezone.now() + timedelta(days=3)
-    definition = coupon_definition_create(
+    definition = coupon_definition_factory(
         program=program, code="weekend", name="Weekend", kind=CouponDefinition.Kind.PERCENT, value=Decimal("10"),
         valid_until=ends,
     )  # fmt: skip
@@ -161,10 +160,10 @@ def test_an_erased_customer_gets_no_voucher(marketing, sorry, member):
     assert not Voucher.objects.exists()
 
 
-def test_inactive_coupons_are_not_offered(marketing, sorry, program):
+def test_inactive_coupons_are_not_offered(marketing, sorry, program, coupon_definition_factory):
     # given
     CouponDefinition.objects.filter(pk=sorry.pk).update(is_active=False)
-    coupon_definition_create(
+    coupon_definition_factory(
         program=program, code="live", name="Live", kind=CouponDefinition.Kind.PERCENT, value=Decimal("10")
     )
 

@@ -15,6 +15,7 @@ from loyalty.admin.programs import ProgramAdmin
 from loyalty.models import LoyaltyAccount, PointsEntry, Program, Purchase, Tier
 from loyalty.services.ledger import EntrySource
 from loyalty.services.points import points_add, points_adjust_by_admin
+from loyalty.services.purchases import purchase_checkout, request_fingerprint
 from tests.admin_forms import admin_form_data
 
 ACCOUNTS_URL = "/admin/loyalty/loyaltyaccount/"
@@ -227,7 +228,7 @@ def test_the_database_refuses_a_program_period_over_ten_years(program):
     assert program.tier_validity_days == 365
 
 
-def test_a_program_with_ten_year_periods_still_takes_checkouts(account, gold, purchase_factory):
+def test_a_program_with_ten_year_periods_still_takes_checkouts(account, gold):
     # given
     Program.objects.filter(pk=account.program_id).update(
         pending_days=3660, points_expiry_days=3660, tier_window_days=3660, tier_validity_days=3660
@@ -236,7 +237,15 @@ def test_a_program_with_ten_year_periods_still_takes_checkouts(account, gold, pu
 
     # when
     with time_machine.travel(at("2026-01-05T12:00:00"), tick=False):
-        purchase = purchase_factory(account=account, transaction_id="T1", total="150")
+        purchase = purchase_checkout(
+            account=account,
+            transaction_id="T1",
+            total=Decimal("150"),
+            lines=[],
+            items=[],
+            points_burned=0,
+            fingerprint=request_fingerprint({"transaction_id": "T1", "total": "150"}),
+        ).purchase
 
     # then
     assert (purchase.state, purchase.confirm_at) == ("pending", at("2036-01-13T12:00:00"))

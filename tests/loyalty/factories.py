@@ -67,8 +67,9 @@ class LoyaltyAccountFactory(DjangoModelFactory):
 
 
 class CouponDefinitionFactory(DjangoModelFactory):
-    """A coupon of the default program made by coupon_definition_create: 5.00 off unless told otherwise. Any other
-    field of the model (channels, valid_from, limits, auto_apply, ...) and eligible_tiers pass through."""
+    """A coupon of the default program made by coupon_definition_create: 5.00 off unless told otherwise (a free item
+    has no value). Any other field of the model (channels, valid_from, limits, auto_apply, ...) and eligible_tiers
+    pass through."""
 
     class Meta:
         model = CouponDefinition
@@ -78,7 +79,9 @@ class CouponDefinitionFactory(DjangoModelFactory):
     code = factory.Sequence(lambda n: f"coupon-{n}")
     name = factory.LazyAttribute(lambda definition: definition.code.replace("-", " ").title())
     kind = CouponDefinition.Kind.AMOUNT
-    value = Decimal("5.00")
+    value = factory.LazyAttribute(
+        lambda definition: Decimal("0") if definition.kind == CouponDefinition.Kind.FREE_ITEM else Decimal("5.00")
+    )
 
     @classmethod
     def _create(cls, model_class, **fields):

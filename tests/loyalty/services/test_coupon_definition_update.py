@@ -8,8 +8,8 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from loyalty.models import CouponDefinition, Program, Tier, TierBenefitCoupon, Voucher
-from loyalty.services.coupon_definitions import coupon_definition_create, coupon_definition_update
-from loyalty.services.vouchers import voucher_issue
+from loyalty.services.coupon_definitions import coupon_definition_update
+from tests.loyalty.factories import VoucherFactory
 
 NOW = datetime(2026, 3, 1, 9, 10, tzinfo=UTC)
 
@@ -20,8 +20,8 @@ def gold(program):
 
 
 @pytest.fixture
-def definition(program):
-    return coupon_definition_create(
+def definition(program, coupon_definition_factory):
+    return coupon_definition_factory(
         program=program, code="spring-10", name="Spring 10", kind=CouponDefinition.Kind.PERCENT, value=Decimal("10")
     )
 
@@ -35,7 +35,7 @@ def _tiers(definition) -> list[str]:
 
 
 def _redeem_one(definition) -> None:
-    voucher = voucher_issue(definition=definition, now=NOW)
+    voucher = VoucherFactory(definition=definition, now=NOW)
     Voucher.objects.filter(pk=voucher.pk).update(
         status=Voucher.Status.REDEEMED, redeemed_at=NOW, redeemed_transaction_id="T1", redemption_amount=Decimal("1")
     )
@@ -129,9 +129,9 @@ def test_the_discount_is_fixed_once_a_voucher_was_redeemed(definition, changes):
     assert _row(definition) == before
 
 
-def test_the_discount_may_change_while_nothing_was_redeemed(definition):
+def test_the_discount_may_change_while_nothing_was_redeemed(definition, voucher_factory):
     # given
-    voucher_issue(definition=definition, now=NOW)
+    voucher_factory(definition=definition, now=NOW)
 
     # when
     coupon_definition_update(definition=definition, kind=CouponDefinition.Kind.AMOUNT, value=Decimal("5"))
@@ -140,10 +140,10 @@ def test_the_discount_may_change_while_nothing_was_redeemed(definition):
     assert (_row(definition)["kind"], _row(definition)["value"]) == ("amount", Decimal("5.00"))
 
 
-def test_the_total_limit_cannot_fall_below_the_live_vouchers(definition):
+def test_the_total_limit_cannot_fall_below_the_live_vouchers(definition, voucher_factory):
     # given: 3 live vouchers and a cancelled one, which frees its place
     for _ in range(4):
-        voucher_issue(definition=definition, now=NOW)
+        voucher_factory(definition=definition, now=NOW)
     Voucher.objects.filter(pk=Voucher.objects.order_by("pk").first().pk).update(status=Voucher.Status.CANCELLED)
     before = _row(definition)
 

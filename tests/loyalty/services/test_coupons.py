@@ -30,8 +30,8 @@ def gold(program):
 
 
 @pytest.fixture
-def welcome(program):
-    return coupon_definition_create(
+def welcome(program, coupon_definition_factory):
+    return coupon_definition_factory(
         program=program,
         code="welcome-10",
         name="Welcome_10",
@@ -149,11 +149,11 @@ def test_issue_with_an_unknown_origin_is_refused_and_writes_nothing(welcome, mem
     assert _events() == []
 
 
-def test_limit_total_counts_live_vouchers_and_cancelled_ones_free_their_place(welcome):
+def test_limit_total_counts_live_vouchers_and_cancelled_ones_free_their_place(welcome, voucher_factory):
     # given
     CouponDefinition.objects.filter(pk=welcome.pk).update(limit_total=2)
-    first = voucher_issue(definition=welcome, now=NOW)
-    voucher_issue(definition=welcome, now=NOW)
+    first = voucher_factory(definition=welcome, now=NOW)
+    voucher_factory(definition=welcome, now=NOW)
 
     # when
     error = _error(voucher_issue, definition=welcome, now=NOW)
@@ -166,10 +166,10 @@ def test_limit_total_counts_live_vouchers_and_cancelled_ones_free_their_place(we
     assert Voucher.objects.filter(status="issued").count() == 2
 
 
-def test_limit_per_customer_on_issue(welcome, member, customer_factory):
+def test_limit_per_customer_on_issue(welcome, member, customer_factory, voucher_factory):
     # given
     CouponDefinition.objects.filter(pk=welcome.pk).update(limit_per_customer=1)
-    voucher_issue(definition=welcome, customer=member, now=NOW)
+    voucher_factory(definition=welcome, customer=member, now=NOW)
 
     # when
     error = _error(voucher_issue, definition=welcome, customer=member, now=NOW)
@@ -197,9 +197,9 @@ def test_issue_of_an_inactive_or_ended_definition_is_refused(welcome, member, ch
     assert _events() == []
 
 
-def test_claim_of_an_anonymous_code_binds_it_and_emits_the_voucher_claimed_fields(welcome, member):
+def test_claim_of_an_anonymous_code_binds_it_and_emits_the_voucher_claimed_fields(welcome, member, voucher_factory):
     # given
-    voucher = voucher_issue(definition=welcome, now=NOW)
+    voucher = voucher_factory(definition=welcome, now=NOW)
     typed = voucher.code.lower().replace("-", " ")
 
     # when
@@ -224,9 +224,9 @@ def test_claim_of_an_anonymous_code_binds_it_and_emits_the_voucher_claimed_field
     }
 
 
-def test_claim_of_ones_own_voucher_twice_claims_it_once(welcome, member):
+def test_claim_of_ones_own_voucher_twice_claims_it_once(welcome, member, voucher_factory):
     # given
-    voucher = voucher_issue(definition=welcome, customer=member, now=NOW)
+    voucher = voucher_factory(definition=welcome, customer=member, now=NOW)
 
     # when
     voucher_claim(code=voucher.code, customer=member, now=NOW + timedelta(minutes=2))
@@ -237,9 +237,9 @@ def test_claim_of_ones_own_voucher_twice_claims_it_once(welcome, member):
     assert [event["type"] for event in _events()] == ["coupon.issued", "coupon.claimed"]
 
 
-def test_claim_of_another_customers_voucher_is_not_found(welcome, member, customer_factory):
+def test_claim_of_another_customers_voucher_is_not_found(welcome, member, customer_factory, voucher_factory):
     # given
-    voucher = voucher_issue(definition=welcome, customer=customer_factory(), now=NOW)
+    voucher = voucher_factory(definition=welcome, customer=customer_factory(), now=NOW)
 
     # when
     error = _error(voucher_claim, code=voucher.code, customer=member, now=NOW)
@@ -250,11 +250,11 @@ def test_claim_of_another_customers_voucher_is_not_found(welcome, member, custom
     assert len(_events("coupon.claimed")) == 0
 
 
-def test_claim_respects_the_per_customer_limit(welcome, member):
+def test_claim_respects_the_per_customer_limit(welcome, member, voucher_factory):
     # given
     CouponDefinition.objects.filter(pk=welcome.pk).update(limit_per_customer=1)
-    voucher_issue(definition=welcome, customer=member, now=NOW)
-    anonymous = voucher_issue(definition=welcome, now=NOW)
+    voucher_factory(definition=welcome, customer=member, now=NOW)
+    anonymous = voucher_factory(definition=welcome, now=NOW)
 
     # when
     error = _error(voucher_claim, code=anonymous.code, customer=member, now=NOW)
@@ -264,9 +264,9 @@ def test_claim_respects_the_per_customer_limit(welcome, member):
     assert Voucher.objects.get(pk=anonymous.pk).customer is None
 
 
-def test_validate_returns_the_discount_and_writes_nothing(welcome, member):
+def test_validate_returns_the_discount_and_writes_nothing(welcome, member, voucher_factory):
     # given
-    voucher = voucher_issue(definition=welcome, customer=member, now=NOW)
+    voucher = voucher_factory(definition=welcome, customer=member, now=NOW)
     before = Voucher.objects.values().get(pk=voucher.pk)
 
     # when
@@ -278,11 +278,11 @@ def test_validate_returns_the_discount_and_writes_nothing(welcome, member):
     assert len(_events()) == 1
 
 
-def test_validate_lists_every_reason(welcome, member, gold):
+def test_validate_lists_every_reason(welcome, member, gold, voucher_factory):
     # given
     welcome.eligible_tiers.set([gold])
     CouponDefinition.objects.filter(pk=welcome.pk).update(min_basket=Decimal("60.00"), channels=["pos"])
-    voucher = voucher_issue(definition=welcome, customer=member, now=NOW)
+    voucher = voucher_factory(definition=welcome, customer=member, now=NOW)
 
     # when
     result = voucher_validate(code=voucher.code, customer=member, channel="web", lines=CART, now=NOW)
@@ -293,11 +293,11 @@ def test_validate_lists_every_reason(welcome, member, gold):
     )
 
 
-def test_gold_member_is_eligible_for_a_gold_coupon(welcome, member, gold):
+def test_gold_member_is_eligible_for_a_gold_coupon(welcome, member, gold, voucher_factory):
     # given
     welcome.eligible_tiers.set([gold])
     LoyaltyAccount.objects.filter(customer=member).update(tier=gold)
-    voucher = voucher_issue(definition=welcome, customer=member, now=NOW)
+    voucher = voucher_factory(definition=welcome, customer=member, now=NOW)
 
     # when
     result = voucher_validate(code=voucher.code, customer=member, channel="scan_and_go", lines=CART, now=NOW)
@@ -314,10 +314,10 @@ def test_validate_of_an_unknown_code_is_not_found(welcome):
     assert (error.code, error.status) == (LoyaltyErrorCode.COUPON_NOT_FOUND, 404)
 
 
-def test_redeem_records_the_discount_and_emits_coupon_redeemed(welcome, member, store_factory):
+def test_redeem_records_the_discount_and_emits_coupon_redeemed(welcome, member, store_factory, voucher_factory):
     # given
     store = store_factory(code="SF01")
-    voucher = voucher_issue(definition=welcome, customer=member, now=NOW)
+    voucher = voucher_factory(definition=welcome, customer=member, now=NOW)
 
     # when
     redeemed = _redeem(voucher, member, store=store)
@@ -347,10 +347,12 @@ def test_redeem_records_the_discount_and_emits_coupon_redeemed(welcome, member, 
     }
 
 
-def test_redeem_again_with_the_same_transaction_returns_the_first_result(welcome, member, store_factory):
+def test_redeem_again_with_the_same_transaction_returns_the_first_result(
+    welcome, member, store_factory, voucher_factory
+):
     # given
     store = store_factory(code="SF01")
-    voucher = voucher_issue(definition=welcome, customer=member, now=NOW)
+    voucher = voucher_factory(definition=welcome, customer=member, now=NOW)
     first = _redeem(voucher, member, store=store)
 
     # when
@@ -362,9 +364,9 @@ def test_redeem_again_with_the_same_transaction_returns_the_first_result(welcome
     assert len(_events("coupon.redeemed")) == 1
 
 
-def test_a_retry_whose_cart_gives_the_same_discount_returns_the_first_result(welcome, member):
+def test_a_retry_whose_cart_gives_the_same_discount_returns_the_first_result(welcome, member, voucher_factory):
     # given: redeemed with the cart's lines; the retry sends only its total (as the events API's amount does)
-    voucher = voucher_issue(definition=welcome, customer=member, now=NOW)
+    voucher = voucher_factory(definition=welcome, customer=member, now=NOW)
     first = _redeem(voucher, member)
     before = Voucher.objects.values().get(pk=voucher.pk)
 
@@ -377,12 +379,14 @@ def test_a_retry_whose_cart_gives_the_same_discount_returns_the_first_result(wel
     assert len(_events("coupon.redeemed")) == 1
 
 
-def test_an_amount_coupon_retried_with_a_larger_cart_returns_the_first_result(program, member):
+def test_an_amount_coupon_retried_with_a_larger_cart_returns_the_first_result(
+    program, member, coupon_definition_factory, voucher_factory
+):
     # given: 5 off whatever the cart, so the larger cart gives the same discount
-    five_off = coupon_definition_create(
+    five_off = coupon_definition_factory(
         program=program, code="five-off", name="5 off", kind="amount", value=Decimal("5")
     )
-    voucher = voucher_issue(definition=five_off, customer=member, now=NOW)
+    voucher = voucher_factory(definition=five_off, customer=member, now=NOW)
     first = _redeem(voucher, member)
 
     # when
@@ -393,9 +397,11 @@ def test_an_amount_coupon_retried_with_a_larger_cart_returns_the_first_result(pr
     assert len(_events("coupon.redeemed")) == 1
 
 
-def test_the_same_transaction_with_a_cart_giving_another_discount_is_409_and_writes_nothing(welcome, member):
+def test_the_same_transaction_with_a_cart_giving_another_discount_is_409_and_writes_nothing(
+    welcome, member, voucher_factory
+):
     # given
-    voucher = voucher_issue(definition=welcome, customer=member, now=NOW)
+    voucher = voucher_factory(definition=welcome, customer=member, now=NOW)
     _redeem(voucher, member)
     before = Voucher.objects.values().get(pk=voucher.pk)
 
@@ -417,11 +423,11 @@ def test_the_same_transaction_with_a_cart_giving_another_discount_is_409_and_wri
 
 @pytest.mark.parametrize(("first_store", "retry_store"), [("SF01", "SF02"), ("SF01", None), (None, "SF02")])
 def test_the_same_transaction_from_another_store_is_409_and_writes_nothing(
-    welcome, member, store_factory, first_store, retry_store
+    welcome, member, store_factory, first_store, retry_store, voucher_factory
 ):
     # given
     stores = {code: store_factory(code=code) for code in ("SF01", "SF02")}
-    voucher = voucher_issue(definition=welcome, customer=member, now=NOW)
+    voucher = voucher_factory(definition=welcome, customer=member, now=NOW)
     _redeem(voucher, member, store=stores.get(first_store))
     before = Voucher.objects.values().get(pk=voucher.pk)
 
@@ -439,11 +445,11 @@ def test_the_same_transaction_from_another_store_is_409_and_writes_nothing(
     assert len(_events("coupon.redeemed")) == 1
 
 
-def test_redeeming_an_anonymous_code_counts_the_vouchers_the_customer_holds(welcome, member):
+def test_redeeming_an_anonymous_code_counts_the_vouchers_the_customer_holds(welcome, member, voucher_factory):
     # given: one use per customer, and the member holds a claimed voucher of the coupon
     CouponDefinition.objects.filter(pk=welcome.pk).update(limit_per_customer=1)
-    claimed = voucher_claim(code=voucher_issue(definition=welcome, now=NOW).code, customer=member, now=NOW)
-    anonymous = voucher_issue(definition=welcome, now=NOW)
+    claimed = voucher_claim(code=voucher_factory(definition=welcome, now=NOW).code, customer=member, now=NOW)
+    anonymous = voucher_factory(definition=welcome, now=NOW)
     before = list(Voucher.objects.order_by("pk").values())
 
     # when
@@ -462,10 +468,12 @@ def test_redeeming_an_anonymous_code_counts_the_vouchers_the_customer_holds(welc
     assert _redeem(claimed, member).status == "redeemed"
 
 
-def test_a_second_anonymous_code_beyond_the_per_customer_limit_is_refused(welcome, member, customer_factory):
+def test_a_second_anonymous_code_beyond_the_per_customer_limit_is_refused(
+    welcome, member, customer_factory, voucher_factory
+):
     # given
     CouponDefinition.objects.filter(pk=welcome.pk).update(limit_per_customer=1)
-    first, second = (voucher_issue(definition=welcome, now=NOW) for _ in range(2))
+    first, second = (voucher_factory(definition=welcome, now=NOW) for _ in range(2))
     _redeem(first, member)
     before = Voucher.objects.values().get(pk=second.pk)
 
@@ -479,9 +487,9 @@ def test_a_second_anonymous_code_beyond_the_per_customer_limit_is_refused(welcom
     assert _redeem(second, customer_factory(), transaction_id="SF01-0042-10002").status == "redeemed"
 
 
-def test_redeem_with_another_transaction_is_already_redeemed(welcome, member):
+def test_redeem_with_another_transaction_is_already_redeemed(welcome, member, voucher_factory):
     # given
-    voucher = voucher_issue(definition=welcome, customer=member, now=NOW)
+    voucher = voucher_factory(definition=welcome, customer=member, now=NOW)
     _redeem(voucher, member)
 
     # when
@@ -493,10 +501,10 @@ def test_redeem_with_another_transaction_is_already_redeemed(welcome, member):
     assert len(_events("coupon.redeemed")) == 1
 
 
-def test_refused_redeem_writes_nothing(welcome, member):
+def test_refused_redeem_writes_nothing(welcome, member, voucher_factory):
     # given
     CouponDefinition.objects.filter(pk=welcome.pk).update(min_basket=Decimal("100.00"))
-    voucher = voucher_issue(definition=welcome, customer=member, now=NOW)
+    voucher = voucher_factory(definition=welcome, customer=member, now=NOW)
     before = Voucher.objects.values().get(pk=voucher.pk)
 
     # when
@@ -512,9 +520,9 @@ def test_refused_redeem_writes_nothing(welcome, member):
     assert [event["type"] for event in _events()] == ["coupon.issued"]
 
 
-def test_redeem_of_another_customers_voucher_is_not_eligible(welcome, member, customer_factory):
+def test_redeem_of_another_customers_voucher_is_not_eligible(welcome, member, customer_factory, voucher_factory):
     # given
-    voucher = voucher_issue(definition=welcome, customer=customer_factory(), now=NOW)
+    voucher = voucher_factory(definition=welcome, customer=customer_factory(), now=NOW)
 
     # when
     error = _error(_redeem, voucher=voucher, customer=member)
@@ -523,9 +531,9 @@ def test_redeem_of_another_customers_voucher_is_not_eligible(welcome, member, cu
     assert (error.code, error.extra) == (LoyaltyErrorCode.COUPON_NOT_ELIGIBLE, {"reasons": ["other_customer"]})
 
 
-def test_anonymous_code_redeemed_by_a_customer_is_bound_to_them(welcome, member):
+def test_anonymous_code_redeemed_by_a_customer_is_bound_to_them(welcome, member, voucher_factory):
     # given
-    voucher = voucher_issue(definition=welcome, now=NOW)
+    voucher = voucher_factory(definition=welcome, now=NOW)
 
     # when
     redeemed = _redeem(voucher, member)
@@ -534,12 +542,12 @@ def test_anonymous_code_redeemed_by_a_customer_is_bound_to_them(welcome, member)
     assert (redeemed.customer, redeemed.status) == (member, "redeemed")
 
 
-def test_free_item_coupon_needs_its_item_in_the_basket(program, member):
+def test_free_item_coupon_needs_its_item_in_the_basket(program, member, coupon_definition_factory, voucher_factory):
     # given
-    coffee = coupon_definition_create(
+    coffee = coupon_definition_factory(
         program=program, code="coffee", name="Free coffee", kind="free_item", product_id="COFFEE"
     )
-    voucher = voucher_issue(definition=coffee, customer=member, now=NOW)
+    voucher = voucher_factory(definition=coffee, customer=member, now=NOW)
 
     # when
     error = _error(_redeem, voucher=voucher, customer=member)
@@ -550,9 +558,9 @@ def test_free_item_coupon_needs_its_item_in_the_basket(program, member):
     assert redeemed.redemption_amount == Decimal("3.20")
 
 
-def test_expires_at_is_exclusive(welcome, member):
+def test_expires_at_is_exclusive(welcome, member, voucher_factory):
     # given
-    voucher = voucher_issue(definition=welcome, customer=member, expires_at=NOW + timedelta(minutes=10), now=NOW)
+    voucher = voucher_factory(definition=welcome, customer=member, expires_at=NOW + timedelta(minutes=10), now=NOW)
 
     # when
     error = _error(_redeem, voucher=voucher, customer=member, now=NOW + timedelta(minutes=10))
@@ -563,9 +571,9 @@ def test_expires_at_is_exclusive(welcome, member):
     assert redeemed.status == "redeemed"
 
 
-def test_cancelled_voucher_cannot_be_claimed_or_redeemed(welcome, member):
+def test_cancelled_voucher_cannot_be_claimed_or_redeemed(welcome, member, voucher_factory):
     # given
-    voucher = voucher_issue(definition=welcome, customer=member, now=NOW)
+    voucher = voucher_factory(definition=welcome, customer=member, now=NOW)
 
     # when
     cancelled = voucher_cancel(code=voucher.code, now=NOW)
@@ -581,9 +589,9 @@ def test_cancelled_voucher_cannot_be_claimed_or_redeemed(welcome, member):
         assert (error.code, error.status) == (LoyaltyErrorCode.COUPON_CANCELLED, 409)
 
 
-def test_redeemed_voucher_cannot_be_cancelled(welcome, member):
+def test_redeemed_voucher_cannot_be_cancelled(welcome, member, voucher_factory):
     # given
-    voucher = voucher_issue(definition=welcome, customer=member, now=NOW)
+    voucher = voucher_factory(definition=welcome, customer=member, now=NOW)
     _redeem(voucher, member)
 
     # when
@@ -594,12 +602,12 @@ def test_redeemed_voucher_cannot_be_cancelled(welcome, member):
     assert Voucher.objects.get(pk=voucher.pk).status == "redeemed"
 
 
-def test_expire_due_marks_due_vouchers_in_batches_and_is_safe_to_rerun(welcome, member):
+def test_expire_due_marks_due_vouchers_in_batches_and_is_safe_to_rerun(welcome, member, voucher_factory):
     # given
-    due = [voucher_issue(definition=welcome, expires_at=NOW + timedelta(days=1), now=NOW) for _ in range(3)]
-    later = voucher_issue(definition=welcome, expires_at=NOW + timedelta(days=1, seconds=1), now=NOW)
+    due = [voucher_factory(definition=welcome, expires_at=NOW + timedelta(days=1), now=NOW) for _ in range(3)]
+    later = voucher_factory(definition=welcome, expires_at=NOW + timedelta(days=1, seconds=1), now=NOW)
     claimed = voucher_claim(code=due[0].code, customer=member, now=NOW)
-    redeemed = voucher_issue(definition=welcome, expires_at=NOW + timedelta(hours=1), now=NOW)
+    redeemed = voucher_factory(definition=welcome, expires_at=NOW + timedelta(hours=1), now=NOW)
     _redeem(redeemed, member)
     run_at = NOW + timedelta(days=1)
 
@@ -613,9 +621,11 @@ def test_expire_due_marks_due_vouchers_in_batches_and_is_safe_to_rerun(welcome, 
     assert (statuses[claimed.pk], statuses[later.pk], statuses[redeemed.pk]) == ("expired", "issued", "redeemed")
 
 
-def test_a_replay_of_the_transaction_by_another_customer_is_already_redeemed(welcome, member, customer_factory):
+def test_a_replay_of_the_transaction_by_another_customer_is_already_redeemed(
+    welcome, member, customer_factory, voucher_factory
+):
     # given: an anonymous code redeemed by the member (which binds it to them)
-    voucher = voucher_issue(definition=welcome, now=NOW)
+    voucher = voucher_factory(definition=welcome, now=NOW)
     _redeem(voucher, member)
     before = Voucher.objects.values().get(pk=voucher.pk)
     stranger = customer_factory()
@@ -631,9 +641,9 @@ def test_a_replay_of_the_transaction_by_another_customer_is_already_redeemed(wel
     assert len(_events("coupon.redeemed")) == 1
 
 
-def test_an_anonymous_redemption_is_replayed_for_no_customer(welcome):
+def test_an_anonymous_redemption_is_replayed_for_no_customer(welcome, voucher_factory):
     # given
-    voucher = voucher_issue(definition=welcome, now=NOW)
+    voucher = voucher_factory(definition=welcome, now=NOW)
     first = _redeem(voucher, None)
 
     # when
@@ -643,10 +653,10 @@ def test_an_anonymous_redemption_is_replayed_for_no_customer(welcome):
     assert (again.pk, again.customer, again.redeemed_at) == (first.pk, None, first.redeemed_at)
 
 
-def test_claim_after_the_coupon_ended_is_refused_for_a_voucher_without_expiry(welcome, member):
+def test_claim_after_the_coupon_ended_is_refused_for_a_voucher_without_expiry(welcome, member, voucher_factory):
     # given: issued with no expiry (its coupon had no end then), the coupon ended since
     CouponDefinition.objects.filter(pk=welcome.pk).update(valid_until=None)
-    voucher = voucher_issue(definition=welcome, now=NOW)
+    voucher = voucher_factory(definition=welcome, now=NOW)
     assert voucher.expires_at is None
     CouponDefinition.objects.filter(pk=welcome.pk).update(valid_until=UNTIL)
 
@@ -659,10 +669,10 @@ def test_claim_after_the_coupon_ended_is_refused_for_a_voucher_without_expiry(we
     assert (before_the_end.status, before_the_end.claimed_at) == ("claimed", UNTIL - timedelta(seconds=1))
 
 
-def test_refused_late_claim_writes_nothing(welcome, member):
+def test_refused_late_claim_writes_nothing(welcome, member, voucher_factory):
     # given
     CouponDefinition.objects.filter(pk=welcome.pk).update(valid_until=None)
-    voucher = voucher_issue(definition=welcome, now=NOW)
+    voucher = voucher_factory(definition=welcome, now=NOW)
     CouponDefinition.objects.filter(pk=welcome.pk).update(valid_until=NOW + timedelta(days=1))
     before = Voucher.objects.values().get(pk=voucher.pk)
 

@@ -11,14 +11,11 @@ from decimal import Decimal
 import pytest
 
 from core.exceptions import ApplicationError
-from crm.services.context import ChangeContext
 from loyalty.coupon_codes import code_normalise
 from loyalty.error_codes import LoyaltyErrorCode
 from loyalty.models import CouponDefinition, LoyaltyAccount, Program, Tier, Voucher
 from loyalty.rules.coupons import CartLine
-from loyalty.services.coupon_definitions import coupon_definition_create
 from loyalty.services.coupon_redemptions import VoucherValidation, voucher_redeem, voucher_validate
-from loyalty.services.enrolment import loyalty_account_enroll
 from loyalty.services.vouchers import voucher_cancel, voucher_issue
 from webhooks.models import WebhookEvent
 
@@ -34,9 +31,9 @@ def gold(program):
 
 
 @pytest.fixture
-def gold_ten(program, gold):
+def gold_ten(program, gold, coupon_definition_factory):
     """The coupon Scan & Go offers gold members without a voucher: 10% off, once per customer."""
-    return coupon_definition_create(
+    return coupon_definition_factory(
         program=program,
         code="gold-10",
         name="Gold 10%",
@@ -107,12 +104,12 @@ def test_validate_answers_for_the_voucher_redeeming_would_issue_and_writes_nothi
     assert _written() == ([], 0)
 
 
-def test_validate_lists_every_reason_the_coupon_does_not_apply(gold_ten, customer_factory):
+def test_validate_lists_every_reason_the_coupon_does_not_apply(gold_ten, customer_factory, loyalty_account_factory):
     # given: a member without a tier, a web-only coupon with a minimum basket that has not started yet
     CouponDefinition.objects.filter(pk=gold_ten.pk).update(
         channels=["web"], min_basket=Decimal("60.00"), valid_from=NOW + timedelta(days=1)
     )
-    guest_tier = loyalty_account_enroll(customer=customer_factory(), context=ChangeContext()).customer
+    guest_tier = loyalty_account_factory().customer
 
     # when
     result = _validate(guest_tier)
@@ -123,10 +120,12 @@ def test_validate_lists_every_reason_the_coupon_does_not_apply(gold_ten, custome
     )
 
 
-def test_validate_counts_every_live_voucher_of_the_coupon_against_the_limits(gold_ten, member, enrolled_account, gold):
+def test_validate_counts_every_live_voucher_of_the_coupon_against_the_limits(
+    gold_ten, member, enrolled_account, gold, voucher_factory
+):
     # given: the member holds an unredeemed voucher of the coupon (limit 1 per customer); the coupon's total is 2
     CouponDefinition.objects.filter(pk=gold_ten.pk).update(limit_total=2)
-    voucher_issue(definition=gold_ten, customer=member, now=NOW)
+    voucher_factory(definition=gold_ten, customer=member, now=NOW)
     other = enrolled_account()
     LoyaltyAccount.objects.filter(pk=other.pk).update(tier=gold)
 
@@ -293,10 +292,10 @@ def test_the_same_transaction_from_another_customer_is_already_redeemed_and_writ
 
 
 def test_the_same_transaction_after_a_voucher_code_of_the_coupon_another_customer_redeemed_is_refused(
-    gold_ten, member, other_member
+    gold_ten, member, other_member, voucher_factory
 ):
     # given: the other member redeemed a voucher of the coupon (held, by its own code) in the transaction
-    held = voucher_issue(definition=gold_ten, customer=other_member, now=NOW)
+    held = voucher_factory(definition=gold_ten, customer=other_member, now=NOW)
     _redeem(other_member, code=held.code)
     before = _written()
 
@@ -308,9 +307,11 @@ def test_the_same_transaction_after_a_voucher_code_of_the_coupon_another_custome
     assert _written() == before
 
 
-def test_the_same_transaction_id_for_another_coupon_is_not_a_replay(gold_ten, member, other_member, program, gold):
+def test_the_same_transaction_id_for_another_coupon_is_not_a_replay(
+    gold_ten, member, other_member, program, gold, coupon_definition_factory
+):
     # given
-    coupon_definition_create(
+    coupon_definition_factory(
         program=program,
         code="gold-5",
         name="Gold 5%",
@@ -378,9 +379,9 @@ def test_the_total_limit_holds_across_customers(gold_ten, member, enrolled_accou
     assert _written() == before
 
 
-def test_a_cancelled_voucher_of_the_coupon_frees_its_place(gold_ten, member):
+def test_a_cancelled_voucher_of_the_coupon_frees_its_place(gold_ten, member, voucher_factory):
     # given
-    held = voucher_issue(definition=gold_ten, customer=member, now=NOW)
+    held = voucher_factory(definition=gold_ten, customer=member, now=NOW)
     voucher_cancel(code=held.code, now=NOW)
 
     # when
@@ -423,9 +424,9 @@ def test_a_member_of_another_tier_is_refused(gold_ten, enrolled_account):
     assert _written() == ([], 0)
 
 
-def test_a_free_item_coupon_needs_its_item_in_the_basket(program, member):
+def test_a_free_item_coupon_needs_its_item_in_the_basket(program, member, coupon_definition_factory):
     # given
-    coupon_definition_create(
+    coupon_definition_factory(
         program=program, code="free-mug", name="Free mug", kind="free_item", product_id="MUG", auto_apply=True
     )
 
@@ -463,10 +464,12 @@ def test_redeem_of_a_coupon_code_that_is_not_auto_apply_is_not_found_and_writes_
     assert _written() == ([], 0)
 
 
-def test_the_coupon_code_is_looked_for_in_the_customers_programs_only(gold_ten, member, customer_factory):
+def test_the_coupon_code_is_looked_for_in_the_customers_programs_only(
+    gold_ten, member, customer_factory, coupon_definition_factory
+):
     # given: a partner program with its own auto-apply "gold-10", and one of its members
     partner = Program.objects.create(code="partner", name="Partner program")
-    partner_coupon = coupon_definition_create(
+    partner_coupon = coupon_definition_factory(
         program=partner, code="gold-10", name="Partner 5", kind="amount", value=Decimal("5"), auto_apply=True
     )
     partner_member = customer_factory()
@@ -484,9 +487,11 @@ def test_the_coupon_code_is_looked_for_in_the_customers_programs_only(gold_ten, 
     assert (error.code, error.status) == (LoyaltyErrorCode.COUPON_NOT_FOUND, 404)
 
 
-def test_a_voucher_code_takes_precedence_over_an_equal_coupon_code(gold_ten, member, program):
+def test_a_voucher_code_takes_precedence_over_an_equal_coupon_code(
+    gold_ten, member, program, coupon_definition_factory
+):
     # given: a voucher whose code normalises as "gold-10" does (generated codes never do: see the report)
-    other = coupon_definition_create(program=program, code="five-off", name="5 off", kind="amount", value=Decimal(5))
+    other = coupon_definition_factory(program=program, code="five-off", name="5 off", kind="amount", value=Decimal(5))
     Voucher.objects.create(
         definition=other,
         code="GOLD-10",

@@ -16,9 +16,9 @@ from core.exceptions import ApplicationError
 from loyalty.models import Voucher
 from loyalty.rules.coupons import CartLine
 from loyalty.services import coupon_redemptions, vouchers
-from loyalty.services.coupon_definitions import coupon_definition_create
 from loyalty.services.coupon_redemptions import voucher_redeem
 from loyalty.services.vouchers import voucher_claim, voucher_issue
+from tests.loyalty.factories import CouponDefinitionFactory
 from webhooks.models import WebhookEvent
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -44,13 +44,15 @@ def in_threads(count, work):
         return list(pool.map(run, range(count)))
 
 
-def test_two_tills_redeeming_one_voucher_at_once_exactly_one_succeeds(on_postgres, program, enrolled_account):
+def test_two_tills_redeeming_one_voucher_at_once_exactly_one_succeeds(
+    on_postgres, program, enrolled_account, coupon_definition_factory, voucher_factory
+):
     # given
     customer = enrolled_account().customer
-    definition = coupon_definition_create(
+    definition = coupon_definition_factory(
         program=program, code="five-off", name="5 off", kind="amount", value=Decimal("5")
     )
-    voucher = voucher_issue(definition=definition, customer=customer, now=NOW)
+    voucher = voucher_factory(definition=definition, customer=customer, now=NOW)
 
     def redeem(index):
         voucher_redeem(
@@ -74,9 +76,9 @@ def test_two_tills_redeeming_one_voucher_at_once_exactly_one_succeeds(on_postgre
     assert WebhookEvent.objects.filter(type="coupon.redeemed").count() == 1
 
 
-def test_concurrent_issues_never_overrun_the_total_limit(on_postgres, program):
+def test_concurrent_issues_never_overrun_the_total_limit(on_postgres, program, coupon_definition_factory):
     # given
-    definition = coupon_definition_create(
+    definition = coupon_definition_factory(
         program=program, code="last-one", name="Last one", kind="amount", value=Decimal("5"), limit_total=1
     )
 
@@ -89,7 +91,7 @@ def test_concurrent_issues_never_overrun_the_total_limit(on_postgres, program):
 
 
 def _auto_apply_coupon(program, **limits):
-    return coupon_definition_create(
+    return CouponDefinitionFactory(
         program=program, code="gold-10", name="Gold 10", kind="percent", value=Decimal("10"), auto_apply=True, **limits
     )
 
@@ -183,14 +185,14 @@ def _redeem_anonymous(code, customer, transaction_id):
 
 
 def test_one_customer_redeeming_two_anonymous_codes_at_once_with_one_use_left_gets_one(
-    on_postgres, program, enrolled_account, monkeypatch
+    on_postgres, program, enrolled_account, monkeypatch, coupon_definition_factory, voucher_factory
 ):
     # given: two anonymous codes of a coupon once per customer, taken to two tills by the same customer
     customer = enrolled_account().customer
-    definition = coupon_definition_create(
+    definition = coupon_definition_factory(
         program=program, code="once", name="Once", kind="amount", value=Decimal("5"), limit_per_customer=1
     )
-    codes = [voucher_issue(definition=definition, now=NOW).code for _ in range(2)]
+    codes = [voucher_factory(definition=definition, now=NOW).code for _ in range(2)]
     _hold_the_counts_open(monkeypatch)
     refusals = []
 
@@ -216,14 +218,14 @@ def test_one_customer_redeeming_two_anonymous_codes_at_once_with_one_use_left_ge
 
 
 def test_a_claim_racing_a_redemption_of_another_anonymous_code_for_one_customer_gets_one(
-    on_postgres, program, enrolled_account, monkeypatch
+    on_postgres, program, enrolled_account, monkeypatch, coupon_definition_factory, voucher_factory
 ):
     # given
     customer = enrolled_account().customer
-    definition = coupon_definition_create(
+    definition = coupon_definition_factory(
         program=program, code="once", name="Once", kind="amount", value=Decimal("5"), limit_per_customer=1
     )
-    claimed_code, redeemed_code = (voucher_issue(definition=definition, now=NOW).code for _ in range(2))
+    claimed_code, redeemed_code = (voucher_factory(definition=definition, now=NOW).code for _ in range(2))
     _hold_the_counts_open(monkeypatch)
 
     def claim_or_redeem(index):

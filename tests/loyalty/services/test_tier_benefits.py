@@ -10,16 +10,16 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from loyalty.models import CouponDefinition, Program, Tier, TierBenefitCoupon, TierBenefitGrant, TierChange, Voucher
-from loyalty.services.coupon_definitions import coupon_definition_create
 from loyalty.services.ledger import EntrySource, account_lock
 from loyalty.services.points import points_add
 from loyalty.services.tier_benefits import tier_benefit_coupon_create, tier_benefit_coupon_update, tier_benefits_issue
+from tests.loyalty.factories import CouponDefinitionFactory
 
 NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
 
 def coupon(program, code, **fields):
-    return coupon_definition_create(
+    return CouponDefinitionFactory(
         program=program, code=code, name=code, kind=CouponDefinition.Kind.PERCENT, value=Decimal("10"), **fields
     )
 

@@ -16,9 +16,7 @@ from loyalty.coupon_codes import ALPHABET, GROUP_SIZE, GROUPS, PLACEHOLDER, code
 from loyalty.error_codes import LoyaltyErrorCode
 from loyalty.models import CouponDefinition, Voucher, VoucherBatch
 from loyalty.services import voucher_batches
-from loyalty.services.coupon_definitions import coupon_definition_create
 from loyalty.services.voucher_batches import voucher_batch_create, voucher_batch_generate
-from loyalty.services.vouchers import voucher_issue
 from loyalty.tasks import generate_voucher_batch_task
 
 # The peak of Python memory (tracemalloc) while the job makes 20,000 or 100,000 codes, measured: about 1 MB on SQLite
@@ -30,8 +28,8 @@ PEAK_MEMORY_BOUND = 4_000_000
 
 
 @pytest.fixture
-def definition(program):
-    return coupon_definition_create(
+def definition(program, coupon_definition_factory):
+    return coupon_definition_factory(
         program=program,
         code="spring-5",
         name="Spring 5 off",
@@ -85,9 +83,9 @@ def test_creating_a_batch_queues_the_job_after_commit_and_the_job_issues_anonymo
     assert set(vouchers.values_list("origin", "batch")) == {("batch", batch.pk)}
 
 
-def test_each_voucher_records_the_batch_that_made_it(definition):
+def test_each_voucher_records_the_batch_that_made_it(definition, voucher_factory):
     # given: a voucher issued to a customer by hand, and two batches of the same coupon
-    by_hand = voucher_issue(definition=definition)
+    by_hand = voucher_factory(definition=definition)
     first = queued(definition, 3)
     second = queued(definition, 2)
 
@@ -155,9 +153,9 @@ def test_a_second_run_continues_from_the_committed_progress_and_never_exceeds_th
     assert Voucher.objects.filter(definition=definition).count() == 10
 
 
-def test_a_code_collision_retries_the_chunk_with_new_codes(definition, monkeypatch):
+def test_a_code_collision_retries_the_chunk_with_new_codes(definition, monkeypatch, voucher_factory):
     # given: the last code of the first chunk drawn is one that already exists
-    existing = voucher_issue(definition=definition)
+    existing = voucher_factory(definition=definition)
     original = voucher_batches.voucher_codes_generate
     draws = []
 
@@ -226,10 +224,10 @@ def test_a_code_pattern_saved_past_its_validator_fails_the_batch(definition):
     assert not Voucher.objects.exists()
 
 
-def test_the_definitions_total_limit_is_respected(definition):
+def test_the_definitions_total_limit_is_respected(definition, voucher_factory):
     # given
     CouponDefinition.objects.filter(pk=definition.pk).update(limit_total=10)
-    voucher_issue(definition=definition)
+    voucher_factory(definition=definition)
 
     # when refused up front
     with pytest.raises(ApplicationError) as raised:
@@ -241,8 +239,8 @@ def test_the_definitions_total_limit_is_respected(definition):
 
     # given: vouchers issued after the batch was queued leave less room than it asked for
     batch = queued(definition, 9)
-    voucher_issue(definition=definition)
-    voucher_issue(definition=definition)
+    voucher_factory(definition=definition)
+    voucher_factory(definition=definition)
 
     # when
     voucher_batch_generate(batch_pk=batch.pk, chunk_size=4)

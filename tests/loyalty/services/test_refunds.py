@@ -8,24 +8,14 @@ from loyalty.services.ledger import EntrySource, account_balances, open_lots
 from loyalty.services.points import points_subtract
 from loyalty.services.purchases import (
     purchase_accept,
-    purchase_checkout,
     purchase_refund,
     purchase_reject,
-    request_fingerprint,
 )
+from tests.loyalty.factories import PurchaseFactory
 
 
 def checkout(account, transaction_id, total, burned=0):
-    payload = {"transaction_id": transaction_id, "total": total, "points_burned": burned}
-    return purchase_checkout(
-        account=account,
-        transaction_id=transaction_id,
-        total=Decimal(total),
-        lines=[],
-        items=[],
-        points_burned=burned,
-        fingerprint=request_fingerprint(payload),
-    ).purchase
+    return PurchaseFactory(account=account, transaction_id=transaction_id, total=total, points_burned=burned)
 
 
 def spend(account, points):

@@ -8,8 +8,9 @@ from django.db import transaction
 from loyalty.models import LoyaltyAccount, Tier, TierChange
 from loyalty.services.ledger import EntrySource, account_lock
 from loyalty.services.points import points_add
-from loyalty.services.purchases import purchase_accept, purchase_checkout, purchase_refund, request_fingerprint
+from loyalty.services.purchases import purchase_accept, purchase_refund
 from loyalty.services.tiers import qualifying_value, tier_evaluate_expiry
+from tests.loyalty.factories import PurchaseFactory
 
 
 def at(day):
@@ -17,17 +18,8 @@ def at(day):
 
 
 def checkout(account, transaction_id, total, day):
-    payload = {"transaction_id": transaction_id, "total": total}
     with time_machine.travel(at(day), tick=False):
-        return purchase_checkout(
-            account=account,
-            transaction_id=transaction_id,
-            total=Decimal(total),
-            lines=[],
-            items=[],
-            points_burned=0,
-            fingerprint=request_fingerprint(payload),
-        ).purchase
+        return PurchaseFactory(account=account, transaction_id=transaction_id, total=total)
 
 
 def evaluate_expiry(account, day):

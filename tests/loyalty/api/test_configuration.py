@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from loyalty.models import CouponDefinition, Program, Tier, TierBenefitCoupon
-from loyalty.services.coupon_definitions import coupon_definition_create
+from tests.loyalty.factories import CouponDefinitionFactory
 
 NOW = "2026-06-24T10:15:00+00:00"
 
@@ -221,7 +221,7 @@ def test_key_without_loyalty_read_scope_is_403(make_api_client, scopes, db):
 def _coupon(program, code, **fields):
     fields.setdefault("kind", CouponDefinition.Kind.AMOUNT)
     fields.setdefault("value", Decimal("5"))
-    return coupon_definition_create(program=program, code=code, name=code.title(), **fields)
+    return CouponDefinitionFactory(program=program, code=code, name=code.title(), **fields)
 
 
 @pytest.fixture

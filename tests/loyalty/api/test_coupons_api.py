@@ -11,7 +11,6 @@ from django.test.utils import CaptureQueriesContext
 from crm.models import Customer
 from loyalty.coupon_codes import code_normalise
 from loyalty.models import CouponDefinition, Tier, Voucher
-from loyalty.services.coupon_definitions import coupon_definition_create
 from tests.loyalty.api import events_support as support
 from tests.loyalty.api.events_support import NOW, post_event, summary
 from webhooks.models import WebhookEvent
@@ -46,8 +45,8 @@ def reader(make_api_client):
 
 
 @pytest.fixture
-def welcome(program):
-    return coupon_definition_create(
+def welcome(program, coupon_definition_factory):
+    return coupon_definition_factory(
         program=program,
         code="welcome-10",
         name="Welcome_10",
@@ -141,9 +140,9 @@ def test_list_answers_the_customers_vouchers_newest_first(reader, sally, welcome
     }
 
 
-def test_list_filters_by_status_and_channel(reader, sally, welcome, program):
+def test_list_filters_by_status_and_channel(reader, sally, welcome, program, coupon_definition_factory):
     # given
-    web_only = coupon_definition_create(
+    web_only = coupon_definition_factory(
         program=program, code="web-5", name="Web_5", kind="amount", value=Decimal("5"), channels=["web"]
     )
     _voucher(welcome, "WELCOME-AAAA", sally, status=Voucher.Status.CLAIMED, claimed_at=ISSUED_AT)
@@ -202,9 +201,11 @@ def _list_queries(reader):
     return len(queries)
 
 
-def test_list_runs_a_fixed_number_of_queries(reader, sally, welcome, program, django_assert_num_queries):
+def test_list_runs_a_fixed_number_of_queries(
+    reader, sally, welcome, program, django_assert_num_queries, coupon_definition_factory
+):
     # given
-    other = coupon_definition_create(program=program, code="other", name="Other", kind="amount", value=Decimal(1))
+    other = coupon_definition_factory(program=program, code="other", name="Other", kind="amount", value=Decimal(1))
     _voucher(welcome, "WELCOME-AAAA", sally)
     reader.get(LIST)  # the key's first use is recorded once
     one = _list_queries(reader)
@@ -321,10 +322,10 @@ def test_validate_answers_the_discount_and_writes_nothing(reader, sally, welcome
     assert _written() == before
 
 
-def test_validate_answers_every_reason_it_does_not_apply(reader, sally, program):
+def test_validate_answers_every_reason_it_does_not_apply(reader, sally, program, coupon_definition_factory):
     # given
     gold = Tier.objects.create(program=program, rank=1, code="gold", name="Gold", threshold=Decimal("1000"))
-    definition = coupon_definition_create(
+    definition = coupon_definition_factory(
         program=program,
         code="gold-web",
         name="Gold web",
@@ -661,9 +662,9 @@ def test_coupon_redeem_event_bad_data_is_400_naming_the_field(writer, sally, wel
 # ------------------------------------------------------------------------------------------------- customer 360
 
 
-def test_embed_coupons_shows_the_vouchers_usable_now(reader, sally, welcome, program):
+def test_embed_coupons_shows_the_vouchers_usable_now(reader, sally, welcome, program, coupon_definition_factory):
     # given
-    paused = coupon_definition_create(
+    paused = coupon_definition_factory(
         program=program, code="paused", name="Paused", kind="amount", value=Decimal("5"), is_active=False
     )
     _voucher(welcome, "WELCOME-AAAA", sally)

@@ -10,7 +10,6 @@ from django.test.utils import CaptureQueriesContext
 
 from loyalty.coupon_codes import code_normalise
 from loyalty.models import CouponDefinition, Voucher
-from loyalty.services.coupon_definitions import coupon_definition_create
 from tests.loyalty.api import events_support as support
 from tests.loyalty.api.events_support import NOW, post_event, summary
 from webhooks.models import WebhookEvent
@@ -42,9 +41,9 @@ def sally(member):
 
 
 @pytest.fixture
-def members_ten(program):
+def members_ten(program, coupon_definition_factory):
     """An auto-apply coupon for every member, once per customer."""
-    return coupon_definition_create(
+    return coupon_definition_factory(
         program=program,
         code="members-10",
         name="Members 10%",
@@ -255,10 +254,10 @@ def _usable_voucher(definition, code, customer):
 
 
 def test_embed_coupons_shows_usable_vouchers_of_every_channel_in_a_fixed_number_of_queries(
-    reader, sally, members_ten, program
+    reader, sally, members_ten, program, coupon_definition_factory
 ):
     # given: a web-only coupon's voucher is shown too; each new voucher costs no query
-    web_only = coupon_definition_create(
+    web_only = coupon_definition_factory(
         program=program, code="web-5", name="Web 5", kind="amount", value=Decimal("5"), channels=["web"]
     )
     _usable_voucher(web_only, "WEB-AAAA", sally)

@@ -12,7 +12,6 @@ from crm.models import ApiClient, Store
 from crm.services.api_clients import api_key_hash
 from loyalty.coupon_codes import code_normalise
 from loyalty.models import CouponDefinition, Voucher
-from loyalty.services.coupon_definitions import coupon_definition_create
 from tests.loyalty.api import events_support as support
 from tests.loyalty.api.events_support import NOW, post_event, summary
 from webhooks.models import WebhookEvent
@@ -51,8 +50,8 @@ def sally(member):
 
 
 @pytest.fixture
-def voucher(program, sally):
-    welcome = coupon_definition_create(
+def voucher(program, sally, coupon_definition_factory):
+    welcome = coupon_definition_factory(
         program=program,
         code="welcome-10",
         name="Welcome_10",

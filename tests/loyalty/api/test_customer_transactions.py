@@ -9,9 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from crm.models import Customer
-from crm.services.context import ChangeContext
 from loyalty.models import PointsEntry, Program, Voucher
-from loyalty.services.enrolment import loyalty_account_enroll
 from loyalty.services.ledger import EntrySource
 from loyalty.services.points import points_add, points_reserve_for_transaction, points_subtract
 from loyalty.services.purchases import purchase_checkout, request_fingerprint
@@ -28,12 +26,12 @@ def reader(make_api_client):
 
 
 @pytest.fixture
-def ada(customer_factory, program):
+def ada(customer_factory, program, loyalty_account_factory):
     """Ada, enrolled on 2026-01-05 in a program whose points are spendable at once and expire after 365 days."""
     Program.objects.filter(pk=program.pk).update(points_expiry_days=365, pending_days=0)
     with time_machine.travel("2026-01-05T10:00:00+00:00", tick=False):
         customer = customer_factory(first_name="Ada", last_name="Lovelace")
-        account = loyalty_account_enroll(customer=customer, context=ChangeContext())
+        account = loyalty_account_factory(customer=customer)
     return customer, account
 
 

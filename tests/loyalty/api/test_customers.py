@@ -9,9 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from crm.models import Customer
-from crm.services.context import ChangeContext
 from loyalty.models import LoyaltyAccount, Program, Tier
-from loyalty.services.enrolment import loyalty_account_enroll
 from loyalty.services.ledger import EntrySource
 from loyalty.services.points import points_reserve_for_transaction
 from loyalty.services.purchases import purchase_accept, purchase_checkout, purchase_reject, request_fingerprint
@@ -60,7 +58,7 @@ def reader(make_api_client):
 
 
 @pytest.fixture
-def ada(customer_factory, address_factory, program):
+def ada(customer_factory, address_factory, program, loyalty_account_factory):
     """Ada, enrolled on 2026-01-05 with one address, in a program whose points expire after 365 days."""
     Program.objects.filter(pk=program.pk).update(points_expiry_days=365)
     with time_machine.travel("2026-01-05T10:00:00+00:00", tick=False):
@@ -75,7 +73,7 @@ def ada(customer_factory, address_factory, program):
         )
         customer.profile_address = address_factory(customer=customer, address_line1="1 Main St", position=0)
         customer.save()
-        account = loyalty_account_enroll(customer=customer, context=ChangeContext())
+        account = loyalty_account_factory(customer=customer)
     return customer, account
 
 
@@ -234,11 +232,13 @@ def test_renewal_is_confirmed_once_enough_points_fall_in_the_window(reader, ada,
     }
 
 
-def test_entry_tier_has_no_renewal_and_the_top_tier_no_upgrade(reader, ada, tiers, customer_factory):
+def test_entry_tier_has_no_renewal_and_the_top_tier_no_upgrade(
+    reader, ada, tiers, customer_factory, loyalty_account_factory
+):
     # given
     member, _account = ada
     gold_customer = customer_factory()
-    gold_account = loyalty_account_enroll(customer=gold_customer, context=ChangeContext())
+    gold_account = loyalty_account_factory(customer=gold_customer)
     checkout(gold_account, "G1", "6000.00", "2026-01-10T10:00:00+00:00")
 
     # when
@@ -477,7 +477,7 @@ def test_full_view_query_budget(reader, ada, tiers, django_assert_max_num_querie
 
 
 def test_full_view_query_count_does_not_grow_with_purchases_lots_or_addresses(
-    reader, ada, tiers, customer_factory, address_factory
+    reader, ada, tiers, customer_factory, address_factory, loyalty_account_factory
 ):
     # given
     small, small_account = ada
@@ -486,7 +486,7 @@ def test_full_view_query_count_does_not_grow_with_purchases_lots_or_addresses(
     for _ in range(8):
         large.profile_address = address_factory(customer=large)
     large.save()
-    large_account = loyalty_account_enroll(customer=large, context=ChangeContext())
+    large_account = loyalty_account_factory(customer=large)
     checkout(large_account, "L", "1000.00", "2026-01-02T10:00:00+00:00")  # Silver too, so both renew
     for number in range(15):
         checkout(large_account, f"L{number}", "50.00", f"2026-0{1 + number % 5}-{10 + number % 15}T10:00:00+00:00")

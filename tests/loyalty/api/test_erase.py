@@ -6,9 +6,7 @@ import pytest
 import time_machine
 
 from crm.models import Address, Customer
-from crm.services.context import ChangeContext
 from loyalty.models import LoyaltyAccount, PointsEntry, Purchase
-from loyalty.services.enrolment import loyalty_account_enroll
 from loyalty.services.ledger import account_balances
 from loyalty.services.purchases import purchase_checkout, request_fingerprint
 
@@ -22,11 +20,11 @@ def privacy(make_api_client):
 
 
 @pytest.fixture
-def ada(customer_factory, address_factory):
+def ada(customer_factory, address_factory, loyalty_account_factory):
     customer = customer_factory(first_name="Ada", last_name="Lovelace", email="ada@example.com")
     customer.profile_address = address_factory(customer=customer)
     customer.save()
-    account = loyalty_account_enroll(customer=customer, context=ChangeContext())
+    account = loyalty_account_factory(customer=customer)
     purchase_checkout(
         account=account,
         transaction_id="T1",

@@ -6,9 +6,7 @@ from decimal import Decimal
 import pytest
 
 from crm.models import ConsentChange, Customer
-from crm.services.context import ChangeContext
 from loyalty.models import LoyaltyAccount, PointsEntry, Purchase
-from loyalty.services.enrolment import loyalty_account_enroll
 from tests.loyalty.api import events_support as support
 from tests.loyalty.api.events_support import NOW, new_entry_ids, post_event, summary, transaction_summary
 
@@ -404,12 +402,14 @@ def test_checkout_spends_the_points_reserved_for_its_transaction(writer, member)
     assert [(event["kind"], event["points"]) for event in body["events"]] == [("release", 10)]
 
 
-def test_a_refund_of_another_customers_transaction_is_not_found(writer, member, customer_factory):
+def test_a_refund_of_another_customers_transaction_is_not_found(
+    writer, member, customer_factory, loyalty_account_factory
+):
     # given
     member()
     post_event(writer, "checkout", data={"transaction_id": "T1", "total": "100.00"})
     other = customer_factory(public_id="C2002")
-    loyalty_account_enroll(customer=other, context=ChangeContext())
+    loyalty_account_factory(customer=other)
 
     # when
     response = post_event(writer, "refund", customer="C2002", data={"transaction_id": "T1"})

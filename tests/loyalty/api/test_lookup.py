@@ -5,8 +5,6 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from crm.models import Customer
-from crm.services.context import ChangeContext
-from loyalty.services.enrolment import loyalty_account_enroll
 
 ERASED = {"message": "Customer is deleted after PII delete request", "code": "CUSTOMER_ERASED", "extra": {}}
 
@@ -18,7 +16,7 @@ def reader(make_api_client):
 
 
 @pytest.fixture
-def ada(customer_factory):
+def ada(customer_factory, loyalty_account_factory):
     customer = customer_factory(
         first_name="Ada",
         last_name="Lovelace",
@@ -26,7 +24,7 @@ def ada(customer_factory):
         phone_mobile="+12175550100",
         alternate_customer_id="ERP-0042",
     )
-    account = loyalty_account_enroll(customer=customer, context=ChangeContext())
+    account = loyalty_account_factory(customer=customer)
     return customer, account
 
 

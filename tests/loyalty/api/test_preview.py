@@ -8,9 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from crm.models import Customer
-from crm.services.context import ChangeContext
 from loyalty.models import LoyaltyAccount, PointsEntry, Program, Purchase, Tier
-from loyalty.services.enrolment import loyalty_account_enroll
 
 CART = {
     "total": "120.00",
@@ -58,10 +56,10 @@ def test_without_customer_the_entry_tier_applies(reader, silver):
     assert response.json() == {"base": 100, "bonus": 0, "points": 100, "eligible_total": 100.0, "currency": "USD"}
 
 
-def test_customer_tier_multiplier_gives_the_bonus(reader, silver, customer_factory):
+def test_customer_tier_multiplier_gives_the_bonus(reader, silver, customer_factory, loyalty_account_factory):
     # given
     customer = customer_factory()
-    account = loyalty_account_enroll(customer=customer, context=ChangeContext())
+    account = loyalty_account_factory(customer=customer)
     LoyaltyAccount.objects.filter(pk=account.pk).update(tier=silver)
 
     # when
@@ -93,10 +91,10 @@ def test_customer_who_never_enrolled_previews_at_the_entry_tier(reader, silver, 
     assert response.json() == {"base": 19, "bonus": 0, "points": 19, "eligible_total": 19.99, "currency": "USD"}
 
 
-def test_preview_writes_nothing(reader, silver, customer_factory):
+def test_preview_writes_nothing(reader, silver, customer_factory, loyalty_account_factory):
     # given
     customer = customer_factory()
-    loyalty_account_enroll(customer=customer, context=ChangeContext())
+    loyalty_account_factory(customer=customer)
     before = _row_counts()
 
     # when

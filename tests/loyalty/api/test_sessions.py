@@ -13,11 +13,10 @@ from crm.services.context import ChangeContext
 from crm.services.privacy import customer_erase
 from loyalty.coupon_codes import code_normalise
 from loyalty.models import CouponDefinition, LoyaltyAccount, Program, Tier, Voucher
-from loyalty.services.coupon_definitions import coupon_definition_create
-from loyalty.services.enrolment import loyalty_account_enroll
 from loyalty.services.ledger import EntrySource
 from loyalty.services.membership import loyalty_account_opt_out
 from loyalty.services.points import points_add
+from tests.loyalty.factories import CouponDefinitionFactory
 from webhooks.models import WebhookEvent
 
 pytestmark = pytest.mark.django_db
@@ -93,7 +92,7 @@ def identity(state, public_id="C000000000001", merchant_id="shop-1001", **change
 
 
 def _coupon(program, code, kind=CouponDefinition.Kind.AMOUNT, value=Decimal("5"), **fields):
-    return coupon_definition_create(program=program, code=code, name=code.title(), kind=kind, value=value, **fields)
+    return CouponDefinitionFactory(program=program, code=code, name=code.title(), kind=kind, value=value, **fields)
 
 
 def _voucher(definition, code, customer=None, status=Voucher.Status.ISSUED, **fields):
@@ -277,7 +276,7 @@ def test_a_blocked_customer_is_blocked_and_never_enrolled(shop, customer_factory
     assert written() == before
 
 
-def test_a_blocked_account_is_blocked(shop, customer_factory):
+def test_a_blocked_account_is_blocked(shop, customer_factory, loyalty_account_factory):
     # given
     customer = customer_factory(
         public_id="CBLOCKED0002",
@@ -286,7 +285,7 @@ def test_a_blocked_account_is_blocked(shop, customer_factory):
         last_name="",
         alternate_customer_id="shop-1001",
     )
-    account = loyalty_account_enroll(customer=customer, context=ChangeContext())
+    account = loyalty_account_factory(customer=customer)
     LoyaltyAccount.objects.filter(pk=account.pk).update(state=LoyaltyAccount.State.BLOCKED)
 
     # when

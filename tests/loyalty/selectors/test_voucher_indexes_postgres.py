@@ -12,7 +12,6 @@ from django.test.utils import CaptureQueriesContext
 
 from loyalty.models import CouponDefinition, Program, Voucher
 from loyalty.selectors.dashboard import DashboardPeriod, dashboard_redemptions_per_coupon
-from loyalty.services.coupon_definitions import coupon_definition_create
 
 pytestmark = pytest.mark.postgres
 
@@ -22,10 +21,10 @@ START = datetime(2024, 3, 1, tzinfo=UTC)
 
 
 @pytest.fixture
-def six_thousand_vouchers(on_postgres, db):
+def six_thousand_vouchers(on_postgres, db, coupon_definition_factory):
     program = Program.objects.get(is_default=True)
     coupons = [
-        coupon_definition_create(
+        coupon_definition_factory(
             program=program, code=f"c{index}", name=f"C{index}", kind=CouponDefinition.Kind.AMOUNT, value=Decimal("5")
         )
         for index in range(3)

@@ -9,28 +9,26 @@ from django.utils import timezone
 
 from loyalty.models import CouponDefinition, Voucher, VoucherBatch
 from loyalty.services import vouchers
-from loyalty.services.coupon_definitions import coupon_definition_create
 from loyalty.services.voucher_batches import voucher_batches_sweep
-from loyalty.services.vouchers import voucher_issue
 from loyalty.tasks import expire_vouchers_task, sweep_voucher_batches_task
 
 
 @pytest.fixture
-def definition(program):
-    return coupon_definition_create(
+def definition(program, coupon_definition_factory):
+    return coupon_definition_factory(
         program=program, code="flash", name="Flash", kind=CouponDefinition.Kind.AMOUNT, value=Decimal("3")
     )
 
 
 def test_expire_vouchers_task_expires_every_due_voucher_in_batches_and_a_second_run_changes_nothing(
-    definition, monkeypatch
+    definition, monkeypatch, voucher_factory
 ):
     # given: 5 due vouchers, with batches of 2; one not yet due and one cancelled stay as they are
     monkeypatch.setattr(vouchers, "EXPIRY_BATCH", 2)
     now = timezone.now()
-    due = [voucher_issue(definition=definition, expires_at=now - timedelta(minutes=i + 1)) for i in range(5)]
-    live = voucher_issue(definition=definition, expires_at=now + timedelta(days=1))
-    cancelled = voucher_issue(definition=definition, expires_at=now - timedelta(days=1))
+    due = [voucher_factory(definition=definition, expires_at=now - timedelta(minutes=i + 1)) for i in range(5)]
+    live = voucher_factory(definition=definition, expires_at=now + timedelta(days=1))
+    cancelled = voucher_factory(definition=definition, expires_at=now - timedelta(days=1))
     Voucher.objects.filter(pk=cancelled.pk).update(status=Voucher.Status.CANCELLED)
 
     # when

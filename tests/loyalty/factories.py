@@ -9,6 +9,7 @@ import factory
 from factory.django import DjangoModelFactory
 
 from crm.services.context import ChangeContext
+from loyalty.coupon_codes import code_normalise
 from loyalty.models import CouponDefinition, LoyaltyAccount, Program, Purchase, Tier, Voucher
 from loyalty.selectors.accounts import program_get_default
 from loyalty.services.coupon_definitions import coupon_definition_create
@@ -90,7 +91,8 @@ class CouponDefinitionFactory(DjangoModelFactory):
 
 class VoucherFactory(DjangoModelFactory):
     """A voucher issued by voucher_issue (a unique code, the coupon's limits, coupon.issued for a customer's): to
-    `customer`, or an anonymous code when customer is None."""
+    `customer`, or an anonymous code when customer is None. `code` replaces the generated code with one the test
+    names, as a till would scan it."""
 
     class Meta:
         model = Voucher
@@ -100,8 +102,12 @@ class VoucherFactory(DjangoModelFactory):
     customer = None
 
     @classmethod
-    def _create(cls, model_class, **fields):
-        return voucher_issue(**fields)
+    def _create(cls, model_class, *, code=None, **fields):
+        voucher = voucher_issue(**fields)
+        if code is not None:
+            voucher.code, voucher.normalised_code = code, code_normalise(code)
+            Voucher.objects.filter(pk=voucher.pk).update(code=voucher.code, normalised_code=voucher.normalised_code)
+        return voucher
 
 
 class PurchaseFactory(DjangoModelFactory):

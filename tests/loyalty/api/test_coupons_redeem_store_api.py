@@ -10,7 +10,6 @@ import pytest
 
 from crm.models import ApiClient, Store
 from crm.services.api_clients import api_key_hash
-from loyalty.coupon_codes import code_normalise
 from loyalty.models import CouponDefinition, Voucher
 from tests.loyalty.api import events_support as support
 from tests.loyalty.api.events_support import NOW, post_event, summary
@@ -50,7 +49,7 @@ def sally(member):
 
 
 @pytest.fixture
-def voucher(program, sally, coupon_definition_factory):
+def voucher(program, sally, coupon_definition_factory, voucher_factory):
     welcome = coupon_definition_factory(
         program=program,
         code="welcome-10",
@@ -59,13 +58,8 @@ def voucher(program, sally, coupon_definition_factory):
         value=Decimal("10"),
         valid_until=UNTIL,
     )
-    return Voucher.objects.create(
-        definition=welcome,
-        code="WELCOME-AAAA",
-        normalised_code=code_normalise("WELCOME-AAAA"),
-        customer=sally,
-        issued_at=datetime(2026, 6, 1, 9, 0, tzinfo=UTC),
-        expires_at=UNTIL,
+    return voucher_factory(
+        definition=welcome, code="WELCOME-AAAA", customer=sally, now=datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
     )
 
 

@@ -488,17 +488,11 @@ def test_the_coupon_code_is_looked_for_in_the_customers_programs_only(
 
 
 def test_a_voucher_code_takes_precedence_over_an_equal_coupon_code(
-    gold_ten, member, program, coupon_definition_factory
+    gold_ten, member, program, coupon_definition_factory, voucher_factory
 ):
     # given: a voucher whose code normalises as "gold-10" does (generated codes never do: see the report)
     other = coupon_definition_factory(program=program, code="five-off", name="5 off", kind="amount", value=Decimal(5))
-    Voucher.objects.create(
-        definition=other,
-        code="GOLD-10",
-        normalised_code=code_normalise("GOLD-10"),
-        customer=member,
-        issued_at=NOW,
-    )
+    voucher_factory(definition=other, code="GOLD-10", customer=member, now=NOW)
 
     # when
     redeemed = _redeem(member)

@@ -1,7 +1,6 @@
 """GET /api/v1/customers/{id}/transactions: the customer's points ledger, filtered by kind and date, cursor-paged."""
 
 from base64 import b64encode
-from decimal import Decimal
 
 import pytest
 import time_machine
@@ -12,7 +11,7 @@ from crm.models import Customer
 from loyalty.models import PointsEntry, Program, Voucher
 from loyalty.services.ledger import EntrySource
 from loyalty.services.points import points_add, points_reserve_for_transaction, points_subtract
-from loyalty.services.purchases import purchase_checkout, request_fingerprint
+from tests.loyalty.factories import PurchaseFactory
 
 pytestmark = pytest.mark.django_db
 ERASED = {"message": "Customer is deleted after PII delete request", "code": "CUSTOMER_ERASED", "extra": {}}
@@ -40,17 +39,8 @@ def _url(customer):
 
 
 def _checkout(account, transaction_id, total, moment):
-    payload = {"transaction_id": transaction_id, "total": total}
     with time_machine.travel(moment, tick=False):
-        purchase_checkout(
-            account=account,
-            transaction_id=transaction_id,
-            total=Decimal(total),
-            lines=[],
-            items=[],
-            points_burned=0,
-            fingerprint=request_fingerprint(payload),
-        )
+        PurchaseFactory(account=account, transaction_id=transaction_id, total=total)
 
 
 def _history(account):

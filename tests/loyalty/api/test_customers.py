@@ -12,7 +12,8 @@ from crm.models import Customer
 from loyalty.models import LoyaltyAccount, Program, Tier
 from loyalty.services.ledger import EntrySource
 from loyalty.services.points import points_reserve_for_transaction
-from loyalty.services.purchases import purchase_accept, purchase_checkout, purchase_reject, request_fingerprint
+from loyalty.services.purchases import purchase_accept, purchase_reject
+from tests.loyalty.factories import PurchaseFactory
 
 ERASED = {"message": "Customer is deleted after PII delete request", "code": "CUSTOMER_ERASED", "extra": {}}
 ALL_EMBEDS = "expiry_schedule,upgrade,renewal,transactions,addresses"
@@ -20,17 +21,8 @@ FULL_VIEW_QUERY_BUDGET = 12
 
 
 def checkout(account, transaction_id, total, moment, burned=0):
-    payload = {"transaction_id": transaction_id, "total": total, "points_burned": burned}
     with time_machine.travel(moment, tick=False):
-        return purchase_checkout(
-            account=account,
-            transaction_id=transaction_id,
-            total=Decimal(total),
-            lines=[],
-            items=[],
-            points_burned=burned,
-            fingerprint=request_fingerprint(payload),
-        ).purchase
+        return PurchaseFactory(account=account, transaction_id=transaction_id, total=total, points_burned=burned)
 
 
 @pytest.fixture

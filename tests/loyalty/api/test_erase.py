@@ -1,14 +1,11 @@
 """POST /api/v1/customers/{id}/erase (scope privacy) and what every API answers afterwards."""
 
-from decimal import Decimal
-
 import pytest
 import time_machine
 
 from crm.models import Address, Customer
 from loyalty.models import LoyaltyAccount, PointsEntry, Purchase
 from loyalty.services.ledger import account_balances
-from loyalty.services.purchases import purchase_checkout, request_fingerprint
 
 ERASED = {"message": "Customer is deleted after PII delete request", "code": "CUSTOMER_ERASED", "extra": {}}
 
@@ -20,20 +17,12 @@ def privacy(make_api_client):
 
 
 @pytest.fixture
-def ada(customer_factory, address_factory, loyalty_account_factory):
+def ada(customer_factory, address_factory, loyalty_account_factory, purchase_factory):
     customer = customer_factory(first_name="Ada", last_name="Lovelace", email="ada@example.com")
     customer.profile_address = address_factory(customer=customer)
     customer.save()
     account = loyalty_account_factory(customer=customer)
-    purchase_checkout(
-        account=account,
-        transaction_id="T1",
-        total=Decimal("120.00"),
-        lines=[],
-        items=[],
-        points_burned=0,
-        fingerprint=request_fingerprint({"transaction_id": "T1"}),
-    )
+    purchase_factory(account=account, transaction_id="T1", total="120.00")
     return customer, account
 
 

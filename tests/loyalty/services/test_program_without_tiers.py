@@ -4,10 +4,8 @@ from decimal import Decimal
 
 import pytest
 
-from crm.services.context import ChangeContext
 from loyalty.models import PointsEntry, Program, TierChange
 from loyalty.rules.tiers import tier_reached
-from loyalty.services.enrolment import loyalty_account_enroll
 from loyalty.services.purchases import purchase_checkout, request_fingerprint
 
 
@@ -16,10 +14,10 @@ def test_tier_reached_refuses_an_empty_tier_list():
         tier_reached([], Decimal("10"))
 
 
-def test_a_checkout_in_a_program_without_tiers_earns_points_and_assigns_no_tier(customer_factory):
+def test_a_checkout_in_a_program_without_tiers_earns_points_and_assigns_no_tier(loyalty_account_factory):
     # given
     program = Program.objects.create(code="points-only", name="Points only", earn_rate=Decimal("2"))
-    account = loyalty_account_enroll(customer=customer_factory(), context=ChangeContext(), program=program)
+    account = loyalty_account_factory(program=program)
     payload = {"transaction_id": "T-1", "total": "25.00"}
 
     # when

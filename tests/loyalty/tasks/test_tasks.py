@@ -15,13 +15,12 @@ from django.db import OperationalError, connections
 from kombu.transport.filesystem import Transport as FilesystemTransport
 
 from config.celery_app import app as celery_app
-from crm.services.context import ChangeContext
 from loyalty.models import LoyaltyAccount, PointsEntry, Program, Purchase, Tier, TierChange
-from loyalty.services.enrolment import loyalty_account_enroll
 from loyalty.services.ledger import EntrySource, account_balances
 from loyalty.services.points import points_add, points_subtract
-from loyalty.services.purchases import purchase_checkout, purchase_refund, purchase_reject, request_fingerprint
+from loyalty.services.purchases import purchase_refund, purchase_reject
 from loyalty.tasks import confirm_due_purchases_task, evaluate_tier_expiry_task, expire_points_task
+from tests.loyalty.factories import PurchaseFactory
 from tests.webhooks.helpers import celery_app_configured
 
 WORKER_WAIT_SECONDS = 30
@@ -33,16 +32,7 @@ def at(moment: str) -> datetime:
 
 
 def checkout(account, transaction_id, total, burned=0):
-    payload = {"transaction_id": transaction_id, "total": str(total), "points_burned": burned}
-    return purchase_checkout(
-        account=account,
-        transaction_id=transaction_id,
-        total=Decimal(total),
-        lines=[],
-        items=[],
-        points_burned=burned,
-        fingerprint=request_fingerprint(payload),
-    ).purchase
+    return PurchaseFactory(account=account, transaction_id=transaction_id, total=total, points_burned=burned)
 
 
 def everything_the_jobs_write():
@@ -330,11 +320,13 @@ def filesystem_celery_app(tmp_path, monkeypatch):
         yield app
 
 
-def test_a_real_worker_consumes_the_queue_and_expires_points(transactional_db, customer_factory, filesystem_celery_app):
+def test_a_real_worker_consumes_the_queue_and_expires_points(
+    transactional_db, filesystem_celery_app, loyalty_account_factory
+):
     # given
     program = Program.objects.create(code="worker", name="Worker test", points_expiry_days=30)
     Tier.objects.create(program=program, rank=0, code="member", name="Member")
-    account = loyalty_account_enroll(customer=customer_factory(), context=ChangeContext(), program=program)
+    account = loyalty_account_factory(program=program)
     with time_machine.travel(at("2026-01-01T00:00:00"), tick=False):
         points_add(account=account, points=100, origin=EntrySource(source="event"))
     finished = threading.Event()

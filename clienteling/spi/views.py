@@ -12,7 +12,6 @@ is one operation with its own input serializer and service call.
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
@@ -39,7 +38,6 @@ from crm.selectors import (
     customer_search,
 )
 from crm.services.context import ChangeContext
-from crm.services.stores import associate_get_or_create, store_get_or_create
 from loyalty.models import CouponDefinition
 from loyalty.selectors.accounts import (
     customer_order_count_annotation,
@@ -88,20 +86,14 @@ def _unwrapped_body(data: Any) -> dict[str, Any]:
     return data
 
 
-def _change_context(request: Request, attribution: dict[str, str | None]) -> ChangeContext:
+def _service_arguments(request: Request, validated: dict[str, Any]) -> dict[str, Any]:
+    """The sign-up or update service's arguments: the profile, consents and addresses, and the store and associate
+    the change is attributed to, once the API key is known to act for that store (403 STORE_NOT_ALLOWED)."""
     client = api_client_of(request)
-    store = associate = None
-    store_code = attribution.get("store_id")
+    attribution = validated.get("store_attribution", {})
+    store_code = attribution.get("store_id") or None
     if store_code:
         api_client_store_check(client=client, store_code=store_code, field="store_id")
-        store = store_get_or_create(code=store_code)
-        associate_code = attribution.get("associate_id")
-        if associate_code:
-            associate = associate_get_or_create(store=store, code=associate_code)
-    return ChangeContext(channel=ConsentChange.Channel.POS, store=store, associate=associate, api_client=client)
-
-
-def _service_arguments(validated: dict[str, Any]) -> dict[str, Any]:
     profile = dict(validated.get("profile", {}))
     profile.pop("customer_id", None)
     profile_address = profile.pop("address", None)
@@ -110,6 +102,9 @@ def _service_arguments(validated: dict[str, Any]) -> dict[str, Any]:
         "consents": dict(validated.get("consents", {})),
         "profile_address": profile_address or None,
         "addresses": [address for address in validated.get("address_list", []) if address],
+        "context": ChangeContext(channel=ConsentChange.Channel.POS, api_client=client),
+        "store_code": store_code,
+        "associate_code": attribution.get("associate_id") or None,
     }
 
 
@@ -140,9 +135,7 @@ class CustomerCollectionSpiApi(SpiApi):
         serializer = CustomerInputSerializer(data=_unwrapped_body(request.data))
         serializer.is_valid(raise_exception=True)
         validated = serializer.validated_data
-        with transaction.atomic():
-            context = _change_context(request, validated.get("store_attribution", {}))
-            customer = customer_sign_up(context=context, **_service_arguments(validated))
+        customer = customer_sign_up(**_service_arguments(request, validated))
         customer = customer_get(public_id=customer.public_id, queryset=spi_customer_queryset())
         # 200 rather than 201: the vendor documents "a response with the new customer object" and connectors
         # are configured per operation, so the plainest success status is the safest.
@@ -174,10 +167,7 @@ class CustomerCollectionSpiApi(SpiApi):
                 code=SpiErrorCode.MISSING_CUSTOMER_ID,
                 extra={"field": "customer_id"},
             )
-        with transaction.atomic():
-            customer = customer_get(public_id=customer_id, queryset=Customer.objects.select_for_update())
-            context = _change_context(request, validated.get("store_attribution", {}))
-            customer_profile_update(customer=customer, context=context, **_service_arguments(validated))
+        customer_profile_update(public_id=customer_id, **_service_arguments(request, validated))
         customer = customer_get(public_id=customer_id, queryset=spi_customer_queryset())
         return Response(spi_envelope("customer", spi_customer_representation(customer)))
 

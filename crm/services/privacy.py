@@ -4,6 +4,7 @@ loyalty ledger, purchases, account number); consent history holds no PII and sta
 
 from django.db import transaction
 
+from crm.lock_objects import customer_qs_select_for_update
 from crm.models import CONSENT_NAMES, Address, Customer
 from crm.services.consents import consents_set
 from crm.services.context import ChangeContext
@@ -43,7 +44,7 @@ def customer_erase(*, customer: Customer, context: ChangeContext) -> Customer:
     Idempotent: erasing an erased customer changes nothing and returns it as it is. Afterwards crm selectors
     no longer find the customer (SPI GET is 404, search skips them) and the loyalty API answers 410.
     """
-    customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    customer = customer_qs_select_for_update().get(pk=customer.pk)
     if customer.status == Customer.Status.ERASED:
         return customer
     for name, value in ERASED_VALUES.items():

@@ -104,6 +104,43 @@ def customer_get_for_erasure(*, public_id: str) -> Customer:
     return customer
 
 
+# What the loyalty API answers for an erased customer: the message integrators know from Capillary.
+ERASED_MESSAGE = "Customer is deleted after PII delete request"
+
+
+def customer_get_for_loyalty(*, public_id: str) -> Customer:
+    """The customer with this public id, as the loyalty API finds one. Raises CUSTOMER_NOT_FOUND (404, naming
+    `customer`), or CUSTOMER_ERASED (410) with ERASED_MESSAGE once the customer's PII has been erased."""
+    customer = Customer.objects.filter(public_id=str(public_id).strip()).first()
+    if customer is None:
+        raise ApplicationError(
+            _("Customer not found."), code=CrmErrorCode.CUSTOMER_NOT_FOUND, status=404, extra={"field": "customer"}
+        )
+    if customer.status == Customer.Status.ERASED:
+        raise ApplicationError(ERASED_MESSAGE, code=LoyaltyErrorCode.CUSTOMER_ERASED, status=410)
+    return customer
+
+
+def loyalty_account_get_or_none(*, customer: Customer) -> LoyaltyAccount | None:
+    """The customer's account in the default program (with program and tier), None if they never enrolled.
+    Raises NO_DEFAULT_PROGRAM (503)."""
+    return (
+        LoyaltyAccount.objects.select_related("program", "tier")
+        .filter(customer=customer, program=program_get_default())
+        .first()
+    )
+
+
+def loyalty_account_get(*, customer: Customer) -> LoyaltyAccount:
+    """loyalty_account_get_or_none, and NOT_ENROLLED (409) for a customer who never enrolled."""
+    account = loyalty_account_get_or_none(customer=customer)
+    if account is None:
+        raise ApplicationError(
+            _("The customer is not enrolled in the loyalty program."), code=LoyaltyErrorCode.NOT_ENROLLED, status=409
+        )
+    return account
+
+
 LOOKUP_IDENTIFIERS = ("card", "email", "mobile", "external_id")
 
 

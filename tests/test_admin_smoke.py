@@ -56,13 +56,15 @@ from loyalty.models import (
     Voucher,
     VoucherBatch,
 )
-from loyalty.services.coupon_definitions import coupon_definition_create
-from loyalty.services.enrolment import loyalty_account_enroll
-from loyalty.services.ledger import EntrySource
-from loyalty.services.points import points_add
-from loyalty.services.purchases import purchase_checkout, request_fingerprint
-from loyalty.services.vouchers import voucher_issue
 from tests.crm.factories import AddressFactory, AssociateFactory, CustomerFactory, StoreFactory
+from tests.loyalty.factories import (
+    CouponDefinitionFactory,
+    LoyaltyAccountFactory,
+    ProgramFactory,
+    PurchaseFactory,
+    TierFactory,
+    VoucherFactory,
+)
 from tests.webhooks.helpers import emit_customer_created, lost_delivery
 from webhooks.models import WebhookDelivery, WebhookDeliveryAttempt
 from webhooks.services.endpoints import webhook_endpoint_create
@@ -91,15 +93,11 @@ def _default_program() -> Program:
 
 
 def _program() -> Program:
-    number = _number()
-    return Program.objects.create(code=f"smoke-{number}", name=f"Smoke program {number}")
+    return ProgramFactory()
 
 
 def _tier() -> Tier:
-    number = _number()
-    return Tier.objects.create(
-        program=_default_program(), rank=100 + number, code=f"smoke-{number}", name=f"Smoke tier {number}"
-    )
+    return TierFactory(rank=100 + _number())
 
 
 def _customer() -> Customer:
@@ -110,31 +108,22 @@ def _customer() -> Customer:
     customer.save()
     AddressFactory(customer=customer)
     consents_set(customer=customer, changes={"agree_to_tc": True, "e_receipt": True}, context=ChangeContext())
-    account = loyalty_account_enroll(customer=customer, context=ChangeContext())
+    account = LoyaltyAccountFactory(customer=customer)
     _purchase(account)
-    voucher_issue(definition=_coupon(), customer=customer)
+    VoucherFactory(definition=_coupon(), customer=customer)
     return customer
 
 
 def _account() -> LoyaltyAccount:
-    account = loyalty_account_enroll(customer=CustomerFactory(), context=ChangeContext())
-    points_add(account=account, points=50, origin=EntrySource(source="admin"))
+    account = LoyaltyAccountFactory(points=50)
     _purchase(account)
     return account
 
 
 def _purchase(account: LoyaltyAccount | None = None):
-    account = account or loyalty_account_enroll(customer=CustomerFactory(), context=ChangeContext())
-    transaction_id = f"SMOKE-{_number()}"
-    return purchase_checkout(
-        account=LoyaltyAccount.objects.select_related("program", "tier").get(pk=account.pk),
-        transaction_id=transaction_id,
-        total=Decimal("25.00"),
-        lines=[],
-        items=[],
-        points_burned=0,
-        fingerprint=request_fingerprint({"transaction_id": transaction_id}),
-    ).purchase
+    return PurchaseFactory(
+        account=account or LoyaltyAccountFactory(), transaction_id=f"SMOKE-{_number()}", total="25.00"
+    )
 
 
 def _points_entry() -> PointsEntry:
@@ -143,8 +132,7 @@ def _points_entry() -> PointsEntry:
 
 def _coupon() -> CouponDefinition:
     number = _number()
-    return coupon_definition_create(
-        program=_default_program(),
+    return CouponDefinitionFactory(
         code=f"smoke-{number}",
         name=f"Smoke {number}",
         kind=CouponDefinition.Kind.PERCENT,
@@ -154,7 +142,7 @@ def _coupon() -> CouponDefinition:
 
 
 def _voucher() -> Voucher:
-    return voucher_issue(definition=_coupon(), customer=CustomerFactory())
+    return VoucherFactory(definition=_coupon(), customer=CustomerFactory())
 
 
 def _voucher_batch() -> VoucherBatch:

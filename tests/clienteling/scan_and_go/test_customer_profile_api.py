@@ -15,7 +15,6 @@ from crm.services.context import ChangeContext
 from loyalty.models import LoyaltyAccount, Program, ScanAndGoPolicy
 from loyalty.services.cards import card_block, card_issue
 from loyalty.services.membership import loyalty_account_opt_in, loyalty_account_opt_out
-from loyalty.services.vouchers import voucher_issue
 from tests.admin_forms import admin_form_data
 from tests.clienteling.scan_and_go import world
 
@@ -465,12 +464,12 @@ def test_a_guest_who_opts_in_again_gets_loyalty_and_coupons_back(device, member)
     [("deny_blocked_customer", "customer"), ("deny_blocked_account", "account")],
     ids=["blocked-customer", "blocked-account"],
 )
-def test_a_blocked_shopper_the_policy_lets_unlock_gets_no_coupons(device, member, switch, block):
+def test_a_blocked_shopper_the_policy_lets_unlock_gets_no_coupons(device, member, switch, block, voucher_factory):
     # given
     world.policy(**{switch: False})
     world.coupon("welcome", auto_apply=True)
     customer, account = member
-    voucher_issue(definition=world.coupon("held"), customer=customer)
+    voucher_factory(definition=world.coupon("held"), customer=customer)
     if block == "customer":
         Customer.objects.filter(pk=customer.pk).update(status=Customer.Status.BLOCKED)
     else:

@@ -16,9 +16,10 @@ from loyalty.services.coupon_redemptions import voucher_redeem
 from loyalty.services.membership import loyalty_account_opt_out
 from loyalty.services.privacy import customer_erase_with_loyalty_data
 from loyalty.services.scan_and_go import account_spot_check_bias_set
-from loyalty.services.vouchers import voucher_cancel, voucher_claim, voucher_issue
+from loyalty.services.vouchers import voucher_cancel, voucher_claim
 from tests.clienteling.golden import PAYLOADS, assert_matches_golden, load
 from tests.clienteling.scan_and_go import world
+from tests.loyalty.factories import VoucherFactory
 
 Scenario = Callable[[], dict[str, str]]
 
@@ -106,7 +107,7 @@ def denied_language_falls_back_to_program_default() -> dict[str, str]:
 
 def found_guest_who_opted_out() -> dict[str, str]:
     customer, account = world.shopper(points=1250)
-    voucher_issue(definition=world.coupon("birthday"), customer=customer, now=world.NOW)
+    VoucherFactory(definition=world.coupon("birthday"), customer=customer, now=world.NOW)
     world.coupon("welcome", auto_apply=True)
     account_spot_check_bias_set(account=account, bias=-20)
     loyalty_account_opt_out(account=account, context=ChangeContext())
@@ -138,7 +139,7 @@ def erased_customer() -> dict[str, str]:
 def coupons_auto_applied() -> dict[str, str]:
     customer, account = world.shopper()
     birthday = world.coupon("birthday", value="15", valid_until=world.NOW + timedelta(days=40))
-    voucher = voucher_issue(
+    voucher = VoucherFactory(
         definition=birthday, customer=customer, expires_at=world.NOW + timedelta(days=7), now=world.NOW
     )
     voucher_claim(code=voucher.code, customer=customer, now=world.NOW)
@@ -162,11 +163,11 @@ def coupons_not_applied() -> dict[str, str]:
     world.coupon("not-auto", auto_apply=False)
     world.coupon("ended", auto_apply=True, valid_until=world.NOW - timedelta(seconds=1))
     once = world.coupon("once", auto_apply=True, limit_per_customer=1)
-    used = voucher_issue(definition=once, customer=customer, now=world.NOW - timedelta(days=2))
+    used = VoucherFactory(definition=once, customer=customer, now=world.NOW - timedelta(days=2))
     voucher_redeem(code=used.code, transaction_id="T-1", customer=customer, channel="scan_and_go", lines=[])
-    cancelled = voucher_issue(definition=world.coupon("cancelled"), customer=customer, now=world.NOW)
+    cancelled = VoucherFactory(definition=world.coupon("cancelled"), customer=customer, now=world.NOW)
     voucher_cancel(code=cancelled.code, now=world.NOW)
-    voucher_issue(
+    VoucherFactory(
         definition=world.coupon("short"), customer=customer, expires_at=world.NOW, now=world.NOW - timedelta(days=1)
     )
     return _placeholders(customer, account)

@@ -19,7 +19,6 @@ from crm.services.context import ChangeContext
 from loyalty.services.cards import card_block, card_issue
 from loyalty.services.membership import loyalty_account_opt_out
 from loyalty.services.points import points_adjust_by_admin
-from loyalty.services.vouchers import voucher_issue
 from tests.clienteling.scan_and_go import world
 
 URL = "/customer-profile"
@@ -66,12 +65,14 @@ def test_a_shopper_without_coupons_costs_one_query_after_the_key(
 
 
 @pytest.mark.parametrize(("vouchers", "auto_apply"), [(1, 1), (25, 8)])
-def test_coupons_cost_one_more_query_however_many(device, django_assert_num_queries, vouchers, auto_apply):
+def test_coupons_cost_one_more_query_however_many(
+    device, django_assert_num_queries, vouchers, auto_apply, voucher_factory
+):
     # given
     customer, account = world.shopper()
     held = world.coupon("held")
     for _ in range(vouchers):
-        voucher_issue(definition=held, customer=customer)
+        voucher_factory(definition=held, customer=customer)
     for index in range(auto_apply):
         world.coupon(f"auto-{index}", auto_apply=True, eligible_tiers=[world.entry_tier()], limit_per_customer=3)
     device.get(URL, {"loyaltyCardNumber": account.account_number})
@@ -134,10 +135,10 @@ def test_a_key_restricted_to_stores_costs_no_more(make_api_client, django_assert
     assert (allowed.status_code, refused.status_code) == (200, 403)
 
 
-def test_a_guest_costs_no_coupon_query(device, django_assert_num_queries):
+def test_a_guest_costs_no_coupon_query(device, django_assert_num_queries, voucher_factory):
     # given
     customer, account = world.shopper()
-    voucher_issue(definition=world.coupon("held"), customer=customer)
+    voucher_factory(definition=world.coupon("held"), customer=customer)
     world.coupon("welcome", auto_apply=True)
     loyalty_account_opt_out(account=account, context=ChangeContext())
     device.get(URL, {"loyaltyCardNumber": account.account_number})

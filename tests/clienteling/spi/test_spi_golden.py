@@ -7,9 +7,9 @@ import time_machine
 
 from crm.models import Customer
 from loyalty.models import Program
-from loyalty.services.coupon_definitions import coupon_definition_create
-from loyalty.services.vouchers import voucher_cancel, voucher_claim, voucher_issue
+from loyalty.services.vouchers import voucher_cancel, voucher_claim
 from tests.clienteling.golden import assert_matches_golden, load
+from tests.loyalty.factories import CouponDefinitionFactory, VoucherFactory
 
 NOW = "2026-11-22T10:00:00+00:00"
 GOLDEN = [
@@ -44,10 +44,10 @@ def _give_coupons(specs):
     for spec in specs:
         coupon = dict(spec["coupon"])
         coupon["value"] = Decimal(coupon.get("value", "0"))
-        definition = coupon_definition_create(program=program, **coupon)
+        definition = CouponDefinitionFactory(program=program, **coupon)
         issued_at = _moment(spec["issued_at"])
         customer = Customer.objects.get(public_id=spec["customer"])
-        voucher = voucher_issue(
+        voucher = VoucherFactory(
             definition=definition, customer=customer, expires_at=_moment(spec.get("expires_at")), now=issued_at
         )
         for step in spec.get("then", []):

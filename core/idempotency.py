@@ -140,20 +140,25 @@ def idempotency_record_release(*, record: IdempotencyRecord) -> None:
 
 
 def idempotent_call(
-    *, owner: str, key: str, fingerprint: str, work: Callable[[], tuple[int, Any]], atomic: bool = True
+    *,
+    owner: str,
+    key: str,
+    fingerprint: str,
+    work: Callable[[], tuple[int, Any]],
+    in_one_transaction: bool = True,
 ) -> IdempotentResult:
     """Run `work` (returning status and a JSON-able body) at most once per key, as the module docstring says.
 
-    With `atomic` the work and the stored response commit together. Without it (a bulk request whose events each
-    commit on their own) the response is stored after the work. Whatever `work` raises propagates, after the
-    claim is released.
+    With `in_one_transaction` the work and the stored response commit together, in a transaction opened here.
+    Without it (a bulk request whose events each commit on their own) the response is stored after the work.
+    Whatever `work` raises propagates, after the claim is released.
     """
     claim = idempotency_record_claim(owner=owner, key=key, fingerprint=fingerprint)
     if isinstance(claim, StoredResponse):
         return IdempotentResult(status=claim.status, body=claim.body, replayed=True)
     finished = False
     try:
-        if atomic:
+        if in_one_transaction:
             with transaction.atomic():
                 status, body = work()
                 idempotency_record_complete(record=claim, status=status, body=body)

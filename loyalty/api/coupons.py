@@ -33,7 +33,7 @@ from crm.models import Customer
 from crm.permissions import api_client_of
 from crm.selectors import api_client_store_check
 from crm.validators import validate_code
-from loyalty.api.common import ERASED_MESSAGE, LoyaltyReadApi, LoyaltyWriteApi, customer_for_api
+from loyalty.api.common import LoyaltyReadApi, LoyaltyWriteApi
 from loyalty.api.coupon_serializers import (
     CouponClaimInputSerializer,
     CouponListInputSerializer,
@@ -49,6 +49,7 @@ from loyalty.api.coupon_serializers import (
 )
 from loyalty.api.filters import CustomerVoucherFilterSet, filterset_validated
 from loyalty.models import Voucher
+from loyalty.selectors.accounts import ERASED_MESSAGE, customer_get_for_loyalty
 from loyalty.selectors.coupons import customer_vouchers_list
 from loyalty.services.coupon_redemptions import voucher_redeem, voucher_validate
 from loyalty.services.vouchers import voucher_claim
@@ -57,7 +58,7 @@ TAG = "Loyalty coupons"
 
 
 def _customer_or_none(public_id: str | None) -> Customer | None:
-    return customer_for_api(public_id) if public_id else None
+    return customer_get_for_loyalty(public_id=public_id) if public_id else None
 
 
 def redemption_answer(voucher: Voucher) -> dict[str, Any]:
@@ -161,7 +162,7 @@ class CustomerCouponListApi(LoyaltyReadApi):
     def get(self, request: Request, customer_id: str) -> Response:
         serializer = CouponListInputSerializer(data=request.query_params)
         filters = filterset_validated(self.filterset_class, request.query_params, serializer=serializer)
-        customer = customer_for_api(customer_id)
+        customer = customer_get_for_loyalty(public_id=customer_id)
         limit = serializer.validated_data["limit"]
         vouchers = filters.filter_queryset(customer_vouchers_list(customer=customer))[:limit]
         return Response({"data": CouponOutputSerializer(vouchers, many=True).data})
@@ -191,7 +192,7 @@ class CustomerCouponClaimApi(LoyaltyWriteApi):
     def post(self, request: Request, customer_id: str) -> Response:
         serializer = CouponClaimInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        customer = customer_for_api(customer_id)
+        customer = customer_get_for_loyalty(public_id=customer_id)
         voucher = voucher_claim(code=serializer.validated_data["code"], customer=customer)
         return Response(coupon_body(voucher))
 

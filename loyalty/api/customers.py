@@ -17,11 +17,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.exceptions import ApplicationError
 from crm.models import ConsentChange, Customer
 from crm.permissions import HasRequiredScope, api_client_of
 from crm.services.context import ChangeContext
-from loyalty.api.common import ERASED_MESSAGE, LoyaltyReadApi, account_for_api, customer_for_api
+from loyalty.api.common import LoyaltyReadApi
 from loyalty.api.coupon_serializers import CouponOutputSerializer
 from loyalty.api.customer_serializers import (
     API_EMBEDS,
@@ -36,14 +35,15 @@ from loyalty.api.customer_serializers import (
     PointsPreviewOutputSerializer,
 )
 from loyalty.api.session_serializers import request_options
-from loyalty.error_codes import LoyaltyErrorCode
-from loyalty.models import LoyaltyAccount
 from loyalty.rules.earning import PurchaseLine
 from loyalty.selectors.accounts import (
+    ERASED_MESSAGE,
     account_for_preview,
     customer_get_for_erasure,
+    customer_get_for_loyalty,
     customer_overview_get,
     customer_public_id_by_identifier,
+    loyalty_account_get_or_none,
 )
 from loyalty.selectors.coupons import customer_vouchers_usable_now
 from loyalty.selectors.sessions import loyalty_configuration_get
@@ -165,19 +165,9 @@ EMBED_PARAMETER = OpenApiParameter(
 )
 
 
-def _account_or_guest(customer: Customer) -> LoyaltyAccount | None:
-    """The customer's account in the default program, or None for a customer who never enrolled."""
-    try:
-        return account_for_api(customer)
-    except ApplicationError as error:
-        if error.code != LoyaltyErrorCode.NOT_ENROLLED:
-            raise
-        return None
-
-
 def _customer_body(customer: Customer, embeds: frozenset[str]) -> dict[str, Any]:
     overview = customer_overview_get(
-        customer=customer, account=_account_or_guest(customer), embeds=embeds - {COUPONS_EMBED}
+        customer=customer, account=loyalty_account_get_or_none(customer=customer), embeds=embeds - {COUPONS_EMBED}
     )
     body = dict(LoyaltyCustomerOutputSerializer(overview).data)
     if COUPONS_EMBED in embeds:
@@ -207,7 +197,7 @@ class CustomerGetApi(LoyaltyReadApi):
     def get(self, request: Request, customer_id: str) -> Response:
         serializer = CustomerGetInputSerializer(data=request.query_params)
         serializer.is_valid(raise_exception=True)
-        customer = customer_for_api(customer_id)
+        customer = customer_get_for_loyalty(public_id=customer_id)
         return Response(_customer_body(customer, serializer.validated_data.get("embed", frozenset())))
 
 
@@ -249,7 +239,7 @@ class CustomerLookupApi(LoyaltyReadApi):
         serializer.is_valid(raise_exception=True)
         params = serializer.validated_data
         public_id = customer_public_id_by_identifier(identifier=params["identifier"], value=params["value"])
-        customer = customer_for_api(public_id)
+        customer = customer_get_for_loyalty(public_id=public_id)
         return Response(_customer_body(customer, params.get("embed", frozenset())))
 
 
@@ -309,7 +299,7 @@ class PointsPreviewApi(LoyaltyReadApi):
         data = serializer.validated_data
         account = None
         if data.get("customer"):
-            account = _account_or_guest(customer_for_api(data["customer"]))
+            account = loyalty_account_get_or_none(customer=customer_get_for_loyalty(public_id=data["customer"]))
         account = account_for_preview(account=account)
         lines = [
             PurchaseLine(

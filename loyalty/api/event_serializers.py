@@ -5,7 +5,6 @@ reported under `data.<field>` so that the message names the field. Serializers c
 the services check the business rules.
 """
 
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -18,7 +17,8 @@ from rest_framework import serializers
 
 from crm.normalization import normalize_phone
 from crm.validators import validate_code, validate_language, validate_person_name, validate_plain_text
-from loyalty.api.coupon_serializers import CouponOutputSerializer, CouponRedeemDataSerializer
+from loyalty.api.coupon_serializers import CouponOutputSerializer, CouponRedeemDataSerializer, cart_lines
+from loyalty.services.events import Event
 
 # The order is the one the documentation lists them in.
 ACTIONS = (
@@ -195,6 +195,11 @@ class CouponRedeemEventDataSerializer(CouponRedeemDataSerializer):
 
     store_id = serializers.CharField(required=False, max_length=64, validators=[validate_code])
 
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        """Adds `lines`, the rules' cart lines of the cart (or of the amount, as one line)."""
+        attrs = super().validate(attrs)
+        return {**attrs, "lines": cart_lines(attrs["cart"] if "cart" in attrs else {"total": attrs["amount"]})}
+
 
 DATA_SERIALIZERS: dict[str, type[serializers.Serializer]] = {
     "opt_in": OptInDataSerializer,
@@ -248,17 +253,6 @@ class EventInputSerializer(serializers.Serializer):
         return {**attrs, "data": data.validated_data}
 
 
-@dataclass(frozen=True)
-class Event:
-    """A validated event. `payload` is the event as sent (without its idempotency key): what fingerprints cover."""
-
-    action: str
-    customer: str | None
-    data: dict[str, Any]
-    payload: dict[str, Any]
-    idempotency_key: str = ""
-
-
 def event_from_payload(payload: Any, *, allow_idempotency_key: bool = False) -> Event:
     """Validate one event. Raises DRF ValidationError naming the field (`data.total: This field is required.`)."""
     serializer = EventInputSerializer(data=payload)
@@ -281,7 +275,7 @@ class EventBulkInputSerializer(serializers.Serializer):
     events = serializers.ListField(child=serializers.JSONField(), allow_empty=False, max_length=MAX_BULK_EVENTS)
 
 
-# Output shapes: the events API builds plain dicts (see loyalty.api.common.customer_summary); these document them.
+# Output shapes: the events API builds plain dicts (see loyalty.api.events.event_body); these document them.
 
 
 class EventEntryOutputSerializer(serializers.Serializer):

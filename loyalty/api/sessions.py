@@ -21,7 +21,7 @@ from core.exceptions import ApplicationError
 from crm.models import ConsentChange, Customer
 from crm.permissions import api_client_of
 from crm.services.context import ChangeContext
-from loyalty.api.common import ERASED_MESSAGE, LoyaltyWriteApi
+from loyalty.api.common import LoyaltyWriteApi
 from loyalty.api.customers import CONFIGURATION_EXAMPLE
 from loyalty.api.event_serializers import ErrorOutputSerializer
 from loyalty.api.session_serializers import (
@@ -31,6 +31,7 @@ from loyalty.api.session_serializers import (
     request_options,
 )
 from loyalty.error_codes import LoyaltyErrorCode
+from loyalty.selectors.accounts import ERASED_MESSAGE
 from loyalty.selectors.sessions import (
     CartAction,
     LoyaltyConfiguration,

@@ -19,10 +19,11 @@ from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from loyalty.api.common import ERASED_MESSAGE, LoyaltyReadApi, customer_for_api
+from loyalty.api.common import LoyaltyReadApi
 from loyalty.api.event_serializers import ErrorOutputSerializer
 from loyalty.api.filters import ApiIsoDateTimeField, PointsEntryFilterSet, filterset_validated
 from loyalty.models import PointsEntry
+from loyalty.selectors.accounts import ERASED_MESSAGE, customer_get_for_loyalty
 from loyalty.selectors.ledger import points_entry_list
 
 TAG = "Loyalty customers"
@@ -155,6 +156,6 @@ class CustomerTransactionListApi(LoyaltyReadApi, GenericAPIView):
     )
     def get(self, request: Request, customer_id: str) -> Response:
         filters = filterset_validated(self.filterset_class, request.query_params)
-        customer = customer_for_api(customer_id)
+        customer = customer_get_for_loyalty(public_id=customer_id)
         entries = self.paginate_queryset(filters.filter_queryset(points_entry_list(customer=customer)))
         return self.get_paginated_response(self.OutputSerializer(entries, many=True).data)

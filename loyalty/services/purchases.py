@@ -233,18 +233,6 @@ def purchase_first_response_store(*, purchase: Purchase, response: dict[str, Any
     return purchase
 
 
-def purchase_get(*, program: Program, transaction_id: str) -> Purchase:
-    purchase = Purchase.objects.filter(program=program, transaction_id=transaction_id).first()
-    if purchase is None:
-        raise ApplicationError(
-            _("Transaction %(transaction_id)s not found.") % {"transaction_id": transaction_id},
-            code=LoyaltyErrorCode.TRANSACTION_NOT_FOUND,
-            status=404,
-            extra={"field": "transaction_id"},
-        )
-    return purchase
-
-
 def _locked_purchase(purchase: Purchase) -> tuple[LoyaltyAccount, Purchase]:
     account = account_lock(purchase.account)
     return account, Purchase.objects.get(pk=purchase.pk)

@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 from rest_framework.test import APIClient
 
-import loyalty.api.events as events_api
+import loyalty.services.events as events_service
 from loyalty.models import LoyaltyAccount, PointsEntry, Purchase
 from loyalty.services.ledger import account_balances
 from tests.loyalty.api import events_support as support
@@ -94,14 +94,14 @@ def test_a_duplicate_sent_while_the_first_is_running_is_409_and_never_a_second_w
     account = member(points=100)
     _http, key = make_api_client("loyalty:write")
     started, may_finish = threading.Event(), threading.Event()
-    point_sub = events_api.HANDLERS["point_sub"]
+    point_sub = events_service.HANDLERS["point_sub"]
 
     def slow_point_sub(event, client):
         started.set()
         assert may_finish.wait(WAIT)
         return point_sub(event, client)
 
-    monkeypatch.setitem(events_api.HANDLERS, "point_sub", slow_point_sub)
+    monkeypatch.setitem(events_service.HANDLERS, "point_sub", slow_point_sub)
     first = {}
 
     def send_first():

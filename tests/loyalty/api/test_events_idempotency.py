@@ -3,7 +3,7 @@ Idempotency-Key. (The concurrent duplicate is in test_events_concurrency.py, on 
 
 import pytest
 
-import loyalty.api.events as events_api
+import loyalty.services.events as events_service
 from core.models import IdempotencyRecord
 from crm.models import Customer, Store
 from loyalty.models import PointsEntry, Purchase
@@ -80,9 +80,9 @@ def lookup_before_the_other_till(monkeypatch):
     """The replay check runs before another till's identical checkout commits: it finds nothing recorded."""
 
     def nothing_recorded(transaction_id):
-        return events_api.CheckoutsKnown(looked_up={transaction_id}, recorded={})
+        return events_service.CheckoutsKnown(looked_up={transaction_id}, recorded={})
 
-    monkeypatch.setattr(events_api, "_checkout_known", nothing_recorded)
+    monkeypatch.setattr(events_service, "_checkout_known", nothing_recorded)
 
 
 def test_a_checkout_recorded_by_another_till_after_the_replay_check_answers_the_first_response(

@@ -36,13 +36,14 @@ run: seed
 	HOST=$(HOST) $(BIN)/honcho -f Procfile.dev start --port $(PORT)
 
 # One pytest-xdist worker per core; PYTEST_WORKERS=0 runs in one process (for pdb, or -x on the first failure).
+# worksteal: an idle worker takes queued tests from a busy one, so a few long tests at the end leave no core idle.
 # The SQLite test databases are kept between runs (--reuse-db); PYTEST_ARGS=--create-db builds them afresh.
 # Tests marked slow (full-size runs of what a smaller test proves) are left out: PYTEST_MARKS=slow runs only them,
 # PYTEST_MARKS= runs everything.
 PYTEST_WORKERS ?= auto
 PYTEST_MARKS ?= not slow
 test: install-dev
-	$(BIN)/python -m pytest --numprocesses=$(PYTEST_WORKERS) -m "$(PYTEST_MARKS)" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest --numprocesses=$(PYTEST_WORKERS) --dist=worksteal -m "$(PYTEST_MARKS)" $(PYTEST_ARGS)
 
 # Latency percentiles and throughput of GET /customer-profile against bare-framework floors (bench/, docs/benchmarks.md).
 bench: install

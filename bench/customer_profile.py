@@ -57,7 +57,7 @@ def _seed(members: int) -> tuple[str, list[str], list[str]]:
 
     from crm.ids import generate_customer_id
     from crm.models import Customer
-    from crm.normalization import search_key
+    from crm.normalisation import search_key
     from crm.services.api_clients import api_client_create
     from loyalty.card_numbers import card_number_normalise
     from loyalty.models import Card, CouponDefinition, LoyaltyAccount, Program, Tier, Voucher

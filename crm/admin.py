@@ -26,7 +26,7 @@ from django.utils.translation import gettext as _
 
 from core.admin import TIMESTAMPS, LargeTablePaginator, ServiceModelAdmin, ViewOnlyMixin
 from crm.models import CONSENT_NAMES, Address, ApiClient, Associate, ConsentChange, Consents, Customer, Store
-from crm.normalization import ADDRESS_CONTENT_FIELDS, normalize_email, normalize_phone, search_key
+from crm.normalisation import ADDRESS_CONTENT_FIELDS, normalise_email, normalise_phone, search_key
 from crm.services.addresses import address_save
 from crm.services.api_clients import (
     api_client_create,
@@ -286,7 +286,7 @@ class CustomerAdminForm(forms.ModelForm):
     checks while validating, compares stored forms, and the page re-displays with the error."""
 
     def clean_email(self) -> str:
-        return normalize_email(self.cleaned_data["email"])
+        return normalise_email(self.cleaned_data["email"])
 
     def clean_phone_mobile(self) -> str:
         return self._normalised_phone("phone_mobile")
@@ -302,7 +302,7 @@ class CustomerAdminForm(forms.ModelForm):
         return status
 
     def _normalised_phone(self, name: str) -> str:
-        phone = normalize_phone(self.cleaned_data[name], default_region=settings.PHONENUMBER_DEFAULT_REGION)
+        phone = normalise_phone(self.cleaned_data[name], default_region=settings.PHONENUMBER_DEFAULT_REGION)
         if phone is None:
             raise ValidationError(_("Not a phone number."), code="invalid")
         return phone
@@ -456,8 +456,8 @@ class CustomerAdmin(ServiceModelAdmin):
 
     def contact_search_condition(self, term: str) -> Q:
         """Email and phones: searched only for users who may see contact details."""
-        condition = Q(email=normalize_email(term))
-        phone = normalize_phone(term, default_region=settings.PHONENUMBER_DEFAULT_REGION)
+        condition = Q(email=normalise_email(term))
+        phone = normalise_phone(term, default_region=settings.PHONENUMBER_DEFAULT_REGION)
         if phone:
             condition |= Q(phone_mobile=phone) | Q(phone_home=phone)
         return condition

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from core.exceptions import ApplicationError
 from crm.error_codes import CrmErrorCode
 from crm.models import Address, ApiClient, Customer
-from crm.normalization import normalize_email, normalize_phone, normalize_postal_code, search_key
+from crm.normalisation import normalise_email, normalise_phone, normalise_postal_code, search_key
 
 POSTAL_CODE_ADDRESS_MATCHES = 1000
 
@@ -72,12 +72,12 @@ def customer_search_queryset(
     if criteria.last_name.strip():
         queryset = queryset.filter(last_name_search__startswith=search_key(criteria.last_name))
     if criteria.email.strip():
-        queryset = queryset.filter(email=normalize_email(criteria.email))
+        queryset = queryset.filter(email=normalise_email(criteria.email))
     if criteria.phone.strip():
-        phone = normalize_phone(criteria.phone, default_region=settings.PHONENUMBER_DEFAULT_REGION)
+        phone = normalise_phone(criteria.phone, default_region=settings.PHONENUMBER_DEFAULT_REGION)
         queryset = queryset.filter(Q(phone_mobile=phone) | Q(phone_home=phone)) if phone else queryset.none()
     if criteria.postal_code.strip():
-        postal_code = normalize_postal_code(criteria.postal_code)
+        postal_code = normalise_postal_code(criteria.postal_code)
         # Resolved first: PostgreSQL plans `a = x OR pk IN (subquery)` as a sequential scan, but `a = x OR pk IN
         # (1, 2, 3)` as a BitmapOr of two index scans. The bound keeps the literal list small.
         with_address_there = list(

@@ -15,7 +15,7 @@ from rest_framework import serializers
 
 from clienteling.mapping import date_to_epoch_ms, datetime_to_epoch_ms, parse_spi_date
 from crm.models import Customer
-from crm.normalization import normalize_phone
+from crm.normalisation import normalise_phone
 from crm.validators import (
     validate_code,
     validate_country_code,
@@ -73,7 +73,7 @@ class PhoneField(serializers.CharField):
 
     def to_internal_value(self, data: Any) -> str:
         text = super().to_internal_value(data)
-        if normalize_phone(text, default_region=settings.PHONENUMBER_DEFAULT_REGION) is None:
+        if normalise_phone(text, default_region=settings.PHONENUMBER_DEFAULT_REGION) is None:
             self.fail("invalid_phone")
         return text
 
@@ -350,7 +350,7 @@ class StoreAttributionOutputSerializer(serializers.Serializer):
 
 
 def _primary_loyalty_account(customer: Customer) -> Any:
-    """The account in the default program (prefetched by loyalty_accounts_prefetch, default program first)."""
+    """The account in the default program (loyalty_accounts_with_activity_prefetch puts it first)."""
     accounts = getattr(customer, "loyalty_accounts_prefetched", None)
     return accounts[0] if accounts else None
 

@@ -7,7 +7,7 @@ from core.exceptions import ApplicationError
 from crm.error_codes import CrmErrorCode
 from crm.ids import generate_address_id
 from crm.models import Address, Customer
-from crm.normalization import ADDRESS_CONTENT_FIELDS, address_fingerprint, normalize_phone, normalize_postal_code
+from crm.normalisation import ADDRESS_CONTENT_FIELDS, address_fingerprint, normalise_phone, normalise_postal_code
 
 
 def _clean_address_data(data: dict[str, str | None]) -> dict[str, str]:
@@ -15,7 +15,7 @@ def _clean_address_data(data: dict[str, str | None]) -> dict[str, str]:
     cleaned["country_code"] = cleaned["country_code"].upper()
     # phonenumbers knows regions by ISO alpha-2 only; an alpha-3 country falls back to the default region.
     region = cleaned["country_code"] if len(cleaned["country_code"]) == 2 else settings.PHONENUMBER_DEFAULT_REGION
-    phone = normalize_phone(cleaned["phone"], default_region=region)
+    phone = normalise_phone(cleaned["phone"], default_region=region)
     if phone is None:
         raise ApplicationError(
             _("Not a phone number."), code=CrmErrorCode.INVALID_FIELD, extra={"field": "address.phone"}
@@ -39,7 +39,7 @@ def address_add(*, customer: Customer, data: dict[str, str | None]) -> Address:
         customer=customer,
         public_id=generate_address_id(),
         position=0 if last_position is None else last_position + 1,
-        postal_code_search=normalize_postal_code(cleaned["postal_code"]),
+        postal_code_search=normalise_postal_code(cleaned["postal_code"]),
         fingerprint=fingerprint,
         **cleaned,
     )
@@ -63,7 +63,7 @@ def address_save(*, address: Address) -> Address:
     cleaned = _clean_address_data({name: getattr(address, name) for name in ADDRESS_CONTENT_FIELDS})
     for name, value in cleaned.items():
         setattr(address, name, value)
-    address.postal_code_search = normalize_postal_code(address.postal_code)
+    address.postal_code_search = normalise_postal_code(address.postal_code)
     address.fingerprint = address_fingerprint(cleaned)
     if not address.public_id:
         address.public_id = generate_address_id()

@@ -11,7 +11,7 @@ from core.exceptions import ApplicationError
 from crm.error_codes import CrmErrorCode
 from crm.ids import generate_customer_id
 from crm.models import CONSENT_NAMES, Customer
-from crm.normalization import normalize_email, normalize_phone, normalize_postal_code, search_key
+from crm.normalisation import normalise_email, normalise_phone, normalise_postal_code, search_key
 from crm.services.addresses import address_add
 from crm.services.consents import consents_set
 from crm.services.context import ChangeContext
@@ -52,9 +52,9 @@ def _normalised_profile(fields: dict[str, Any]) -> dict[str, Any]:
             continue
         text = "" if value is None else str(value).strip()
         if name == "email":
-            text = normalize_email(text)
+            text = normalise_email(text)
         elif name in ("phone_mobile", "phone_home"):
-            phone = normalize_phone(text, default_region=settings.PHONENUMBER_DEFAULT_REGION)
+            phone = normalise_phone(text, default_region=settings.PHONENUMBER_DEFAULT_REGION)
             if phone is None:
                 raise ApplicationError(
                     _("Not a phone number."),
@@ -78,7 +78,7 @@ def _apply_profile(customer: Customer, normalised: dict[str, Any]) -> None:
         setattr(customer, name, value)
     customer.first_name_search = search_key(customer.first_name)
     customer.last_name_search = search_key(customer.last_name)
-    customer.postal_code_search = normalize_postal_code(customer.postal_code)
+    customer.postal_code_search = normalise_postal_code(customer.postal_code)
 
 
 def _ensure_email_free(email: str, *, exclude_pk: int | None) -> None:

@@ -4,8 +4,9 @@ ledger entries and purchases, and the customer's vouchers, with links to the ful
 
 Shown through the customer page's loyalty extension (customers.py). The numbers come from the selector behind the
 loyalty API's customer 360 view, so the page and the app agree. The panel runs a fixed number of queries whatever
-the size of the history: one for the accounts and one for the vouchers, plus ACCOUNT_QUERIES per account (a customer
-has at most one account per program).
+the size of the history: one for the accounts and one for the vouchers, plus seven per account (balances, purchase
+totals, tiers, the qualifying value now and at the tier's expiry, the latest entries and purchases; a customer has
+at most one account per program).
 """
 
 from dataclasses import dataclass
@@ -27,9 +28,6 @@ LEDGER_ENTRIES_SHOWN = 20
 PURCHASES_SHOWN = 10
 VOUCHERS_SHOWN = 20
 TEMPLATE_NAME = "admin/loyalty/customer_panel.html"
-# Balances, purchase totals, tiers, qualifying value now and at the tier's expiry (customer_overview_get with the
-# upgrade and renewal embeds), then the latest entries and purchases.
-ACCOUNT_QUERIES = 7
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, PolymorphicProxySerializer, extend_schema_serializer
 from rest_framework import serializers
 
-from crm.normalization import normalize_phone
+from crm.normalisation import normalise_phone
 from crm.validators import validate_code, validate_language, validate_person_name, validate_plain_text
 from loyalty.api.coupon_serializers import CouponOutputSerializer, CouponRedeemDataSerializer, cart_lines
 from loyalty.services.events import Event
@@ -36,8 +36,6 @@ ACTIONS = (
     "release_points",
     "coupon_redeem",
 )
-NOT_YET_SUPPORTED: tuple[str, ...] = ()
-PURCHASE_ACTIONS = frozenset({"checkout", "checkout_accept", "checkout_reject", "refund", "partial_refund"})
 MAX_BULK_EVENTS = 500
 # A till's clock may run a little ahead of ours.
 CLOCK_SKEW = timedelta(minutes=5)
@@ -55,7 +53,7 @@ class StrictSerializer(serializers.Serializer):
 
 
 def _validate_phone(value: str) -> str:
-    if value.strip() and normalize_phone(value, default_region=settings.PHONENUMBER_DEFAULT_REGION) is None:
+    if value.strip() and normalise_phone(value, default_region=settings.PHONENUMBER_DEFAULT_REGION) is None:
         raise serializers.ValidationError(_("Not a phone number."))
     return value
 
@@ -229,8 +227,6 @@ class EventInputSerializer(serializers.Serializer):
     idempotency_key = serializers.CharField(required=False, max_length=255)
 
     def validate_action(self, value: str) -> str:
-        if value in NOT_YET_SUPPORTED:
-            raise serializers.ValidationError(_('"%(action)s" is not supported yet.') % {"action": value})
         if value not in ACTIONS:
             raise serializers.ValidationError(
                 _('"%(action)s" is not a supported action. Supported actions: %(actions)s.')

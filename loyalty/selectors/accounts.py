@@ -30,7 +30,7 @@ from django.utils.translation import gettext as _
 from core.exceptions import ApplicationError
 from crm.error_codes import CrmErrorCode
 from crm.models import Address, Customer
-from crm.normalization import normalize_email, normalize_phone
+from crm.normalisation import normalise_email, normalise_phone
 from loyalty.error_codes import LoyaltyErrorCode
 from loyalty.models import Card, LoyaltyAccount, PointsEntry, Program, Purchase, Tier
 from loyalty.rules.tiers import decision_at_expiry
@@ -63,11 +63,6 @@ def program_get_default_with_tiers() -> Program:
     """The default program with its tiers, lowest rank first, in `tiers_by_rank`. Raises NO_DEFAULT_PROGRAM."""
     tiers = Prefetch("tiers", queryset=Tier.objects.order_by("rank"), to_attr="tiers_by_rank")
     return _default_program(Program.objects.prefetch_related(tiers))
-
-
-def loyalty_accounts_prefetch() -> Prefetch:
-    """Prefetch of each customer's accounts, default program first, for `customer.loyalty_accounts_prefetched`."""
-    return Prefetch("loyalty_accounts", queryset=_accounts_queryset(), to_attr="loyalty_accounts_prefetched")
 
 
 def _accounts_queryset() -> QuerySet[LoyaltyAccount]:
@@ -174,9 +169,9 @@ def customer_public_id_by_identifier(*, identifier: str, value: str) -> str:
         else:
             customers = customers.filter(pk__in=customer_pks_by_loyalty_id(loyalty_id=value))
     elif identifier == "email":
-        customers = customers.filter(email=normalize_email(value))
+        customers = customers.filter(email=normalise_email(value))
     elif identifier == "mobile":
-        phone = normalize_phone(value, default_region=settings.PHONENUMBER_DEFAULT_REGION)
+        phone = normalise_phone(value, default_region=settings.PHONENUMBER_DEFAULT_REGION)
         if not phone:
             raise ApplicationError(_("Not a phone number."), code=CrmErrorCode.INVALID_FIELD, extra={"field": "value"})
         customers = customers.filter(phone_mobile=phone)
@@ -489,10 +484,10 @@ def _next_tier_annotations() -> dict[str, Subquery]:
 
 
 def loyalty_accounts_with_activity_prefetch(*, now: datetime | None = None) -> Prefetch:
-    """loyalty_accounts_prefetch, each account also carrying its ledger balances (`pending_points`,
-    `reserved_points`, `lifetime_points`), its qualifying value (`qualifying_points` / `qualifying_spend`), the
-    next tier (`next_tier_code`, `next_tier_threshold`) and its latest RECENT_ORDERS purchases
-    (`recent_purchases`). Two queries for any number of customers, accounts and purchases."""
+    """Each customer's accounts, default program first, in `customer.loyalty_accounts_prefetched`, each carrying
+    its ledger balances (`pending_points`, `reserved_points`, `lifetime_points`), its qualifying value
+    (`qualifying_points` / `qualifying_spend`), the next tier (`next_tier_code`, `next_tier_threshold`) and its latest
+    RECENT_ORDERS purchases (`recent_purchases`). Two queries for any number of customers, accounts and purchases."""
     now = now or timezone.now()
     recent = Purchase.objects.order_by("-purchased_at", "-id")[:RECENT_ORDERS]
     accounts = (

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from core.exceptions import ApplicationError
 from crm.models import Customer
-from crm.normalization import normalize_email
+from crm.normalisation import normalise_email
 from loyalty.error_codes import LoyaltyErrorCode
 from loyalty.models import CouponDefinition, LoyaltyAccount, Program, Tier, TierBenefitCoupon, Voucher
 from loyalty.rules.coupons import (
@@ -220,7 +220,7 @@ def customer_by_merchant_id(*, merchant_id: str) -> Customer | None:
 
 
 def customer_by_email(*, email: str) -> Customer | None:
-    normalised = normalize_email(email)
+    normalised = normalise_email(email)
     if not normalised:
         return None
     return Customer.objects.filter(email=normalised).first()
@@ -256,9 +256,6 @@ class SessionCart:
     @property
     def total(self) -> Decimal:
         return basket_total(self.rule_lines)
-
-
-EMPTY_CART = SessionCart(kind="empty")
 
 
 @dataclass(frozen=True)

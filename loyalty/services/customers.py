@@ -13,7 +13,7 @@ from crm.services.context import ChangeContext
 from crm.services.customers import customer_create, customer_update
 from crm.services.stores import change_context_at_store
 from loyalty.models import LoyaltyAccount
-from loyalty.services.enrolment import loyalty_account_enroll
+from loyalty.services.enrolment import loyalty_account_enrol
 
 
 @transaction.atomic
@@ -38,7 +38,7 @@ def customer_sign_up(
         fields=fields, context=context, consents=consents, profile_address=profile_address, addresses=addresses
     )
     if (consents or {}).get("loyalty_sign_up"):
-        loyalty_account_enroll(customer=customer, context=context)
+        loyalty_account_enrol(customer=customer, context=context)
     return customer
 
 
@@ -71,7 +71,7 @@ def customer_profile_update(
         addresses=addresses,
     )
     if (consents or {}).get("loyalty_sign_up"):
-        loyalty_account_enroll(customer=customer, context=context)
+        loyalty_account_enrol(customer=customer, context=context)
     if profile_address and customer.profile_address_id:
         LoyaltyAccount.objects.filter(customer=customer).exclude(address_id=customer.profile_address_id).update(
             address_id=customer.profile_address_id

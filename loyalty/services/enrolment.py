@@ -54,7 +54,7 @@ def _digital_card_create(account: LoyaltyAccount) -> None:
 
 
 @transaction.atomic
-def loyalty_account_enroll(
+def loyalty_account_enrol(
     *, customer: Customer, context: ChangeContext, program: Program | None = None
 ) -> LoyaltyAccount:
     """Enrol the customer in the program (the default one if none is named), in its entry tier, with a new

@@ -15,7 +15,7 @@ from crm.services.context import ChangeContext
 from crm.services.customers import customer_update
 from loyalty.error_codes import LoyaltyErrorCode
 from loyalty.models import LoyaltyAccount
-from loyalty.services.enrolment import loyalty_account_enroll
+from loyalty.services.enrolment import loyalty_account_enrol
 from loyalty.services.ledger import account_lock
 
 State = LoyaltyAccount.State
@@ -55,7 +55,7 @@ def loyalty_account_opt_in(*, customer: Customer, fields: dict[str, Any], contex
     if fields:
         customer_update(customer=customer, fields=fields, context=context)
     consents_set(customer=customer, changes={"loyalty_sign_up": True}, context=context)
-    account = account_lock(loyalty_account_enroll(customer=customer, context=context))
+    account = account_lock(loyalty_account_enrol(customer=customer, context=context))
     if account.state == State.BLOCKED:
         raise _blocked_error()
     if account.state == State.GUEST:

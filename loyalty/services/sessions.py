@@ -30,7 +30,7 @@ from crm.services.customers import customer_create, customer_update
 from loyalty.error_codes import LoyaltyErrorCode
 from loyalty.models import LoyaltyAccount, Program
 from loyalty.selectors.sessions import customer_by_email, customer_by_merchant_id, session_account_get
-from loyalty.services.enrolment import loyalty_account_enroll
+from loyalty.services.enrolment import loyalty_account_enrol
 
 
 @dataclass(frozen=True)
@@ -114,7 +114,7 @@ def _shopper_get_or_create_locked(
     account = None if created else session_account_get(customer=customer, program=program)
     enrolled = session_enrols(program=program, channel=channel, customer=customer, account=account)
     if enrolled:
-        account = loyalty_account_enroll(customer=customer, context=context, program=program)
+        account = loyalty_account_enrol(customer=customer, context=context, program=program)
     return SessionShopper(customer=customer, account=account, created=created, linked=linked, enrolled=enrolled)
 
 

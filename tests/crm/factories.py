@@ -3,7 +3,7 @@ from factory.django import DjangoModelFactory
 
 from crm.ids import generate_address_id, generate_customer_id
 from crm.models import Address, Associate, Consents, Customer, Store
-from crm.normalization import address_fingerprint, fold_for_search, normalize_postal_code
+from crm.normalisation import address_fingerprint, fold_for_search, normalise_postal_code
 
 
 class StoreFactory(DjangoModelFactory):
@@ -39,7 +39,7 @@ class CustomerFactory(DjangoModelFactory):
     postal_code = ""
     first_name_search = factory.LazyAttribute(lambda customer: fold_for_search(customer.first_name))
     last_name_search = factory.LazyAttribute(lambda customer: fold_for_search(customer.last_name))
-    postal_code_search = factory.LazyAttribute(lambda customer: normalize_postal_code(customer.postal_code))
+    postal_code_search = factory.LazyAttribute(lambda customer: normalise_postal_code(customer.postal_code))
 
 
 class AddressFactory(DjangoModelFactory):
@@ -54,7 +54,7 @@ class AddressFactory(DjangoModelFactory):
     state = "IL"
     postal_code = "62701"
     country_code = "US"
-    postal_code_search = factory.LazyAttribute(lambda address: normalize_postal_code(address.postal_code))
+    postal_code_search = factory.LazyAttribute(lambda address: normalise_postal_code(address.postal_code))
     fingerprint = factory.LazyAttribute(
         lambda address: address_fingerprint(
             {

@@ -13,7 +13,7 @@ from loyalty.coupon_codes import code_normalise
 from loyalty.models import CouponDefinition, LoyaltyAccount, Program, Purchase, Tier, Voucher
 from loyalty.selectors.accounts import program_get_default
 from loyalty.services.coupon_definitions import coupon_definition_create
-from loyalty.services.enrolment import loyalty_account_enroll
+from loyalty.services.enrolment import loyalty_account_enrol
 from loyalty.services.ledger import EntrySource
 from loyalty.services.points import points_add
 from loyalty.services.purchases import purchase_checkout, request_fingerprint
@@ -45,7 +45,7 @@ class TierFactory(DjangoModelFactory):
 
 
 class LoyaltyAccountFactory(DjangoModelFactory):
-    """An account enrolled by loyalty_account_enroll (entry tier, account number, digital card, the tier's vouchers,
+    """An account enrolled by loyalty_account_enrol (entry tier, account number, digital card, the tier's vouchers,
     loyalty.enrolled), in the default program unless told otherwise, holding `points` given as an event would."""
 
     class Meta:
@@ -59,9 +59,7 @@ class LoyaltyAccountFactory(DjangoModelFactory):
 
     @classmethod
     def _create(cls, model_class, *, customer, program, enrolled_store, points):
-        account = loyalty_account_enroll(
-            customer=customer, program=program, context=ChangeContext(store=enrolled_store)
-        )
+        account = loyalty_account_enrol(customer=customer, program=program, context=ChangeContext(store=enrolled_store))
         if points:
             account = points_add(account=account, points=points, origin=EntrySource(source="event"))
         return account

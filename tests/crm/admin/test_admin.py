@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from crm.models import Address, ApiClient, ConsentChange, Consents, Customer
-from crm.normalization import address_fingerprint
+from crm.normalisation import address_fingerprint
 from crm.services.api_clients import api_client_create
 from crm.services.consents import consents_set
 from crm.services.context import ChangeContext

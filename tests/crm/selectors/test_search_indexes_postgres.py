@@ -4,7 +4,7 @@ import pytest
 from django.db import connection
 
 from crm.models import Address, Customer
-from crm.normalization import fold_for_search
+from crm.normalisation import fold_for_search
 from crm.selectors import CustomerSearchCriteria, customer_search_queryset
 from loyalty.models import LoyaltyAccount, Program
 from loyalty.selectors.accounts import customer_pks_by_loyalty_id

@@ -14,7 +14,7 @@ from loyalty.account_numbers import is_valid_account_number
 from loyalty.card_numbers import card_number_lookup_keys, card_number_normalise
 from loyalty.models import Card, LoyaltyAccount, Program, ScanAndGoPolicy, SpotCheckRiskRule
 from loyalty.services.cards import card_block, card_issue, card_replace, card_unblock
-from loyalty.services.enrolment import loyalty_account_enroll
+from loyalty.services.enrolment import loyalty_account_enrol
 from loyalty.services.scan_and_go import account_spot_check_bias_set, scan_and_go_policy_get_or_create
 from tests.admin_forms import admin_form_data
 
@@ -77,7 +77,7 @@ def test_enrolment_issues_a_digital_card_with_the_account_number(account):
 
 def test_enrolling_twice_issues_no_second_card(account):
     # when
-    loyalty_account_enroll(customer=account.customer, context=ChangeContext())
+    loyalty_account_enrol(customer=account.customer, context=ChangeContext())
 
     # then
     assert Card.objects.filter(account=account).count() == 1
@@ -93,7 +93,7 @@ def test_enrolment_draws_another_number_when_a_card_already_has_it(
     monkeypatch.setattr("loyalty.services.enrolment.generate_account_number", lambda: next(numbers))
 
     # when
-    account = loyalty_account_enroll(customer=customer_factory(), context=ChangeContext())
+    account = loyalty_account_enrol(customer=customer_factory(), context=ChangeContext())
 
     # then
     assert account.account_number == "598765432109"

@@ -32,7 +32,7 @@ def test_enrolment_uses_default_program_entry_tier_and_profile_address(
     customer_factory, address_factory, store_factory
 ):
     # given
-    from loyalty.services.enrolment import loyalty_account_enroll
+    from loyalty.services.enrolment import loyalty_account_enrol
 
     customer = customer_factory()
     customer.profile_address = address_factory(customer=customer)
@@ -40,7 +40,7 @@ def test_enrolment_uses_default_program_entry_tier_and_profile_address(
     store = store_factory(code="S1")
 
     # when
-    account = loyalty_account_enroll(customer=customer, context=ChangeContext(store=store))
+    account = loyalty_account_enrol(customer=customer, context=ChangeContext(store=store))
 
     # then
     assert account.program == Program.objects.get(code="default")
@@ -52,13 +52,13 @@ def test_enrolment_uses_default_program_entry_tier_and_profile_address(
 
 def test_enrolling_twice_returns_the_same_account(customer_factory):
     # given
-    from loyalty.services.enrolment import loyalty_account_enroll
+    from loyalty.services.enrolment import loyalty_account_enrol
 
     customer = customer_factory()
-    first = loyalty_account_enroll(customer=customer, context=ChangeContext())
+    first = loyalty_account_enrol(customer=customer, context=ChangeContext())
 
     # when
-    second = loyalty_account_enroll(customer=customer, context=ChangeContext())
+    second = loyalty_account_enrol(customer=customer, context=ChangeContext())
 
     # then
     assert second.pk == first.pk
@@ -69,12 +69,12 @@ def test_account_number_collision_is_retried(customer_factory, monkeypatch):
     # given
     from loyalty.services import enrolment
 
-    taken = enrolment.loyalty_account_enroll(customer=customer_factory(), context=ChangeContext()).account_number
+    taken = enrolment.loyalty_account_enrol(customer=customer_factory(), context=ChangeContext()).account_number
     numbers = iter([taken, taken, "500000000017"])
     monkeypatch.setattr(enrolment, "generate_account_number", lambda: next(numbers))
 
     # when
-    account = enrolment.loyalty_account_enroll(customer=customer_factory(), context=ChangeContext())
+    account = enrolment.loyalty_account_enrol(customer=customer_factory(), context=ChangeContext())
 
     # then
     assert account.account_number == "500000000017"
@@ -85,12 +85,12 @@ def test_gives_up_after_repeated_collisions(customer_factory, monkeypatch):
     # given
     from loyalty.services import enrolment
 
-    taken = enrolment.loyalty_account_enroll(customer=customer_factory(), context=ChangeContext()).account_number
+    taken = enrolment.loyalty_account_enrol(customer=customer_factory(), context=ChangeContext()).account_number
     monkeypatch.setattr(enrolment, "generate_account_number", lambda: taken)
 
     # when
     with pytest.raises(ApplicationError) as error:
-        enrolment.loyalty_account_enroll(customer=customer_factory(), context=ChangeContext())
+        enrolment.loyalty_account_enrol(customer=customer_factory(), context=ChangeContext())
 
     # then
     assert (error.value.code, error.value.status) == ("ACCOUNT_NUMBER_EXHAUSTED", 503)
@@ -99,13 +99,13 @@ def test_gives_up_after_repeated_collisions(customer_factory, monkeypatch):
 
 def test_without_a_default_program_enrolment_is_refused(customer_factory):
     # given
-    from loyalty.services.enrolment import loyalty_account_enroll
+    from loyalty.services.enrolment import loyalty_account_enrol
 
     Program.objects.update(is_default=False)
 
     # when
     with pytest.raises(ApplicationError) as error:
-        loyalty_account_enroll(customer=customer_factory(), context=ChangeContext())
+        loyalty_account_enrol(customer=customer_factory(), context=ChangeContext())
 
     # then
     assert (error.value.code, error.value.status) == ("NO_DEFAULT_PROGRAM", 503)

@@ -29,15 +29,15 @@ def search_key(value: str, *, max_length: int = SEARCH_KEY_LENGTH) -> str:
     return fold_for_search(value)[:max_length]
 
 
-def normalize_email(value: str) -> str:
+def normalise_email(value: str) -> str:
     return value.strip().lower()
 
 
-def normalize_postal_code(value: str) -> str:
+def normalise_postal_code(value: str) -> str:
     return WHITESPACE.sub("", value).upper()
 
 
-def normalize_phone(value: str, *, default_region: str) -> str | None:
+def normalise_phone(value: str, *, default_region: str) -> str | None:
     """E.164 ("+14155550100") for a number phonenumbers can read; the digits with their "+" otherwise.
 
     Returns None when the value cannot be a phone number at all (letters, markup, no digits).
@@ -75,5 +75,5 @@ def address_fingerprint(address: dict[str, str]) -> str:
     parts = []
     for name in ADDRESS_CONTENT_FIELDS:
         value = address.get(name) or ""
-        parts.append(normalize_postal_code(value) if name == "postal_code" else fold_for_search(value))
+        parts.append(normalise_postal_code(value) if name == "postal_code" else fold_for_search(value))
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()

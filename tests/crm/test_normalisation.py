@@ -2,12 +2,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crm.normalization import (
+from crm.normalisation import (
     address_fingerprint,
     fold_for_search,
-    normalize_email,
-    normalize_phone,
-    normalize_postal_code,
+    normalise_email,
+    normalise_phone,
+    normalise_postal_code,
     search_key,
 )
 
@@ -30,11 +30,11 @@ from crm.normalization import (
     ],
 )
 def test_phone_is_stored_in_e164_where_parseable(typed, stored):
-    assert normalize_phone(typed, default_region="US") == stored
+    assert normalise_phone(typed, default_region="US") == stored
 
 
 def test_phone_without_country_code_is_read_in_the_default_region():
-    assert normalize_phone("030 901820", default_region="DE") == "+4930901820"
+    assert normalise_phone("030 901820", default_region="DE") == "+4930901820"
 
 
 @pytest.mark.parametrize(
@@ -74,11 +74,11 @@ def _splits_a_grapheme(text: str, cut: int) -> bool:
 
 
 def test_email_is_trimmed_and_lower_cased():
-    assert normalize_email("  Ada.Lovelace@Example.COM ") == "ada.lovelace@example.com"
+    assert normalise_email("  Ada.Lovelace@Example.COM ") == "ada.lovelace@example.com"
 
 
 def test_postal_code_ignores_spaces_and_case():
-    assert normalize_postal_code(" sw1a 1aa ") == "SW1A1AA"
+    assert normalise_postal_code(" sw1a 1aa ") == "SW1A1AA"
 
 
 def test_same_address_typed_differently_has_one_fingerprint():

@@ -1,12 +1,12 @@
 """Row locks of the loyalty domain, each a queryset to be read inside the caller's transaction.
 
-Coupons are always locked in this order, so that two services cannot deadlock: a voucher row, then its definition
-row (loyalty/services/vouchers.py and coupon_redemptions.py say which of them each operation takes).
+A transaction that takes several of them takes them in the order of docs/architecture.md ("Lock order"): accounts by
+pk, then a voucher batch, a tier benefit or a voucher, then the coupon definition. Cards are locked alone.
 """
 
 from django.db.models import QuerySet
 
-from loyalty.models import CouponDefinition, LoyaltyAccount, Voucher
+from loyalty.models import Card, CouponDefinition, LoyaltyAccount, TierBenefitCoupon, Voucher, VoucherBatch
 
 
 def account_qs_select_for_update() -> QuerySet[LoyaltyAccount]:
@@ -22,3 +22,16 @@ def voucher_qs_select_for_update() -> QuerySet[Voucher]:
 
 def coupon_definition_qs_select_for_update() -> QuerySet[CouponDefinition]:
     return CouponDefinition.objects.select_for_update()
+
+
+def voucher_batch_qs_select_for_update() -> QuerySet[VoucherBatch]:
+    return VoucherBatch.objects.select_for_update()
+
+
+def tier_benefit_qs_select_for_update() -> QuerySet[TierBenefitCoupon]:
+    return TierBenefitCoupon.objects.select_for_update()
+
+
+def card_qs_select_for_update() -> QuerySet[Card]:
+    """Cards locked, with their account and program read along (not locked)."""
+    return Card.objects.select_for_update(of=("self",)).select_related("account__program")

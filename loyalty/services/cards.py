@@ -8,7 +8,6 @@ CARD_NUMBER_IN_USE. Status changes lock the card row.
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -16,14 +15,11 @@ from core.exceptions import ApplicationError
 from loyalty.account_numbers import generate_account_number
 from loyalty.card_numbers import CARD_NUMBER_MAX_LENGTH, card_number_normalise
 from loyalty.error_codes import LoyaltyErrorCode
+from loyalty.lock_objects import card_qs_select_for_update
 from loyalty.models import Card, LoyaltyAccount
 
 CARD_NUMBER_ATTEMPTS = 5
 BLOCKING_STATUSES = (Card.Status.BLOCKED, Card.Status.LOST, Card.Status.STOLEN)
-
-
-def card_qs_select_for_update() -> QuerySet[Card]:
-    return Card.objects.select_for_update(of=("self",)).select_related("account__program")
 
 
 def _normalised_or_raise(number: str, *, account: LoyaltyAccount) -> str:

@@ -24,7 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.exceptions import ApplicationError
-from loyalty.lock_objects import coupon_definition_qs_select_for_update
+from loyalty.lock_objects import coupon_definition_qs_select_for_update, tier_benefit_qs_select_for_update
 from loyalty.models import (
     CouponDefinition,
     LoyaltyAccount,
@@ -183,7 +183,7 @@ def tier_benefit_coupon_update(*, benefit: TierBenefitCoupon, **fields: object) 
     unknown = set(fields) - BENEFIT_FIELDS
     if unknown:
         raise ValidationError({name: _("There is no such tier benefit field.") for name in sorted(unknown)})
-    benefit = TierBenefitCoupon.objects.select_for_update().get(pk=benefit.pk)
+    benefit = tier_benefit_qs_select_for_update().get(pk=benefit.pk)
     for name, value in fields.items():
         setattr(benefit, name, value)
     definition = (

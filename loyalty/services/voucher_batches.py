@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 from core.exceptions import ApplicationError
 from loyalty.coupon_codes import voucher_codes_generate
 from loyalty.error_codes import LoyaltyErrorCode
-from loyalty.lock_objects import coupon_definition_qs_select_for_update
+from loyalty.lock_objects import coupon_definition_qs_select_for_update, voucher_batch_qs_select_for_update
 from loyalty.models import CouponDefinition, Voucher, VoucherBatch
 from loyalty.selectors.coupons import vouchers_live_count
 
@@ -159,7 +159,7 @@ def _insert_chunk(batch: VoucherBatch, definition: CouponDefinition, size: int, 
 def _chunk_generate(batch_pk: int, *, chunk_size: int) -> bool:
     """Make the next chunk of the batch; return whether there is more to do."""
     now = timezone.now()
-    batch = VoucherBatch.objects.select_for_update().get(pk=batch_pk)
+    batch = voucher_batch_qs_select_for_update().get(pk=batch_pk)
     if batch.status in FINISHED:
         return False
     definition = coupon_definition_qs_select_for_update().get(pk=batch.definition_id)

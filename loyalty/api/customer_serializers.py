@@ -11,6 +11,7 @@ from django.utils.translation import ngettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.fields import empty
 
 from crm.models import Address
 from loyalty.api.coupon_serializers import CouponOutputSerializer
@@ -55,6 +56,11 @@ class EmbedField(serializers.CharField):
             help_text="Comma-separated: " + ", ".join(API_EMBEDS),
             **kwargs,
         )
+
+    def run_validation(self, data: Any = empty) -> frozenset[str]:
+        # CharField answers a blank value ("", " ") itself, without to_internal_value: like "embed=,", no blocks.
+        value = super().run_validation(data)
+        return value if isinstance(value, frozenset) else frozenset()
 
     def to_internal_value(self, data: Any) -> frozenset[str]:  # type: ignore[override]
         text = super().to_internal_value(data)

@@ -419,6 +419,20 @@ def test_embed_names_tolerate_spaces_and_repeats(reader, ada):
     assert "upgrade" in response.json()
 
 
+@pytest.mark.parametrize("embed", ["", " ", " , "])
+def test_an_empty_embed_asks_for_no_blocks(reader, ada, embed):
+    # given
+    customer, _account = ada
+    without_embed = reader.get(f"/api/v1/customers/{customer.public_id}").json()
+
+    # when
+    response = reader.get(f"/api/v1/customers/{customer.public_id}", {"embed": embed})
+
+    # then
+    assert response.status_code == 200
+    assert response.json() == without_embed
+
+
 @pytest.mark.parametrize("scopes", [(), ("clienteling",), ("loyalty:write",), ("privacy", "scan_and_go")])
 def test_key_without_loyalty_read_scope_is_403(make_api_client, ada, scopes):
     # given

@@ -79,6 +79,19 @@ def test_lookup_answers_the_same_body_as_get_with_embeds(reader, ada):
     assert {"upgrade", "addresses"} <= set(looked_up.json())
 
 
+@pytest.mark.parametrize("embed", ["", " ", " , "])
+def test_lookup_with_an_empty_embed_answers_no_blocks(reader, ada, embed):
+    # given
+    customer, _account = ada
+
+    # when
+    looked_up = _lookup(reader, {"identifier": "email", "value": "ada@example.com", "embed": embed})
+
+    # then
+    assert looked_up.status_code == 200
+    assert looked_up.json() == reader.get(f"/api/v1/customers/{customer.public_id}").json()
+
+
 @pytest.mark.parametrize(
     ("identifier", "value"),
     [("card", "999999999999"), ("email", "nobody@example.com"), ("mobile", "+12175559999"), ("external_id", "X")],

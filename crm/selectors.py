@@ -149,8 +149,21 @@ def api_client_may_act_for_store(*, client: ApiClient, store_code: str) -> bool:
     return not allowed or store_code.strip() in allowed
 
 
-def api_client_store_check(*, client: ApiClient, store_code: str, field: str) -> None:
-    """Raises STORE_NOT_ALLOWED (403, naming the request's `field`) unless the client may act for the store."""
+def api_client_store_check(*, client: ApiClient, store_code: str | None, field: str, store_required: bool) -> None:
+    """Raises STORE_NOT_ALLOWED (403, naming the request's `field`) unless the client may act for the store.
+
+    With `store_required` (a write that records the store it names), a client restricted to some stores must name
+    one: naming none raises STORE_REQUIRED (403), as unattributed is not one of its stores. An unrestricted client
+    may always name none."""
+    if not store_code:
+        if store_required and api_client_allowed_store_codes(client=client):
+            raise ApplicationError(
+                _("Required: this API key may act only for some stores."),
+                code=CrmErrorCode.STORE_REQUIRED,
+                status=403,
+                extra={"field": field},
+            )
+        return
     if not api_client_may_act_for_store(client=client, store_code=store_code):
         raise ApplicationError(
             _("This API key may not act for store %(store)s.") % {"store": store_code},

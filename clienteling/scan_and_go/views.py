@@ -58,7 +58,7 @@ def store_code_for_client(client: ApiClient, store_code: str) -> str:
         if len(allowed) == 1:
             return next(iter(allowed))
         raise serializers.ValidationError({"storeId": _("Required: this API key may act only for some stores.")})
-    api_client_store_check(client=client, store_code=store_code, field="storeId")
+    api_client_store_check(client=client, store_code=store_code, field="storeId", store_required=True)
     return store_code
 
 

@@ -86,14 +86,14 @@ def _unwrapped_body(data: Any) -> dict[str, Any]:
     return data
 
 
-def _service_arguments(request: Request, validated: dict[str, Any]) -> dict[str, Any]:
+def _service_arguments(request: Request, validated: dict[str, Any], *, store_required: bool) -> dict[str, Any]:
     """The sign-up or update service's arguments: the profile, consents and addresses, and the store and associate
-    the change is attributed to, once the API key is known to act for that store (403 STORE_NOT_ALLOWED)."""
+    the change is attributed to, once the API key is known to act for that store (403 STORE_NOT_ALLOWED) and, with
+    `store_required`, to have named one if it is restricted to some stores (403 STORE_REQUIRED)."""
     client = api_client_of(request)
     attribution = validated.get("store_attribution", {})
     store_code = attribution.get("store_id") or None
-    if store_code:
-        api_client_store_check(client=client, store_code=store_code, field="store_id")
+    api_client_store_check(client=client, store_code=store_code, field="store_id", store_required=store_required)
     profile = dict(validated.get("profile", {}))
     profile.pop("customer_id", None)
     profile_address = profile.pop("address", None)
@@ -135,7 +135,7 @@ class CustomerCollectionSpiApi(SpiApi):
         serializer = CustomerInputSerializer(data=_unwrapped_body(request.data))
         serializer.is_valid(raise_exception=True)
         validated = serializer.validated_data
-        customer = customer_sign_up(**_service_arguments(request, validated))
+        customer = customer_sign_up(**_service_arguments(request, validated, store_required=True))
         customer = customer_get(public_id=customer.public_id, queryset=spi_customer_queryset())
         # 200 rather than 201: the vendor documents "a response with the new customer object" and connectors
         # are configured per operation, so the plainest success status is the safest.
@@ -167,7 +167,9 @@ class CustomerCollectionSpiApi(SpiApi):
                 code=SpiErrorCode.MISSING_CUSTOMER_ID,
                 extra={"field": "customer_id"},
             )
-        customer_profile_update(public_id=customer_id, **_service_arguments(request, validated))
+        # A profile change attributes to a store only when the till names one: the customer record is not
+        # store-scoped, so a restricted key's update without storeAttribution records no store rather than failing.
+        customer_profile_update(public_id=customer_id, **_service_arguments(request, validated, store_required=False))
         customer = customer_get(public_id=customer_id, queryset=spi_customer_queryset())
         return Response(spi_envelope("customer", spi_customer_representation(customer)))
 

@@ -358,8 +358,9 @@ class CouponRedeemApi(LoyaltyWriteApi):
         serializer.is_valid(raise_exception=True)
         params = serializer.validated_data
         store_code = params.get("store_id")
-        if store_code:
-            api_client_store_check(client=api_client_of(request), store_code=store_code, field="store_id")
+        api_client_store_check(
+            client=api_client_of(request), store_code=store_code, field="store_id", store_required=True
+        )
         voucher = voucher_redeem(
             code=params["code"],
             transaction_id=params["transaction_id"],

@@ -35,6 +35,7 @@ from loyalty.api import event_serializers as schema
 from loyalty.api.common import LoyaltyWriteApi
 from loyalty.api.coupon_serializers import coupon_body
 from loyalty.api.event_serializers import (
+    DATA_SERIALIZERS,
     EventBulkInputSerializer,
     EventBulkOutputSerializer,
     EventInputSerializer,
@@ -117,11 +118,21 @@ def event_body(result: EventResult) -> Body:
     return body
 
 
+# The actions whose data names the store they record (their data serializers declare store_id).
+STORE_RECORDING_ACTIONS = frozenset(
+    action for action, data_serializer in DATA_SERIALIZERS.items() if "store_id" in data_serializer().fields
+)
+
+
 def _store_check(event: Event, client: ApiClient) -> None:
-    """403 STORE_NOT_ALLOWED when the event names a store the key may not act for."""
-    store_code = event.data.get("store_id")
-    if store_code:
-        api_client_store_check(client=client, store_code=store_code, field="data.store_id")
+    """403 STORE_NOT_ALLOWED when the event names a store the key may not act for; 403 STORE_REQUIRED when a key
+    restricted to some stores names none on an action that records one."""
+    api_client_store_check(
+        client=client,
+        store_code=event.data.get("store_id"),
+        field="data.store_id",
+        store_required=event.action in STORE_RECORDING_ACTIONS,
+    )
 
 
 def _idempotency_key_of(request: Request) -> str:

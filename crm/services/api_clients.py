@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 
 from core.exceptions import ApplicationError
 from crm.error_codes import CrmErrorCode
-from crm.models import ApiClient
+from crm.models import ApiClient, Store
 
 KEY_PREFIX = "rk_"
 
@@ -34,19 +34,38 @@ def _validated_scopes(scopes: Iterable[str]) -> list[str]:
     return cleaned
 
 
+def _stores_named(store_codes: Iterable[str]) -> list[Store]:
+    """The stores with these codes (exactly, as tills send them). Unlike a till's store, recorded on first sight, a
+    code unknown here is refused: a mistyped code would restrict the key to a store no till names, locking it out
+    of its own."""
+    codes = {code.strip() for code in store_codes if code.strip()}
+    stores = list(Store.objects.filter(code__in=codes).order_by("code"))
+    unknown = sorted(codes - {store.code for store in stores})
+    if unknown:
+        raise ApplicationError(
+            _("Unknown stores: %(stores)s. Add them under Stores in the admin first.") % {"stores": ", ".join(unknown)},
+            code=CrmErrorCode.INVALID_FIELD,
+            extra={"field": "stores"},
+        )
+    return stores
+
+
 @transaction.atomic
-def api_client_create(*, name: str, scopes: Iterable[str]) -> tuple[ApiClient, str]:
-    """Create an API client and return it with its key. The key is not stored and cannot be shown again."""
+def api_client_create(*, name: str, scopes: Iterable[str], store_codes: Iterable[str] = ()) -> tuple[ApiClient, str]:
+    """Create an API client and return it with its key. The key is not stored and cannot be shown again. With
+    `store_codes` the key may act only for those stores (see api_client_stores_set); unknown codes are refused."""
     if ApiClient.objects.filter(name=name).exists():
         raise ApplicationError(
             _("An API client named %(name)s already exists.") % {"name": name},
             code=CrmErrorCode.INVALID_FIELD,
             extra={"field": "name"},
         )
+    stores = _stores_named(store_codes)
     key = _new_key()
     client = ApiClient(name=name, scopes=_validated_scopes(scopes), key_prefix=key[:10], key_hash=api_key_hash(key))
     client.full_clean()
     client.save()
+    client.allowed_stores.set(stores)
     return client, key
 
 
@@ -65,6 +84,20 @@ def api_client_set_scopes(*, client: ApiClient, scopes: Iterable[str]) -> ApiCli
     client.scopes = _validated_scopes(scopes)
     client.save(update_fields=["scopes", "updated_at"])
     return client
+
+
+@transaction.atomic
+def api_client_stores_set(*, client: ApiClient, store_codes: Iterable[str]) -> bool:
+    """Restrict the client to exactly these stores; none: it may act for any store. From its next request on, the
+    key may name only those stores and must name one on every write that records a store (STORE_NOT_ALLOWED,
+    STORE_REQUIRED). Returns False, changing nothing, when they were its stores already. Raises INVALID_FIELD
+    (field `stores`), changing nothing, for a code no store has."""
+    stores = _stores_named(store_codes)
+    if {store.pk for store in stores} == set(client.allowed_stores.values_list("pk", flat=True)):
+        return False
+    client.allowed_stores.set(stores)
+    client.save(update_fields=["updated_at"])
+    return True
 
 
 @transaction.atomic

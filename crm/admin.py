@@ -34,6 +34,7 @@ from crm.services.api_clients import (
     api_client_reactivate,
     api_client_rotate_key,
     api_client_set_scopes,
+    api_client_stores_set,
 )
 from crm.services.consents import consents_set
 from crm.services.context import ChangeContext
@@ -150,11 +151,12 @@ class ApiClientAdmin(ServiceModelAdmin):
     list_filter = ("is_active",)
     search_fields = ("name",)
     actions = ("rotate_key", "deactivate", "reactivate")
-    # key_hash is never shown. is_active changes through the Deactivate and Reactivate actions; allowed_stores has
-    # no service yet, so it is read-only here.
-    add_fields = ("name", "scopes")
+    # key_hash is never shown. is_active changes through the Deactivate and Reactivate actions.
+    add_fields = ("name", "scopes", "allowed_stores")
     fields = ("name", "key_prefix", "scopes", "is_active", "allowed_stores", "last_used_at", *TIMESTAMPS)
-    readonly_fields = ("name", "key_prefix", "is_active", "allowed_stores", "last_used_at", *TIMESTAMPS)
+    readonly_fields = ("name", "key_prefix", "is_active", "last_used_at", *TIMESTAMPS)
+    # Searched by code or name, a few at a time: a chain has too many stores for a list of them all.
+    autocomplete_fields = ("allowed_stores",)
 
     def get_fields(self, request: HttpRequest, obj: ApiClient | None = None) -> tuple[str, ...]:
         return self.add_fields if obj is None else self.fields
@@ -167,15 +169,43 @@ class ApiClientAdmin(ServiceModelAdmin):
         return ", ".join(client.scopes)
 
     def save_model(self, request: HttpRequest, obj: ApiClient, form: forms.ModelForm, change: bool) -> None:
+        store_codes = [store.code for store in form.cleaned_data["allowed_stores"]]
         if change:
             api_client_set_scopes(client=obj, scopes=form.cleaned_data["scopes"])
+            api_client_stores_set(client=obj, store_codes=store_codes)
             return
-        client, key = api_client_create(name=form.cleaned_data["name"], scopes=form.cleaned_data["scopes"])
+        client, key = api_client_create(
+            name=form.cleaned_data["name"], scopes=form.cleaned_data["scopes"], store_codes=store_codes
+        )
         # The admin logs the addition and redirects using `obj`: make it the row the service created.
         obj.pk = client.pk
         obj.key_prefix = client.key_prefix
         obj.scopes = client.scopes
         self._show_key_once(request, client, key)
+
+    def save_related(self, request: HttpRequest, form: forms.ModelForm, formsets: Any, change: bool) -> None:
+        """Inlines only (there are none yet): save_model's services set the allowed stores, which the form's own
+        many-to-many save would set again, past them."""
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+
+    # django-stubs type the message as Django's JSON list; a LogEntry also takes plain text, shown as it is, as the
+    # Deactivate and Reactivate actions write it.
+    def construct_change_message(  # type: ignore[override]
+        self, request: HttpRequest, form: forms.Form, formsets: Any, add: bool = False
+    ) -> list[dict[str, dict[str, list[str]]]] | str:
+        """A change of scopes or stores is recorded with what they became, not only that they changed: the history
+        is the record of who widened or narrowed a key's reach, and when."""
+        changed = set(form.changed_data) & {"scopes", "allowed_stores"}
+        if add or not changed:
+            return super().construct_change_message(request, form, formsets, add)
+        parts = []
+        if "scopes" in changed:
+            parts.append(f"Scopes: {', '.join(sorted(form.cleaned_data['scopes'])) or 'none'}.")
+        if "allowed_stores" in changed:
+            codes = sorted(store.code for store in form.cleaned_data["allowed_stores"])
+            parts.append(f"Allowed stores: {', '.join(codes)}." if codes else "Allowed stores: any.")
+        return " ".join(parts)
 
     @admin.action(description="Rotate key", permissions=["change"])
     def rotate_key(self, request: HttpRequest, queryset: QuerySet[ApiClient]) -> None:

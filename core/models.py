@@ -18,8 +18,9 @@ class IdempotencyRecord(models.Model):
     """One `Idempotency-Key` a client sent to a POST endpoint, Stripe-style (see core/idempotency.py).
 
     `owner` says whose key it is (keys are scoped per API client, so two clients may use the same key). The row
-    is inserted before the work starts, which is what turns a concurrent duplicate into a 409 instead of a
-    second write; it keeps the response of a successful request for 24 hours, to be replayed.
+    is the claim: inserted before the work starts (in the work's transaction, or committed first when the work
+    is many transactions), so that a duplicate finds it instead of writing twice; it keeps the response of a
+    successful request for 24 hours, to be replayed.
     """
 
     class State(models.TextChoices):

@@ -124,7 +124,8 @@ class CustomerCollectionSpiApi(SpiApi):
             "Creates a customer from the Customer Signup layout. With `consents.loyaltySignUp: true` the customer "
             "is enrolled in the default loyalty program: the address goes to `profile.address`, "
             "`loyaltyProfile.address` and `addressList`, and a loyalty account number is assigned. The body may be "
-            "bare or wrapped in `customer`."
+            "bare or wrapped in `customer`. A key restricted to some stores must name one of them in "
+            "`storeAttribution.storeId`: another store is 403 `STORE_NOT_ALLOWED`, none is 403 `STORE_REQUIRED`."
         ),
         request=CustomerInputSerializer,
         responses={200: CustomerOutputSerializer},

@@ -113,6 +113,13 @@ CHANGED_RETRY = _error(
 STORE_NOT_ALLOWED = _error(
     "Store not allowed", "This API key may not act for store SF02.", "STORE_NOT_ALLOWED", "403", field="store_id"
 )
+STORE_REQUIRED = _error(
+    "Store required",
+    "Required: this API key may act only for some stores.",
+    "STORE_REQUIRED",
+    "403",
+    field="store_id",
+)
 ERASED = _error("Erased customer", ERASED_MESSAGE, "CUSTOMER_ERASED", "410")
 BAD_INPUT = OpenApiExample(
     "Missing field",
@@ -276,7 +283,8 @@ class CouponRedeemApi(LoyaltyWriteApi):
         summary="Redeem a coupon in a purchase",
         description=(
             "Redeems the code once, in the purchase `transaction_id` at the store `store_id` (optional; a key "
-            "restricted to some stores may not name another: 403 `STORE_NOT_ALLOWED`), and answers the discount it "
+            "restricted to some stores may not name another: 403 `STORE_NOT_ALLOWED`, and must name one of its own: "
+            "403 `STORE_REQUIRED`), and answers the discount it "
             "gave. Idempotent on `transaction_id`: the same redemption again (a till retrying: same customer, same "
             "store, a cart giving the same discount) answers the same body and writes nothing; the same transaction "
             "id with a cart giving another discount, or from another store, is 409 `ERR_TX_ALREADY_EXISTS`; another "
@@ -340,6 +348,7 @@ class CouponRedeemApi(LoyaltyWriteApi):
             ),
             BAD_INPUT,
             STORE_NOT_ALLOWED,
+            STORE_REQUIRED,
             NOT_FOUND,
             ALREADY_REDEEMED,
             CHANGED_RETRY,

@@ -426,7 +426,8 @@ the answer adds `coupon` and `redemption` (`transaction_id`, `store_id`, `discou
 redemption moves no points. Idempotent on `transaction_id` like `POST /api/v1/coupons/redeem`: the same
 redemption again answers the same; with a basket giving another discount, or from another store, it is 409
 `ERR_TX_ALREADY_EXISTS`; another transaction id is 409 `COUPON_ALREADY_REDEEMED`). A key restricted to some stores
-may not name another in `store_id` (403 `STORE_NOT_ALLOWED`), in any action.
+may not name another in `store_id` (403 `STORE_NOT_ALLOWED`), in any action, and must name one of its own in
+`opt_in`, `checkout` and `coupon_redeem`, which record the store (403 `STORE_REQUIRED`, nothing written).
 
 The answer is the customer summary plus `events`: the ledger entries that changed spendable points, each with
 the expiry date of the points (`expdate`). Points still pending (inside the return window) are not in `events`;
@@ -653,7 +654,10 @@ def event_responses(output: type[serializers.Serializer]) -> dict[int, Any]:
         **_errors(
             {
                 **_ERROR_STATUSES,
-                403: "The key lacks the loyalty:write scope, or may not act for the store in data.store_id.",
+                403: (
+                    "The key lacks the loyalty:write scope; STORE_NOT_ALLOWED: it may not act for the store in "
+                    "data.store_id; STORE_REQUIRED: it is restricted to some stores and the event names none."
+                ),
                 404: "Unknown customer, transaction or coupon code.",
                 409: (
                     "ERR_TX_ALREADY_EXISTS, INSUFFICIENT_POINTS, NOT_ENROLLED, EMAIL_ALREADY_IN_USE, idempotency, "

@@ -3,6 +3,7 @@ from datetime import date
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -97,12 +98,19 @@ def _ensure_email_free(email: str, *, exclude_pk: int | None) -> None:
 
 
 def _save(customer: Customer) -> None:
-    customer.full_clean(exclude=["profile_address", "created_store", "created_associate"])
+    """Validate and save. Another customer may take the email after _ensure_email_free looked (two tills signing
+    up the same email at the same moment): committed before this validation, full_clean's check of the unique
+    constraint sees it; committed later, the insert hits the constraint. Either way the answer is the 409 the
+    look-up would have given, not a validation error on `__all__`."""
+    try:
+        customer.full_clean(exclude=["profile_address", "created_store", "created_associate"])
+    except ValidationError:
+        _ensure_email_free(customer.email, exclude_pk=customer.pk)
+        raise
     try:
         with transaction.atomic():
             customer.save()
     except IntegrityError as error:
-        # Two tills signing up the same email at the same moment: the unique constraint decides.
         if "email" in str(error):
             _ensure_email_free(customer.email, exclude_pk=customer.pk)
         raise

@@ -13,3 +13,8 @@ urlpatterns = [
     path("", include("clienteling.spi.urls")),
     path("", include("clienteling.scan_and_go.urls")),
 ]
+
+# Under the API surfaces, errors Django answers itself come in the surface's JSON error shape.
+handler400 = "config.error_views.bad_request"
+handler404 = "config.error_views.page_not_found"
+handler500 = "config.error_views.server_error"

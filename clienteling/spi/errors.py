@@ -21,6 +21,8 @@ DRF_CODES = {
     "unsupported_media_type": SpiErrorCode.UNSUPPORTED_MEDIA_TYPE,
     "payload_too_large": SpiErrorCode.PAYLOAD_TOO_LARGE,
     "throttled": SpiErrorCode.TOO_MANY_REQUESTS,
+    "bad_request": SpiErrorCode.INVALID_REQUEST,
+    "internal_server_error": SpiErrorCode.INTERNAL_SERVER_ERROR,
 }
 
 

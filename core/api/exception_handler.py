@@ -63,6 +63,22 @@ class PayloadTooLarge(exceptions.APIException):
     default_code = "payload_too_large"
 
 
+class MalformedRequest(exceptions.APIException):
+    """A request Django refused before any view saw it (SuspiciousOperation: too many query parameters, a bad Host
+    header), answered by config/error_views.py."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_detail = exceptions.ParseError.default_detail
+    default_code = "bad_request"
+
+
+class ServerError(exceptions.APIException):
+    """An exception no handler knew, answered by config/error_views.py: DRF's generic message, never the exception's
+    text (Django logs that, with the traceback)."""
+
+    default_code = "internal_server_error"
+
+
 def normalise_exception(exc: Exception) -> NormalisedError | None:
     """Map the exceptions our views may raise to one structure, or None for a genuine server error."""
     if isinstance(exc, RequestDataTooBig):

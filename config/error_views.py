@@ -1,8 +1,8 @@
 """Django's own error views (handler400, handler404 and handler500 in config/urls.py), for what no DRF view answers:
-an unknown URL, a request Django refuses before routing it, an exception a view did not handle. Under an API surface
-they answer JSON in that surface's error shape, as its views do, rather than Django's HTML page; elsewhere (the
-admin) Django's page. A 500 never carries the exception's text: Django logs it, with the traceback, before calling
-handler500."""
+an unknown URL or one holding a NUL byte (core/nul_bytes.py), a request Django refuses before routing it, an
+exception a view did not handle. Under an API surface they answer JSON in that surface's error shape, as its views
+do, rather than Django's HTML page; elsewhere (the admin) Django's page. A 500 never carries the exception's text:
+Django logs it, with the traceback, before calling handler500."""
 
 from collections.abc import Callable
 from typing import Any

@@ -2,9 +2,9 @@
 takes a body, and nothing is written."""
 
 import pytest
-from django.apps import apps
 
 from core.api.parsers import MAX_JSON_NESTING_DEPTH, json_nesting_exceeds
+from tests.core.rows import every_row_count
 
 TOO_DEEP_MESSAGE = f"JSON parse error - arrays and objects nest deeper than {MAX_JSON_NESTING_DEPTH} levels."
 SPI_TOO_DEEP = {"errorCode": "INVALID_JSON", "errorMessage": TOO_DEEP_MESSAGE}
@@ -25,15 +25,6 @@ OPERATIONS_WITH_A_BODY = [
 ]
 
 
-def _row_counts():
-    """Rows of every model of ours, so that a rejected request can be shown to have written none."""
-    return {
-        model._meta.label: model._default_manager.count()
-        for model in apps.get_models()
-        if model._meta.app_label in {"core", "crm", "loyalty", "webhooks"}
-    }
-
-
 @pytest.fixture
 def everything_client(make_api_client, customer_factory, loyalty_account_factory):
     customer = customer_factory(public_id="C1001", email="sally@example.com")
@@ -46,7 +37,7 @@ def everything_client(make_api_client, customer_factory, loyalty_account_factory
 @pytest.mark.parametrize(("method", "url", "expected"), OPERATIONS_WITH_A_BODY)
 def test_a_body_nested_two_thousand_deep_is_400_and_writes_nothing(everything_client, method, url, expected, body):
     # given
-    before = _row_counts()
+    before = every_row_count()
 
     # when
     response = getattr(everything_client, method)(
@@ -55,7 +46,7 @@ def test_a_body_nested_two_thousand_deep_is_400_and_writes_nothing(everything_cl
 
     # then
     assert (response.status_code, response.json()) == (400, expected)
-    assert _row_counts() == before
+    assert every_row_count() == before
 
 
 def test_a_body_at_the_limit_is_parsed(everything_client):

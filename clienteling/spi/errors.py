@@ -27,7 +27,9 @@ DRF_CODES = {
 
 
 def _field_message(field: str, message: str) -> str:
-    return f"{SPI_FIELD_PATHS.get(field, field)}: {message}"
+    path = SPI_FIELD_PATHS.get(field, field)
+    # A message may name its field already (the Idempotency-Key header's does).
+    return message if message.startswith(path) else f"{path}: {message}"
 
 
 def _django_validation_message(exc: DjangoValidationError) -> str:
@@ -49,4 +51,9 @@ def spi_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     elif isinstance(exc, DjangoValidationError):
         message = _django_validation_message(exc)
     code = error.code if isinstance(exc, ApplicationError) else DRF_CODES.get(error.code, error.code.upper())
-    return Response({"errorCode": str(code), "errorMessage": message}, status=error.status, headers=error.headers)
+    body = {"errorCode": str(code), "errorMessage": message}
+    if isinstance(exc, ApplicationError) and "customer_id" in exc.extra:
+        # EMAIL_ALREADY_IN_USE names the customer who has the email, so that a till can recover a sign-up it
+        # retried after the first one committed.
+        body["customerId"] = exc.extra["customer_id"]
+    return Response(body, status=error.status, headers=error.headers)

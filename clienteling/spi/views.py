@@ -7,8 +7,12 @@ GET_CUSTOMER       GET  /endpoint/sa/customers/{customerId}
 
 The vendor puts three operations on one path, so CustomerCollectionSpiApi answers three methods; each method
 is one operation with its own input serializer and service call.
+
+CREATE_CUSTOMER honours an `Idempotency-Key` header as the loyalty events API does (core/idempotency.py, keys
+scoped per API client): the same key and body again answers the first response with `Idempotent-Replayed: true`.
 """
 
+import json
 from typing import Any
 
 from django.conf import settings
@@ -16,6 +20,7 @@ from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.utils.encoders import JSONEncoder
 from rest_framework.views import APIView
 
 from clienteling.error_codes import SpiErrorCode
@@ -28,6 +33,8 @@ from clienteling.spi.serializers import (
     CustomerSearchInputSerializer,
 )
 from core.exceptions import ApplicationError
+from core.idempotency import HEADER as IDEMPOTENCY_KEY_HEADER
+from core.idempotency import REPLAYED_HEADER, idempotency_key_clean, idempotent_call
 from crm.models import ConsentChange, Customer
 from crm.permissions import HasRequiredScope, api_client_of
 from crm.selectors import (
@@ -46,6 +53,7 @@ from loyalty.selectors.accounts import (
 )
 from loyalty.selectors.coupons import customer_vouchers_usable_prefetch
 from loyalty.services.customers import customer_profile_update, customer_sign_up
+from loyalty.services.purchases import request_fingerprint
 
 
 def spi_customer_queryset() -> Any:
@@ -108,6 +116,19 @@ def _service_arguments(request: Request, validated: dict[str, Any], *, store_req
     }
 
 
+def _customer_signed_up_body(arguments: dict[str, Any]) -> Any:
+    """Sign the customer up and render the response; with an Idempotency-Key this runs in the key's transaction,
+    so that the response is stored with the customer."""
+    customer = customer_sign_up(**arguments)
+    customer = customer_get(public_id=customer.public_id, queryset=spi_customer_queryset())
+    return spi_envelope("customer", spi_customer_representation(customer))
+
+
+def _as_json(body: Any) -> Any:
+    """The body as the JSON renderer writes it (DRF's encoder turns decimals into numbers), fit to be stored."""
+    return json.loads(json.dumps(body, cls=JSONEncoder))
+
+
 class SpiApi(APIView):
     required_scope = "clienteling"
     permission_classes = (HasRequiredScope,)
@@ -129,18 +150,39 @@ class CustomerCollectionSpiApi(SpiApi):
         ),
         request=CustomerInputSerializer,
         responses={200: CustomerOutputSerializer},
+        parameters=[
+            OpenApiParameter(
+                IDEMPOTENCY_KEY_HEADER,
+                str,
+                OpenApiParameter.HEADER,
+                description=(
+                    "Up to 255 printable characters, kept 24 hours per API key. The same key and body again "
+                    "answers the first response (with `Idempotent-Replayed: true`) and creates nothing; the same "
+                    "key with another body is 409 `IDEMPOTENCY_KEY_REUSED`; while the first request still runs, "
+                    "409 `IDEMPOTENCY_REQUEST_IN_PROGRESS`. Only successful responses are kept."
+                ),
+            )
+        ],
         examples=[examples.CREATE_REQUEST, examples.CREATE_RESPONSE, examples.ERROR_RESPONSE],
         tags=["Clienteling SPI"],
     )
     def post(self, request: Request) -> Response:
         serializer = CustomerInputSerializer(data=_unwrapped_body(request.data))
         serializer.is_valid(raise_exception=True)
-        validated = serializer.validated_data
-        customer = customer_sign_up(**_service_arguments(request, validated, store_required=True))
-        customer = customer_get(public_id=customer.public_id, queryset=spi_customer_queryset())
+        header = request.headers.get(IDEMPOTENCY_KEY_HEADER)
+        key = "" if header is None else idempotency_key_clean(header)
+        arguments = _service_arguments(request, serializer.validated_data, store_required=True)
         # 200 rather than 201: the vendor documents "a response with the new customer object" and connectors
         # are configured per operation, so the plainest success status is the safest.
-        return Response(spi_envelope("customer", spi_customer_representation(customer)))
+        if not key:
+            return Response(_customer_signed_up_body(arguments))
+        result = idempotent_call(
+            owner=f"api_client:{api_client_of(request).pk}",
+            key=key,
+            fingerprint=request_fingerprint({"endpoint": "spi/customers", "body": request.data}),
+            work=lambda: (200, _as_json(_customer_signed_up_body(arguments))),
+        )
+        return Response(result.body, status=result.status, headers={REPLAYED_HEADER: "true"} if result.replayed else {})
 
     @extend_schema(
         operation_id="UPDATE_CUSTOMER",

@@ -83,17 +83,20 @@ def _apply_profile(customer: Customer, normalised: dict[str, Any]) -> None:
 
 
 def _ensure_email_free(email: str, *, exclude_pk: int | None) -> None:
+    """Raises EMAIL_ALREADY_IN_USE (409) naming the public id of the customer who has the email (`customer_id`,
+    nothing else of theirs): a till whose sign-up committed but whose response was lost recovers it from there."""
     if not email:
         return
     others = Customer.objects.filter(email=email)
     if exclude_pk is not None:
         others = others.exclude(pk=exclude_pk)
-    if others.exists():
+    owner_id = others.values_list("public_id", flat=True).first()
+    if owner_id is not None:
         raise ApplicationError(
             _("This email address is already used by another customer."),
             code=CrmErrorCode.EMAIL_ALREADY_IN_USE,
             status=409,
-            extra={"field": "email"},
+            extra={"field": "email", "customer_id": owner_id},
         )
 
 

@@ -242,9 +242,9 @@ def test_form_encoded_body_is_415_and_writes_nothing(pos_client):
     assert _row_counts() == before
 
 
-def test_duplicate_email_is_409_and_rolls_back_the_new_store(pos_client, customer_factory):
+def test_duplicate_email_is_409_naming_the_customer_and_rolls_back_the_new_store(pos_client, customer_factory):
     # given
-    customer_factory(email="ada@example.com")
+    customer_factory(email="ada@example.com", public_id="C000000000042")
     before = _row_counts()
 
     # when
@@ -259,6 +259,7 @@ def test_duplicate_email_is_409_and_rolls_back_the_new_store(pos_client, custome
     assert response.json() == {
         "errorCode": "EMAIL_ALREADY_IN_USE",
         "errorMessage": "profile.email: This email address is already used by another customer.",
+        "customerId": "C000000000042",
     }
     assert _row_counts() == before
     assert not Store.objects.filter(code="S-NEW").exists()

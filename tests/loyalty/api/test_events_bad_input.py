@@ -246,7 +246,7 @@ def test_an_unknown_customer_is_not_found(writer, member):
     assert row_counts() == before
 
 
-def test_opt_in_with_an_email_already_used_is_a_conflict_and_writes_nothing(writer, member):
+def test_opt_in_with_an_email_already_used_is_a_conflict_naming_the_customer_and_writes_nothing(writer, member):
     # given
     member()
     before = row_counts()
@@ -259,7 +259,7 @@ def test_opt_in_with_an_email_already_used_is_a_conflict_and_writes_nothing(writ
     assert response.json() == {
         "message": "This email address is already used by another customer.",
         "code": "EMAIL_ALREADY_IN_USE",
-        "extra": {"field": "email"},
+        "extra": {"field": "email", "customer_id": "C1001"},
     }
     assert row_counts() == before
 

@@ -3,6 +3,9 @@
 The key may come as `Authorization: Bearer <key>`, `X-API-Key: <key>`, `?api_key=<key>` (POS connectors can only
 add static query parameters) or `Authorization: Basic base64(any-user:<key>)` (device vendors that only
 speak Basic auth).
+
+Wrong keys are counted per client address (crm/throttles.py): past API_FAILED_AUTHENTICATION_RATE, every request
+with a key from that address gets 429 until the window closes, before any key is looked up.
 """
 
 import base64
@@ -15,6 +18,7 @@ from rest_framework.request import Request
 from crm.models import ApiClient
 from crm.selectors import api_client_allowed_store_codes_annotation
 from crm.services.api_clients import api_key_hash
+from crm.throttles import FailedAuthenticationThrottle
 
 # Recording every use would turn each read into a write; once every few minutes is enough for the admin.
 LAST_USED_RESOLUTION = timedelta(minutes=5)
@@ -61,8 +65,12 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         key = _key_from_request(request)
         if key is None:
             return None
+        failures = FailedAuthenticationThrottle()
+        if failures.is_exceeded(request):
+            raise exceptions.Throttled(wait=failures.wait())
         client = api_client_by_key(key) if key else None
         if client is None:
+            failures.failure_record(request)
             raise exceptions.AuthenticationFailed("Invalid API key.")
         return client, client
 

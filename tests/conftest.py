@@ -3,6 +3,7 @@ import itertools
 
 import pytest
 from django.apps import apps
+from django.core.cache import cache
 from django.db import connection
 from django.utils import translation
 from rest_framework.test import APIClient
@@ -126,6 +127,12 @@ def _uses_database(request) -> bool:
         request.node.get_closest_marker("django_db")
         or {"db", "transactional_db", "live_server"} & set(request.fixturenames)
     )
+
+
+@pytest.fixture(autouse=True)
+def cache_clear():
+    """Throttle counters live in the cache (local memory in tests): start every test with none."""
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -1,5 +1,9 @@
 """Every setting is declared here and read from the environment; the other modules only adjust."""
 
+import re
+
+from django.core.exceptions import ImproperlyConfigured
+
 from config.env import BASE_DIR, VAR_DIR, env
 
 DEBUG = env.bool("DEBUG", default=False)
@@ -105,9 +109,50 @@ STORAGES = {
 # A 10 MB POS payload is an error, not something to parse: the SPI answers 413.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=1024 * 1024)
 
+# Cache: throttle counters. Local memory when unset (`make run`'s single runserver process; see docs/operations.md
+# for why not the database cache); production names Redis, e.g. redis://127.0.0.1:6379/1.
+CACHE_URL = env.str("CACHE_URL", default="locmemcache://")
+CACHES = {"default": env.cache_url_config(CACHE_URL)}
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    # An unreachable Redis must cost a request a short wait, not a hung worker: the throttles then let it through.
+    CACHE_TIMEOUT = env.float("CACHE_TIMEOUT", default=0.5)
+    CACHES["default"]["OPTIONS"] = {"socket_connect_timeout": CACHE_TIMEOUT, "socket_timeout": CACHE_TIMEOUT}
+
+# The client address behind NUM_PROXIES trusted proxies (load balancers) that append to X-Forwarded-For; 0 trusts
+# no header and takes the socket's address. Throttles and the admin lockout count clients by it.
+NUM_PROXIES = env.int("NUM_PROXIES", default=0)
+
+
+def _throttle_rate(value: str) -> str | None:
+    """A rate as DRF spells it ("1200/min"); "off" (or empty) means no limit. A typo fails at start."""
+    value = value.strip()
+    if value.lower() in ("", "off"):
+        return None
+    if not re.fullmatch(r"\d+/(s|sec|second|m|min|minute|h|hour|d|day)", value):
+        raise ImproperlyConfigured(f"Bad throttle rate {value!r}: use e.g. 600/min, or off.")
+    return value
+
+
+# Requests per API key and scope. API_THROTTLE_RATES=clienteling=600/min,scan_and_go=off overrides some of them.
+API_THROTTLE_RATES = {
+    scope: _throttle_rate(rate)
+    for scope, rate in {
+        "clienteling": "1200/min",
+        "scan_and_go": "3000/min",
+        "loyalty:read": "3000/min",
+        "loyalty:write": "1200/min",
+        "privacy": "60/min",
+        **env.dict("API_THROTTLE_RATES", default={}),
+    }.items()
+}
+# Wrong API keys per client address; past it every request with a key from there gets 429 for the rest of the window.
+API_FAILED_AUTHENTICATION_RATE = _throttle_rate(env.str("API_FAILED_AUTHENTICATION_RATE", default="60/min"))
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["crm.authentication.ApiKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_THROTTLE_CLASSES": ["crm.throttles.ApiClientRateThrottle"],
+    "NUM_PROXIES": NUM_PROXIES,
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     # JSON only, with a bound on nesting depth (core/api/parsers.py).
     "DEFAULT_PARSER_CLASSES": ["core.api.parsers.BoundedJSONParser"],

@@ -14,3 +14,7 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
+
+# Throttle counters must be shared by every web process and host: production names its cache (Redis,
+# redis://host:6379/1); base.py builds CACHES from it.
+CACHE_URL = env.str("CACHE_URL")

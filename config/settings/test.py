@@ -16,6 +16,9 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 PHONENUMBER_DEFAULT_REGION = "US"
+# No rate limits unless a test sets its own (tests/core/test_throttling*.py): the suite sends what it likes.
+API_THROTTLE_RATES = {}
+API_FAILED_AUTHENTICATION_RATE = None
 
 # WhiteNoise serves from the static finders here; the collected folder need only exist.
 WHITENOISE_USE_FINDERS = True

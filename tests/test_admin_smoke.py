@@ -15,6 +15,7 @@ from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.apps import apps
 from django.conf import settings
 from django.contrib import admin
@@ -202,9 +203,24 @@ def _periodic_task() -> PeriodicTask:
     return PeriodicTask.objects.create(name=f"smoke-{_number()}", task="smoke.task", interval=interval)
 
 
+def _axes_row(model: type[Model], **fields: object) -> Model:
+    """A row of django-axes' login records as its handler writes one for a wrong admin password."""
+    return model.objects.create(
+        username=f"smoke{_number()}",
+        ip_address="192.0.2.1",
+        user_agent="smoke",
+        http_accept="*/*",
+        path_info="/admin/login/",
+        **fields,
+    )
+
+
 FACTORIES: dict[str, Callable[[], Model]] = {
     "auth.Group": lambda: Group.objects.create(name=f"Smoke group {_number()}"),
     "auth.User": lambda: User.objects.create_user(username=f"smoke{_number()}", email="smoke@example.com"),
+    "axes.AccessAttempt": lambda: _axes_row(AccessAttempt, get_data="", post_data="", failures_since_start=1),
+    "axes.AccessFailureLog": lambda: _axes_row(AccessFailureLog),
+    "axes.AccessLog": lambda: _axes_row(AccessLog),
     "crm.Address": lambda: AddressFactory(),
     "crm.ApiClient": lambda: api_client_create(name=f"Smoke {_number()}", scopes=["clienteling"])[0],
     "crm.Associate": lambda: AssociateFactory(),

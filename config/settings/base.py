@@ -35,6 +35,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Load balancers probe /healthz and /readyz by address over plain HTTP: answered before host checks and redirects.
+    "core.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -166,6 +168,8 @@ API_THROTTLE_RATES = {
 }
 # Wrong API keys per client address; past it every request with a key from there gets 429 for the rest of the window.
 API_FAILED_AUTHENTICATION_RATE = _throttle_rate(env.str("API_FAILED_AUTHENTICATION_RATE", default="60/min"))
+# The parts /readyz must reach to answer 200 (all three are reported either way); see docs/operations.md.
+HEALTH_READINESS_CHECKS = env.list("HEALTH_READINESS_CHECKS", default=["database", "cache", "broker"])
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["crm.authentication.ApiKeyAuthentication"],

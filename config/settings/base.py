@@ -2,6 +2,7 @@
 
 import re
 from datetime import timedelta
+from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -37,6 +38,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # Load balancers probe /healthz and /readyz by address over plain HTTP: answered before host checks and redirects.
     "core.health.HealthCheckMiddleware",
+    "core.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -258,10 +260,19 @@ SPI_SEARCH_MAX_LIMIT = 100
 # Loyalty defaults used when the data migration creates the first program.
 LOYALTY_DEFAULT_CURRENCY = env.str("LOYALTY_DEFAULT_CURRENCY", default="USD")
 
-LOGGING = {
+# Logs: "plain" lines for people (local, tests), "json" for a log shipper (production's default). Each record
+# carries the request id (X-Request-ID) or the Celery task it was written in (core/logging.py).
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"log_context": {"()": "core.logging.LogContextFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(log_context)s] %(message)s"},
+        "json": {"()": "core.logging.ProductionJsonFormatter"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["log_context"]},
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }

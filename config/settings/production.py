@@ -18,3 +18,5 @@ CSRF_COOKIE_SECURE = True
 # Throttle counters must be shared by every web process and host: production names its cache (Redis,
 # redis://host:6379/1); base.py builds CACHES from it.
 CACHE_URL = env.str("CACHE_URL")
+LOG_FORMAT = env.str("LOG_FORMAT", default="json")
+LOGGING["handlers"]["console"]["formatter"] = LOG_FORMAT  # noqa: F405

@@ -6,8 +6,16 @@ from celery import Celery
 from kombu import Exchange, Queue
 
 from config.celery_app import app as celery_app
+from core.enqueue import broker_pause
 from tests.webhooks.helpers import REDIS_URL, celery_app_configured, redis_is_up
 from tests.webhooks.receiver import Receiver
+
+
+@pytest.fixture(autouse=True)
+def broker_pause_ended() -> Iterator[None]:
+    """A test whose broker fails pauses publishing in this process: the next test starts without the pause."""
+    yield
+    broker_pause.end()
 
 
 @pytest.fixture

@@ -2,13 +2,14 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from core.api.docs import api_docs_view
 from loyalty.admin.dashboard import dashboard_view
 
 urlpatterns = [
     path("admin/dashboard/", dashboard_view, name="admin-dashboard"),
     path("admin/", admin.site.urls),
-    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/schema/", api_docs_view(SpectacularAPIView.as_view()), name="api-schema"),
+    path("api/docs/", api_docs_view(SpectacularSwaggerView.as_view(url_name="api-schema")), name="api-docs"),
     path("api/v1/", include("loyalty.api.urls")),
     path("", include("clienteling.spi.urls")),
     path("", include("clienteling.scan_and_go.urls")),

@@ -3,6 +3,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.core.signals import request_finished
 from django.http import HttpRequest, HttpResponse
 
@@ -37,3 +38,17 @@ class RequestIdMiddleware:
         response[REQUEST_ID_HEADER] = request_id
         return response
 
+
+class NoStoreMiddleware:
+    """`Cache-Control: no-store` on every response of the APIs (API_NO_STORE_PATH_PREFIXES: the SPI, Scan & Go and
+    the loyalty API), errors included: they carry customers' personal data and balances that change with each
+    purchase, which no browser or shared cache may keep. One rule by path, so that no view can forget it."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if request.path_info.startswith(tuple(settings.API_NO_STORE_PATH_PREFIXES)):
+            response["Cache-Control"] = "no-store"
+        return response

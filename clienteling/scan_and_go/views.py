@@ -26,8 +26,6 @@ from crm.selectors import api_client_allowed_store_codes, api_client_store_check
 from loyalty.card_numbers import CARD_NUMBER_MAX_LENGTH, card_number_normalise
 from loyalty.selectors.scan_and_go import CouponOffer, ScanAndGoProfile, scan_and_go_profile_get
 
-# A profile is personal data and changes with every purchase: no shared or browser cache may keep it.
-NO_STORE = {"Cache-Control": "no-store"}
 _CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 _.\-]*$"
 
 
@@ -228,5 +226,5 @@ class CustomerProfileScanAndGoApi(APIView):
             device_type=params.get("deviceType") or "",
         )
         if profile is None:
-            return Response(status=404, headers=NO_STORE)
-        return Response(profile_body(profile), headers=NO_STORE)
+            return Response(status=404)
+        return Response(profile_body(profile))

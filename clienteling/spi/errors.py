@@ -1,5 +1,6 @@
 """Errors as the POS expects them: `{"errorCode", "errorMessage"}` with the matching HTTP status, the message in
-the language of the request's Accept-Language where we have a translation, and a bare 401 for a bad key."""
+the language of the request's Accept-Language where we have a translation, and a 401 with an empty body (and its
+WWW-Authenticate challenge) for a bad key."""
 
 from typing import Any
 
@@ -41,7 +42,9 @@ def _django_validation_message(exc: DjangoValidationError) -> str:
 
 def spi_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
-        return Response(status=401)
+        # The body stays empty, as the POS expects; the challenge is the one DRF took from the authenticator.
+        challenge = getattr(exc, "auth_header", None)
+        return Response(status=401, headers={"WWW-Authenticate": challenge} if challenge else None)
     error = normalise_exception(exc)
     if error is None:
         return None

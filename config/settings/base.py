@@ -39,6 +39,7 @@ MIDDLEWARE = [
     # Load balancers probe /healthz and /readyz by address over plain HTTP: answered before host checks and redirects.
     "core.health.HealthCheckMiddleware",
     "core.middleware.RequestIdMiddleware",
+    "core.middleware.NoStoreMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -170,6 +171,10 @@ API_THROTTLE_RATES = {
 }
 # Wrong API keys per client address; past it every request with a key from there gets 429 for the rest of the window.
 API_FAILED_AUTHENTICATION_RATE = _throttle_rate(env.str("API_FAILED_AUTHENTICATION_RATE", default="60/min"))
+# Responses under these paths carry personal data: Cache-Control: no-store (core.middleware.NoStoreMiddleware).
+API_NO_STORE_PATH_PREFIXES = ("/endpoint/sa/", "/customer-profile", "/api/v1/")
+# /api/schema/ and /api/docs/ without a login (local.py's default); otherwise only staff signed in to the admin.
+API_DOCS_PUBLIC = env.bool("API_DOCS_PUBLIC", default=False)
 # The parts /readyz must reach to answer 200 (all three are reported either way); see docs/operations.md.
 HEALTH_READINESS_CHECKS = env.list("HEALTH_READINESS_CHECKS", default=["database", "cache", "broker"])
 

@@ -10,6 +10,9 @@ DEBUG = env.bool("DEBUG", default=True)
 if not SECRET_KEY and DEBUG:
     SECRET_KEY = "dev-only-insecure-key-never-use-in-production"  # noqa: S105
 
+# The OpenAPI schema and Swagger UI open to anyone on a developer's machine.
+API_DOCS_PUBLIC = env.bool("API_DOCS_PUBLIC", default=True)
+
 # WhiteNoise serves from the static finders here; the collected folder need only exist.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True

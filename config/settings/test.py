@@ -19,6 +19,7 @@ PHONENUMBER_DEFAULT_REGION = "US"
 # No rate limits unless a test sets its own (tests/core/test_throttling*.py): the suite sends what it likes.
 API_THROTTLE_RATES = {}
 API_FAILED_AUTHENTICATION_RATE = None
+API_DOCS_PUBLIC = True
 
 # WhiteNoise serves from the static finders here; the collected folder need only exist.
 WHITENOISE_USE_FINDERS = True

@@ -223,6 +223,18 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "control_folder": str(CELERY_BROKER_FILESYSTEM_DIR / "control"),
         "store_processed": False,
     }
+# A publish after a commit must not hold the request (core/enqueue.py tries once, then pauses publishing): these
+# bound one attempt against a broker that hangs instead of refusing. Without them kombu's Redis transport waits
+# on the socket for ever; RabbitMQ's connect and handshake take CELERY_BROKER_CONNECTION_TIMEOUT.
+CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=2.0)
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "socket_connect_timeout": CELERY_BROKER_CONNECTION_TIMEOUT,
+        # Above the worker's BRPOP wait (1 s), which Redis answers even when the queue is empty.
+        "socket_timeout": env.float("CELERY_BROKER_SOCKET_TIMEOUT", default=3.0),
+    }
+# After a publish fails, a process publishes nothing for this long; the sweepers queue that work again.
+ENQUEUE_PAUSE_AFTER_BROKER_ERROR_SECONDS = env.float("ENQUEUE_PAUSE_AFTER_BROKER_ERROR_SECONDS", default=10.0)
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_ACCEPT_CONTENT = ["json"]

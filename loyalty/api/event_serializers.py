@@ -156,7 +156,11 @@ class CheckoutDataSerializer(serializers.Serializer):
             )
         if "effective_timestamp" in attrs:
             field = "effective_timestamp"
-            attrs["purchased_at"] = datetime.fromtimestamp(attrs.pop("effective_timestamp"), tz=UTC)
+            try:
+                attrs["purchased_at"] = datetime.fromtimestamp(attrs.pop("effective_timestamp"), tz=UTC)
+            except (OverflowError, OSError, ValueError):
+                # Past the year 9999 or the platform's time_t: the timestamp is not negative, so it is the future.
+                raise serializers.ValidationError({field: [_("Cannot be in the future.")]}) from None
         else:
             field = "purchased_at"
         if attrs.get("purchased_at") and attrs["purchased_at"] > timezone.now() + CLOCK_SKEW:

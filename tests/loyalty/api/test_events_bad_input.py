@@ -60,6 +60,17 @@ FUTURE = "2099-01-01T00:00:00Z"
             {"transaction_id": "T1", "total": "10", "purchased_at": "2026-01-01T00:00:00Z", "effective_timestamp": 1},
             "data.effective_timestamp: Give purchased_at or effective_timestamp, not both.",
         ),
+        # Past the year 9999, or past what the platform's clock can hold: in the future all the same.
+        (
+            "checkout",
+            {"transaction_id": "T1", "total": "10", "effective_timestamp": 253402300800},
+            "data.effective_timestamp: Cannot be in the future.",
+        ),
+        (
+            "checkout",
+            {"transaction_id": "T1", "total": "10", "effective_timestamp": 10**30},
+            "data.effective_timestamp: Cannot be in the future.",
+        ),
         (
             "checkout",
             {"transaction_id": "T1", "total": "10", "currency": "dollars"},

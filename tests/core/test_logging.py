@@ -4,9 +4,11 @@ JSON lines for production."""
 import json
 import logging
 import re
+import shlex
 
 import pytest
 from celery import shared_task
+from django.conf import settings
 
 from core.logging import LogContextFilter, ProductionJsonFormatter, request_id_var
 
@@ -155,3 +157,34 @@ def test_a_health_probe_gets_no_request_id(client):
 
     # then
     assert "X-Request-ID" not in response
+
+
+def test_the_access_log_leaves_query_strings_out_and_names_the_request_id():
+    # given: SPI searches send e-mail addresses and phone numbers, and some POS connectors the key, as ?query
+    web = next(line for line in (settings.BASE_DIR / "Procfile").read_text().splitlines() if line.startswith("web:"))
+
+    # when
+    access_log_format = shlex.split(web)[shlex.split(web).index("--access-logformat") + 1]
+
+    # then
+    assert access_log_format == '%(h)s %(t)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms %({x-request-id}o)s'
+
+
+def test_json_lines_of_a_failed_request_name_its_path_but_never_its_query_string(client, records):
+    # given
+    client.get("/nowhere", {"email": "sally@example.com", "api_key": "secret-key"}, HTTP_X_REQUEST_ID="req-q")
+    not_found = next(record for record in records if record.name == "django.request")
+
+    # when
+    line = json.loads(ProductionJsonFormatter().format(not_found))
+
+    # then
+    assert {key: line[key] for key in ("message", "method", "path", "status_code", "request_id")} == {
+        "message": "Not Found: /nowhere",
+        "method": "GET",
+        "path": "/nowhere",
+        "status_code": 404,
+        "request_id": "req-q",
+    }
+    assert "sally@example.com" not in json.dumps(line)
+    assert "secret-key" not in json.dumps(line)

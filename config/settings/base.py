@@ -135,7 +135,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=102
 
 # Cache: throttle counters. Local memory when unset (`make run`'s single runserver process; see docs/operations.md
 # for why not the database cache); production names Redis, e.g. redis://127.0.0.1:6379/1.
-CACHE_URL = env.str("CACHE_URL", default="locmemcache://")
+CACHE_URL = env.str("CACHE_URL", default="") or "locmemcache://"
 CACHES = {"default": env.cache_url_config(CACHE_URL)}
 if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
     # An unreachable Redis must cost a request a short wait, not a hung worker: the throttles then let it through.
@@ -148,9 +148,9 @@ NUM_PROXIES = env.int("NUM_PROXIES", default=0)
 
 
 def _throttle_rate(value: str) -> str | None:
-    """A rate as DRF spells it ("1200/min"); "off" (or empty) means no limit. A typo fails at start."""
+    """A rate as DRF spells it ("1200/min"); "off" means no limit. A typo fails at start."""
     value = value.strip()
-    if value.lower() in ("", "off"):
+    if value.lower() == "off":
         return None
     if not re.fullmatch(r"\d+/(s|sec|second|m|min|minute|h|hour|d|day)", value):
         raise ImproperlyConfigured(f"Bad throttle rate {value!r}: use e.g. 600/min, or off.")
@@ -170,7 +170,7 @@ API_THROTTLE_RATES = {
     }.items()
 }
 # Wrong API keys per client address; past it every request with a key from there gets 429 for the rest of the window.
-API_FAILED_AUTHENTICATION_RATE = _throttle_rate(env.str("API_FAILED_AUTHENTICATION_RATE", default="60/min"))
+API_FAILED_AUTHENTICATION_RATE = _throttle_rate(env.str("API_FAILED_AUTHENTICATION_RATE", default="") or "60/min")
 # Responses under these paths carry personal data: Cache-Control: no-store (core.middleware.NoStoreMiddleware).
 API_NO_STORE_PATH_PREFIXES = ("/endpoint/sa/", "/customer-profile", "/api/v1/")
 # /api/schema/ and /api/docs/ without a login (local.py's default); otherwise only staff signed in to the admin.

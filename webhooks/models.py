@@ -25,6 +25,8 @@ class WebhookEndpoint(TimeStampedModel):
     )
     is_active = models.BooleanField(default=True)
     disabled_at = models.DateTimeField(null=True, blank=True)
+    # An endpoint receives the events that occurred since it was created, or since it was last re-enabled.
+    reenabled_at = models.DateTimeField(null=True, blank=True)
     disabled_reason = models.CharField(max_length=200, blank=True)
     failing_since = models.DateTimeField(
         null=True, blank=True, help_text="First failed attempt since the last success; disabled after 5 days."

@@ -5,11 +5,17 @@ from webhooks.catalogue import event_type_is_subscribed
 from webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 
 
-def webhook_endpoints_subscribed(*, event_type: str) -> list[WebhookEndpoint]:
+def webhook_endpoints_subscribed(*, event_type: str, occurred_at: datetime) -> list[WebhookEndpoint]:
+    """The endpoints an event goes to: active and subscribed to its type now, and receiving events when it
+    occurred (created, and re-enabled if ever, at or before `occurred_at`). Fan-out may come long after the event
+    (a backlog, a broker outage): an endpoint never gets what happened before it was there to receive it."""
+    receiving = WebhookEndpoint.objects.filter(is_active=True, created_at__lte=occurred_at).exclude(
+        reenabled_at__gt=occurred_at
+    )
     # Endpoints are few; filtering the JSON list in Python works on every database (SQLite has no JSON contains).
     return [
         endpoint
-        for endpoint in WebhookEndpoint.objects.filter(is_active=True).order_by("pk")
+        for endpoint in receiving.order_by("pk")
         if event_type_is_subscribed(subscribed=endpoint.event_types, event_type=event_type)
     ]
 

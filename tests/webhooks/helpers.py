@@ -1,7 +1,7 @@
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import time_machine
@@ -13,6 +13,7 @@ from standardwebhooks import Webhook
 
 from tests.webhooks.receiver import ReceivedRequest
 from webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
+from webhooks.services.endpoints import webhook_endpoint_create
 from webhooks.services.events import event_record, webhook_event_emit
 
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
@@ -78,6 +79,13 @@ def verified(secret: str, request: ReceivedRequest) -> dict[str, Any]:
     move the clock would otherwise fail its five-minute freshness check)."""
     with time_machine.travel(int(request.headers["webhook-timestamp"]), tick=False):
         return Webhook(secret).verify(request.body, request.headers)
+
+
+def endpoint_create_before(moment: datetime, *, url: str, event_types: list[str]) -> tuple[WebhookEndpoint, str]:
+    """An endpoint created a minute before `moment`, for tests that emit their events at a fixed moment (often in
+    the past): an endpoint receives only the events that occurred after it was created."""
+    with time_machine.travel(moment - timedelta(minutes=1), tick=False):
+        return webhook_endpoint_create(url=url, event_types=event_types)
 
 
 def emit_customer_created(*, customer_id: str = "C000000000001", version: int = 1) -> WebhookEvent:

@@ -65,14 +65,14 @@ def _enqueue_send(delivery_pk: int, countdown: int = 0) -> None:
 
 @transaction.atomic
 def webhook_event_fan_out(*, event_pk: int) -> list[WebhookDelivery]:
-    """Create one delivery per active endpoint subscribed to the event's type and queue them; returns the new
-    ones. Safe to run twice: (endpoint, event) is unique and an event is fanned out once."""
+    """Create one delivery per endpoint the event goes to (webhook_endpoints_subscribed) and queue them; returns
+    the new ones. Safe to run twice: (endpoint, event) is unique and an event is fanned out once."""
     event = WebhookEvent.objects.get(pk=event_pk)
     if event.fanned_out_at is not None:
         return []
     now = timezone.now()
     created = []
-    for endpoint in webhook_endpoints_subscribed(event_type=event.type):
+    for endpoint in webhook_endpoints_subscribed(event_type=event.type, occurred_at=event.created_at):
         delivery, was_created = WebhookDelivery.objects.get_or_create(
             endpoint=endpoint, event=event, defaults={"next_attempt_at": now}
         )

@@ -90,12 +90,15 @@ def webhook_endpoint_disable(*, endpoint: WebhookEndpoint, reason: str) -> bool:
 
 @transaction.atomic
 def webhook_endpoint_enable(*, endpoint: WebhookEndpoint) -> WebhookEndpoint:
-    """Deliver again, from the next event on; failed deliveries stay failed until replayed."""
-    endpoint.is_active = True
-    endpoint.disabled_at = None
-    endpoint.disabled_reason = ""
-    endpoint.failing_since = None
-    endpoint.save(update_fields=["is_active", "disabled_at", "disabled_reason", "failing_since", "updated_at"])
+    """Deliver again the events that occur from now on (not those of while it was disabled, even if they are
+    fanned out later); failed deliveries stay failed until replayed. An active endpoint only forgets its failing
+    streak: the events it was receiving all along still reach it."""
+    now = timezone.now()
+    WebhookEndpoint.objects.filter(pk=endpoint.pk, is_active=False).update(
+        is_active=True, disabled_at=None, disabled_reason="", reenabled_at=now, updated_at=now
+    )
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(failing_since=None, updated_at=now)
+    endpoint.refresh_from_db()
     return endpoint
 
 

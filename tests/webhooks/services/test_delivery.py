@@ -6,10 +6,9 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from tests.webhooks.helpers import closed_port_url, emit_customer_created, verified
+from tests.webhooks.helpers import closed_port_url, emit_customer_created, endpoint_create_before, verified
 from webhooks.models import WebhookDelivery, WebhookEndpoint
 from webhooks.services.deliveries import webhook_deliveries_sweep, webhook_delivery_attempt
-from webhooks.services.endpoints import webhook_endpoint_create
 
 START = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
@@ -25,7 +24,7 @@ def test_receiver_down_for_three_attempts_then_up_gets_exactly_one_success_with_
     # given
     settings.WEBHOOK_SWEEP_GRACE_SECONDS = 0
     receiver.respond_with(503, 503, 503)
-    _endpoint, secret = webhook_endpoint_create(url=receiver.url, event_types=["customer.created"])
+    _endpoint, secret = endpoint_create_before(START, url=receiver.url, event_types=["customer.created"])
     next_attempts = []
 
     # when: the first attempt on commit, then whatever is due each time the clock reaches it
@@ -69,7 +68,7 @@ def test_retry_schedule_is_the_ladder_and_ends_in_failure(receiver, django_captu
     # given
     settings.WEBHOOK_SWEEP_GRACE_SECONDS = 0
     receiver.default_status = 500
-    webhook_endpoint_create(url=receiver.url, event_types=["*"])
+    endpoint_create_before(START, url=receiver.url, event_types=["*"])
     delays = []
 
     # when
@@ -100,7 +99,7 @@ def test_a_terminal_4xx_stops_retries(status, receiver, django_capture_on_commit
     # given
     settings.WEBHOOK_SWEEP_GRACE_SECONDS = 0
     receiver.respond_with(status)
-    webhook_endpoint_create(url=receiver.url, event_types=["*"])
+    endpoint_create_before(START, url=receiver.url, event_types=["*"])
     with django_capture_on_commit_callbacks(execute=True):
         emit_customer_created()
 
@@ -125,7 +124,7 @@ def test_a_terminal_4xx_stops_retries(status, receiver, django_capture_on_commit
 def test_3xx_408_429_and_5xx_are_retried_after_5_seconds(status, receiver, django_capture_on_commit_callbacks):
     # given
     receiver.respond_with(status)
-    webhook_endpoint_create(url=receiver.url, event_types=["*"])
+    endpoint_create_before(START, url=receiver.url, event_types=["*"])
 
     # when
     with time_machine.travel(START, tick=False), django_capture_on_commit_callbacks(execute=True):
@@ -147,7 +146,7 @@ def test_410_gone_disables_the_endpoint_and_fails_its_other_pending_deliveries(
 ):
     # given: one delivery waiting for its retry, then the receiver says it is gone for good
     receiver.respond_with(503, 410)
-    endpoint, _secret = webhook_endpoint_create(url=receiver.url, event_types=["*"])
+    endpoint, _secret = endpoint_create_before(START, url=receiver.url, event_types=["*"])
     with time_machine.travel(START, tick=False), django_capture_on_commit_callbacks(execute=True):
         waiting = emit_customer_created(customer_id="C000000000001")
 
@@ -181,7 +180,7 @@ def test_410_gone_disables_the_endpoint_and_fails_its_other_pending_deliveries(
 def test_an_endpoint_failing_for_5_days_is_disabled(receiver, django_capture_on_commit_callbacks):
     # given
     receiver.default_status = 500
-    endpoint, _secret = webhook_endpoint_create(url=receiver.url, event_types=["*"])
+    endpoint, _secret = endpoint_create_before(START, url=receiver.url, event_types=["*"])
     with time_machine.travel(START, tick=False), django_capture_on_commit_callbacks(execute=True):
         emit_customer_created(customer_id="C000000000001")
     with time_machine.travel(START + timedelta(days=5, seconds=-1), tick=False):
@@ -210,7 +209,7 @@ def test_an_endpoint_failing_for_5_days_is_disabled(receiver, django_capture_on_
 def test_a_success_ends_the_failing_streak(receiver, django_capture_on_commit_callbacks):
     # given
     receiver.respond_with(500)
-    endpoint, _secret = webhook_endpoint_create(url=receiver.url, event_types=["*"])
+    endpoint, _secret = endpoint_create_before(START, url=receiver.url, event_types=["*"])
     with time_machine.travel(START, tick=False), django_capture_on_commit_callbacks(execute=True):
         emit_customer_created(customer_id="C000000000001")
     endpoint.refresh_from_db()
@@ -230,7 +229,7 @@ def test_a_read_timeout_is_retried(receiver, django_capture_on_commit_callbacks,
     # given
     settings.WEBHOOK_TIMEOUTS = {"connect": 1.0, "read": 0.2}
     receiver.delay_seconds = 1.0
-    webhook_endpoint_create(url=receiver.url, event_types=["*"])
+    endpoint_create_before(START, url=receiver.url, event_types=["*"])
 
     # when
     with time_machine.travel(START, tick=False), django_capture_on_commit_callbacks(execute=True):
@@ -250,7 +249,7 @@ def test_a_read_timeout_is_retried(receiver, django_capture_on_commit_callbacks,
 @pytest.mark.django_db
 def test_a_refused_connection_is_retried(django_capture_on_commit_callbacks):
     # given
-    webhook_endpoint_create(url=closed_port_url(), event_types=["*"])
+    endpoint_create_before(START, url=closed_port_url(), event_types=["*"])
 
     # when
     with time_machine.travel(START, tick=False), django_capture_on_commit_callbacks(execute=True):
@@ -271,7 +270,7 @@ def test_a_refused_connection_is_retried(django_capture_on_commit_callbacks):
 def test_only_the_first_kilobyte_of_the_response_is_kept(receiver, django_capture_on_commit_callbacks):
     # given
     receiver.response_body = b"x" * 5000
-    webhook_endpoint_create(url=receiver.url, event_types=["*"])
+    endpoint_create_before(START, url=receiver.url, event_types=["*"])
 
     # when
     with django_capture_on_commit_callbacks(execute=True):
@@ -286,7 +285,7 @@ def test_only_the_first_kilobyte_of_the_response_is_kept(receiver, django_captur
 def test_nothing_is_sent_before_it_is_due_or_after_it_is_finished(receiver, django_capture_on_commit_callbacks):
     # given
     receiver.respond_with(503)
-    webhook_endpoint_create(url=receiver.url, event_types=["*"])
+    endpoint_create_before(START, url=receiver.url, event_types=["*"])
     with time_machine.travel(START, tick=False), django_capture_on_commit_callbacks(execute=True):
         emit_customer_created()
     delivery = WebhookDelivery.objects.get()

@@ -9,7 +9,7 @@ import time_machine
 from django.db import transaction
 from standardwebhooks import Webhook
 
-from tests.webhooks.helpers import emit_customer_created
+from tests.webhooks.helpers import emit_customer_created, endpoint_create_before
 from webhooks.models import WebhookDelivery, WebhookDeliveryAttempt, WebhookEvent
 from webhooks.services.deliveries import webhook_event_fan_out
 from webhooks.services.endpoints import webhook_endpoint_create, webhook_endpoint_disable
@@ -19,8 +19,8 @@ from webhooks.services.events import webhook_event_emit
 @pytest.mark.django_db
 def test_emitted_event_is_delivered_signed_after_commit(receiver, django_capture_on_commit_callbacks):
     # given
-    endpoint, secret = webhook_endpoint_create(url=receiver.url, event_types=["customer.created"])
     now = datetime.now(UTC).replace(microsecond=0)
+    endpoint, secret = endpoint_create_before(now, url=receiver.url, event_types=["customer.created"])
 
     # when
     with time_machine.travel(now, tick=False):

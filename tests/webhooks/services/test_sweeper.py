@@ -6,11 +6,10 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from tests.webhooks.helpers import emit_customer_created, lost_delivery, verified
+from tests.webhooks.helpers import emit_customer_created, endpoint_create_before, lost_delivery, verified
 from webhooks.models import WebhookDelivery, WebhookEvent
 from webhooks.services import deliveries
 from webhooks.services.deliveries import SweepResult, webhook_deliveries_sweep
-from webhooks.services.endpoints import webhook_endpoint_create
 from webhooks.tasks import sweep_due_deliveries_task, webhook_delivery_send_task
 
 START = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
@@ -23,7 +22,7 @@ class WorkerKilled(BaseException):
 @pytest.mark.django_db
 def test_sweeper_delivers_what_lost_its_task_message(receiver, django_capture_on_commit_callbacks):
     # given: two deliveries written but never queued, and an event whose fan-out message was lost
-    endpoint, secret = webhook_endpoint_create(url=receiver.url, event_types=["*"])
+    endpoint, secret = endpoint_create_before(START, url=receiver.url, event_types=["*"])
     with time_machine.travel(START, tick=False):
         first = lost_delivery(endpoint, entity_id="C000000000001")
         second = lost_delivery(endpoint, entity_id="C000000000002")
@@ -51,7 +50,7 @@ def test_sweeper_delivers_what_lost_its_task_message(receiver, django_capture_on
 @pytest.mark.django_db
 def test_sweeper_leaves_what_is_within_its_grace_period(receiver, django_capture_on_commit_callbacks):
     # given
-    endpoint, _secret = webhook_endpoint_create(url=receiver.url, event_types=["*"])
+    endpoint, _secret = endpoint_create_before(START, url=receiver.url, event_types=["*"])
     with time_machine.travel(START, tick=False):
         lost_delivery(endpoint, entity_id="C000000000001")
         with django_capture_on_commit_callbacks(execute=False):
@@ -72,7 +71,7 @@ def test_sweeper_leaves_what_is_within_its_grace_period(receiver, django_capture
 @pytest.mark.django_db
 def test_sweeper_reclaims_a_delivery_stuck_in_sending(receiver, django_capture_on_commit_callbacks):
     # given: claimed 301 s ago by a worker that died; another claimed 299 s ago is still someone's
-    endpoint, _secret = webhook_endpoint_create(url=receiver.url, event_types=["*"])
+    endpoint, _secret = endpoint_create_before(START, url=receiver.url, event_types=["*"])
     stuck = lost_delivery(endpoint, entity_id="C000000000001")
     busy = lost_delivery(endpoint, entity_id="C000000000002")
     WebhookDelivery.objects.filter(pk=stuck.pk).update(
@@ -108,7 +107,7 @@ def test_worker_killed_in_the_middle_of_a_batch_loses_nothing(
     receiver, monkeypatch, django_capture_on_commit_callbacks
 ):
     # given: a worker takes three deliveries and dies after sending the second, before recording its result
-    endpoint, secret = webhook_endpoint_create(url=receiver.url, event_types=["*"])
+    endpoint, secret = endpoint_create_before(START, url=receiver.url, event_types=["*"])
     with time_machine.travel(START, tick=False):
         batch = [lost_delivery(endpoint, entity_id=f"C00000000000{number}") for number in (1, 2, 3)]
     record = deliveries._attempt_record
@@ -148,7 +147,7 @@ def test_worker_killed_in_the_middle_of_a_batch_loses_nothing(
 @pytest.mark.django_db
 def test_sweeper_skips_disabled_endpoints(receiver, django_capture_on_commit_callbacks):
     # given
-    endpoint, _secret = webhook_endpoint_create(url=receiver.url, event_types=["*"])
+    endpoint, _secret = endpoint_create_before(START, url=receiver.url, event_types=["*"])
     lost_delivery(endpoint, entity_id="C000000000001", due=timezone.now() - timedelta(minutes=5))
     endpoint.__class__.objects.filter(pk=endpoint.pk).update(is_active=False, disabled_at=timezone.now())
 

@@ -167,6 +167,13 @@ class CustomerSearchInputSerializer(serializers.Serializer):
     limit = serializers.IntegerField(required=False, min_value=1)
 
 
+class CustomerUpdateQueryInputSerializer(serializers.Serializer):
+    """UPDATE_CUSTOMER's query: the customer's id, for connectors that send it there rather than in
+    profile.customerId."""
+
+    customerId = _text(32, validate_code, source="customer_id")
+
+
 # ---------------------------------------------------------------------------------------------- output
 
 

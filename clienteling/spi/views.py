@@ -31,6 +31,7 @@ from clienteling.spi.serializers import (
     CustomerInputSerializer,
     CustomerOutputSerializer,
     CustomerSearchInputSerializer,
+    CustomerUpdateQueryInputSerializer,
 )
 from core.exceptions import ApplicationError
 from core.idempotency import HEADER as IDEMPOTENCY_KEY_HEADER
@@ -203,7 +204,9 @@ class CustomerCollectionSpiApi(SpiApi):
         serializer = CustomerInputSerializer(data=body)
         serializer.is_valid(raise_exception=True)
         validated = serializer.validated_data
-        customer_id = validated.get("profile", {}).get("customer_id") or request.query_params.get("customerId")
+        query = CustomerUpdateQueryInputSerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        customer_id = validated.get("profile", {}).get("customer_id") or query.validated_data.get("customer_id")
         if not customer_id:
             raise ApplicationError(
                 _("Required: the id of the customer to update."),

@@ -298,6 +298,35 @@ def test_update_without_customer_id_is_400(pos_client, customer_factory):
     assert _row_counts() == before
 
 
+@pytest.mark.parametrize(
+    ("query", "error_message"),
+    [
+        ("?customerId=C%00X", "customerId: Use letters, digits, dots, colons, hyphens and underscores only."),
+        ("?customerId=%3Cscript%3E", "customerId: Use letters, digits, dots, colons, hyphens and underscores only."),
+    ],
+)
+def test_update_with_a_bad_customer_id_in_the_query_is_400_naming_it(
+    pos_client, customer_factory, query, error_message
+):
+    # given
+    customer_factory()
+    before = _row_counts()
+
+    # when
+    response = pos_client.put(
+        f"/endpoint/sa/customers{query}",
+        data=json.dumps({"profile": {"firstName": "Ada"}}),
+        content_type="application/json",
+    )
+
+    # then
+    assert (response.status_code, response.json()) == (
+        400,
+        {"errorCode": "VALIDATION_ERROR", "errorMessage": error_message},
+    )
+    assert _row_counts() == before
+
+
 def test_update_with_bad_field_leaves_customer_unchanged(pos_client, customer_factory):
     # given
     customer = customer_factory(first_name="Ada", email="ada@example.com")

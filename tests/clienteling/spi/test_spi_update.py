@@ -114,6 +114,22 @@ def test_wrapped_and_bare_bodies_are_both_accepted(pos_client):
     assert wrapped.json()["customer"]["profile"]["salutation"] == "Ms"
 
 
+def test_the_customer_id_may_travel_in_the_query(pos_client):
+    # given
+    customer_id = _sign_up(pos_client)["profile"]["customerId"]
+
+    # when
+    response = pos_client.put(
+        f"/endpoint/sa/customers?customerId={customer_id}",
+        data=json.dumps({"profile": {"gender": "female"}}),
+        content_type="application/json",
+    )
+
+    # then
+    assert response.status_code == 200
+    assert response.json()["customer"]["profile"]["gender"] == "female"
+
+
 def test_null_clears_an_optional_field_and_is_then_omitted(pos_client):
     # given
     customer_id = _sign_up(pos_client)["profile"]["customerId"]

@@ -80,3 +80,94 @@ def test_schema_description_lists_every_webhook_event(client):
     for name in CATALOGUE:
         assert f"| `{name}` |" in webhooks_section
     assert webhooks_section.count("\n| `") == len(CATALOGUE) == 11
+
+
+def _schema(client) -> dict:
+    response = client.get("/api/schema/", HTTP_ACCEPT="application/json")
+    assert response.status_code == 200
+    return response.json()
+
+
+def _operations(schema: dict) -> dict[str, dict]:
+    return {
+        operation["operationId"]: operation for methods in schema["paths"].values() for operation in methods.values()
+    }
+
+
+@pytest.mark.django_db
+def test_the_three_key_schemes_are_alternatives_not_all_required_at_once(client):
+    # when
+    operations = _operations(_schema(client))
+
+    # then
+    for operation_id in ("CREATE_CUSTOMER", "GET_CUSTOMER", "loyalty_customer_get", "event_create"):
+        assert operations[operation_id]["security"] == [
+            {"bearerAuth": []},
+            {"apiKeyHeader": []},
+            {"apiKeyQuery": []},
+        ]
+
+
+SPI_ERROR_STATUSES = {
+    "CREATE_CUSTOMER": ["400", "403", "409", "413", "415", "429", "500"],
+    "UPDATE_CUSTOMER": ["400", "403", "404", "409", "413", "415", "429", "500"],
+    "SEARCH_CUSTOMERS": ["400", "403", "429", "500"],
+    "GET_CUSTOMER": ["403", "404", "429", "500"],
+}
+
+
+@pytest.mark.django_db
+def test_each_spi_operation_documents_its_errors_in_the_spi_error_shape(client):
+    # when
+    schema = _schema(client)
+    operations = _operations(schema)
+
+    # then
+    assert schema["components"]["schemas"]["SpiErrorOutput"]["properties"] == {
+        "errorCode": {"type": "string"},
+        "errorMessage": {"type": "string"},
+        "customerId": {
+            "type": "string",
+            "description": "Only with 409 EMAIL_ALREADY_IN_USE: the customer who has the email.",
+        },
+    }
+    assert schema["components"]["schemas"]["SpiErrorOutput"]["required"] == ["errorCode", "errorMessage"]
+    for operation_id, statuses in SPI_ERROR_STATUSES.items():
+        responses = operations[operation_id]["responses"]
+        assert sorted(responses) == sorted(["200", "401", *statuses]), operation_id
+        # The 401 has an empty body, as the POS expects.
+        assert "content" not in responses["401"], operation_id
+        for status in statuses:
+            assert list(responses[status]["content"]) == ["application/json"], (operation_id, status)
+            assert responses[status]["content"]["application/json"]["schema"] == {
+                "$ref": "#/components/schemas/SpiErrorOutput"
+            }, (operation_id, status)
+
+
+@pytest.mark.django_db
+def test_spi_responses_describe_the_default_wrapped_envelope(client, settings):
+    # given
+    assert settings.SPI_RESPONSE_ENVELOPE == "wrapped"
+
+    # when
+    schema = _schema(client)
+    operations = _operations(schema)
+
+    # then
+    components = schema["components"]["schemas"]
+    for operation_id in ("CREATE_CUSTOMER", "UPDATE_CUSTOMER", "GET_CUSTOMER"):
+        body = operations[operation_id]["responses"]["200"]["content"]["application/json"]["schema"]
+        assert body == {"$ref": "#/components/schemas/CustomerEnvelopeOutput"}
+        assert "`SPI_RESPONSE_ENVELOPE=bare`" in operations[operation_id]["description"]
+    search = operations["SEARCH_CUSTOMERS"]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert search == {"$ref": "#/components/schemas/CustomerListEnvelopeOutput"}
+    assert "`SPI_RESPONSE_ENVELOPE=bare`" in operations["SEARCH_CUSTOMERS"]["description"]
+    assert components["CustomerEnvelopeOutput"]["required"] == ["customer"]
+    assert components["CustomerEnvelopeOutput"]["properties"]["customer"]["allOf"] == [
+        {"$ref": "#/components/schemas/CustomerOutput"}
+    ]
+    assert components["CustomerListEnvelopeOutput"]["required"] == ["customers"]
+    assert components["CustomerListEnvelopeOutput"]["properties"]["customers"]["type"] == "array"
+    assert components["CustomerListEnvelopeOutput"]["properties"]["customers"]["items"] == {
+        "$ref": "#/components/schemas/CustomerOutput"
+    }

@@ -17,7 +17,8 @@ from typing import Any
 
 from django.conf import settings
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.encoders import JSONEncoder
@@ -55,6 +56,74 @@ from loyalty.selectors.accounts import (
 from loyalty.selectors.coupons import customer_vouchers_usable_prefetch
 from loyalty.services.customers import customer_profile_update, customer_sign_up
 from loyalty.services.purchases import request_fingerprint
+
+
+class SpiErrorOutputSerializer(serializers.Serializer):
+    """What every SPI error answers but a 401 (clienteling/spi/errors.py)."""
+
+    errorCode = serializers.CharField()
+    errorMessage = serializers.CharField()
+    customerId = serializers.CharField(
+        required=False, help_text="Only with 409 EMAIL_ALREADY_IN_USE: the customer who has the email."
+    )
+
+
+_BARE_ALTERNATIVE = (
+    " With `SPI_RESPONSE_ENVELOPE=bare` (a deployment setting) the {name} comes unwrapped, as the value of "
+    "`{key}` alone."
+)
+_CUSTOMER_ENVELOPE = ' The response is `{"customer": {...}}`.' + _BARE_ALTERNATIVE.format(
+    name="customer object", key="customer"
+)
+_CUSTOMERS_ENVELOPE = ' The response is `{"customers": [...]}`.' + _BARE_ALTERNATIVE.format(
+    name="list", key="customers"
+)
+
+
+class CustomerEnvelopeOutputSerializer(serializers.Serializer):
+    customer = CustomerOutputSerializer(
+        help_text="The customer, wrapped as the default `SPI_RESPONSE_ENVELOPE=wrapped` answers."
+        + _BARE_ALTERNATIVE.format(name="customer object", key="customer")
+    )
+
+
+class CustomerListEnvelopeOutputSerializer(serializers.Serializer):
+    customers = CustomerOutputSerializer(
+        many=True,
+        help_text="The customers found, wrapped as the default `SPI_RESPONSE_ENVELOPE=wrapped` answers."
+        + _BARE_ALTERNATIVE.format(name="list", key="customers"),
+    )
+
+
+_SPI_ERROR_STATUSES = {
+    400: (
+        "VALIDATION_ERROR (a field's type, length, characters or format), INVALID_JSON or INVALID_REQUEST (not "
+        "JSON, not an object, nested deeper than 32 levels), IDENTITY_REQUIRED, INVALID_FIELD, EMPTY_SEARCH, "
+        "MISSING_CUSTOMER_ID, IDEMPOTENCY_KEY_INVALID."
+    ),
+    403: (
+        "FORBIDDEN: the key lacks the clienteling scope; STORE_NOT_ALLOWED: it is restricted to other stores than "
+        "storeAttribution.storeId; STORE_REQUIRED: it is restricted to some stores and CREATE_CUSTOMER names none."
+    ),
+    404: "CUSTOMER_NOT_FOUND: no such customer, or one erased.",
+    409: (
+        "EMAIL_ALREADY_IN_USE (customerId names the customer who has the email); IDEMPOTENCY_KEY_REUSED or "
+        "IDEMPOTENCY_REQUEST_IN_PROGRESS."
+    ),
+    413: "PAYLOAD_TOO_LARGE: the body is larger than 1 MiB.",
+    415: "UNSUPPORTED_MEDIA_TYPE: the body is not application/json.",
+    429: "TOO_MANY_REQUESTS: the key's rate limit is spent; Retry-After says when to try again.",
+    500: "INTERNAL_SERVER_ERROR: a fault of ours; the message is generic.",
+}
+
+
+def spi_error_responses(*statuses: int) -> dict[int, OpenApiResponse]:
+    """The error responses an SPI operation can answer: 401 with an empty body (and its WWW-Authenticate
+    challenge), the others `{"errorCode", "errorMessage"}`."""
+    responses = {401: OpenApiResponse(description="No key, or a wrong or deactivated key. The body is empty.")}
+    for status in statuses:
+        responses[status] = OpenApiResponse(SpiErrorOutputSerializer, description=_SPI_ERROR_STATUSES[status])
+    return dict(sorted(responses.items()))
 
 
 def spi_customer_queryset() -> Any:
@@ -148,9 +217,13 @@ class CustomerCollectionSpiApi(SpiApi):
             "`loyaltyProfile.address` and `addressList`, and a loyalty account number is assigned. The body may be "
             "bare or wrapped in `customer`. A key restricted to some stores must name one of them in "
             "`storeAttribution.storeId`: another store is 403 `STORE_NOT_ALLOWED`, none is 403 `STORE_REQUIRED`."
+            + _CUSTOMER_ENVELOPE
         ),
         request=CustomerInputSerializer,
-        responses={200: CustomerOutputSerializer},
+        responses={
+            200: CustomerEnvelopeOutputSerializer,
+            **spi_error_responses(400, 403, 409, 413, 415, 429, 500),
+        },
         parameters=[
             OpenApiParameter(
                 IDEMPOTENCY_KEY_HEADER,
@@ -192,10 +265,13 @@ class CustomerCollectionSpiApi(SpiApi):
             "Updates the customer named by `profile.customerId`. What is not sent stays unchanged; consents merge "
             "key by key. A new `profile.address` replaces the profile and loyalty addresses and is appended to "
             "`addressList` (old entries stay; an identical address is not added twice); addresses in `addressList` "
-            "are appended."
+            "are appended." + _CUSTOMER_ENVELOPE
         ),
         request=CustomerInputSerializer,
-        responses={200: CustomerOutputSerializer},
+        responses={
+            200: CustomerEnvelopeOutputSerializer,
+            **spi_error_responses(400, 403, 404, 409, 413, 415, 429, 500),
+        },
         examples=[examples.UPDATE_REQUEST, examples.UPDATE_RESPONSE, examples.ERROR_RESPONSE],
         tags=["Clienteling SPI"],
     )
@@ -227,6 +303,7 @@ class CustomerCollectionSpiApi(SpiApi):
             "`email`, `phone` (mobile or home, normalised to E.164), `loyaltyId` (account or card number), "
             "`postalCode` (profile or any address) and `customerId` exactly. At least one criterion is required. "
             "Results are ordered by last name, first name and bounded by `limit` (default 20, at most 100)."
+            + _CUSTOMERS_ENVELOPE
         ),
         parameters=[
             OpenApiParameter("firstName", str, description="Prefix of the first name."),
@@ -238,7 +315,7 @@ class CustomerCollectionSpiApi(SpiApi):
             OpenApiParameter("customerId", str),
             OpenApiParameter("limit", int, description="1 to 100, default 20."),
         ],
-        responses={200: CustomerOutputSerializer(many=True)},
+        responses={200: CustomerListEnvelopeOutputSerializer, **spi_error_responses(400, 403, 429, 500)},
         examples=[examples.SEARCH_RESPONSE, examples.ERROR_RESPONSE],
         tags=["Clienteling SPI"],
     )
@@ -265,7 +342,8 @@ class CustomerDetailSpiApi(SpiApi):
     @extend_schema(
         operation_id="GET_CUSTOMER",
         summary="GET_CUSTOMER: one customer for Customer 360",
-        responses={200: CustomerOutputSerializer},
+        description="The customer with this id; an erased one is not found." + _CUSTOMER_ENVELOPE,
+        responses={200: CustomerEnvelopeOutputSerializer, **spi_error_responses(403, 404, 429, 500)},
         examples=[examples.CREATE_RESPONSE, examples.NOT_FOUND_RESPONSE],
         tags=["Clienteling SPI"],
     )

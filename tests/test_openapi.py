@@ -171,3 +171,27 @@ def test_spi_responses_describe_the_default_wrapped_envelope(client, settings):
     assert components["CustomerListEnvelopeOutput"]["properties"]["customers"]["items"] == {
         "$ref": "#/components/schemas/CustomerOutput"
     }
+
+
+@pytest.mark.django_db
+def test_every_loyalty_operation_documents_401_403_and_429_in_the_error_shape(client):
+    # when
+    schema = _schema(client)
+
+    # then
+    loyalty_operations = {
+        operation["operationId"]: operation
+        for path, methods in schema["paths"].items()
+        if path.startswith("/api/v1/")
+        for operation in methods.values()
+    }
+    assert len(loyalty_operations) == 14
+    for operation_id, operation in loyalty_operations.items():
+        for status in ("401", "403", "429"):
+            body = operation["responses"][status]["content"]["application/json"]["schema"]
+            assert body == {"$ref": "#/components/schemas/ErrorOutput"}, (operation_id, status)
+    assert schema["components"]["schemas"]["ErrorOutput"]["required"] == ["code", "extra", "message"]
+    erase = loyalty_operations["loyalty_customer_erase"]["responses"]
+    assert erase["403"]["description"] == "permission_denied: the key lacks the privacy scope."
+    redeem = loyalty_operations["loyalty_coupon_redeem"]["responses"]
+    assert redeem["403"]["description"] == "The key lacks the loyalty:write scope, or may not act for the store."

@@ -21,7 +21,6 @@ from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiParameter,
-    OpenApiResponse,
     extend_schema,
     extend_schema_serializer,
 )
@@ -33,7 +32,7 @@ from crm.models import Customer
 from crm.permissions import api_client_of
 from crm.selectors import api_client_store_check
 from crm.validators import validate_code
-from loyalty.api.common import LoyaltyReadApi, LoyaltyWriteApi
+from loyalty.api.common import LoyaltyReadApi, LoyaltyWriteApi, access_error_responses, error_responses
 from loyalty.api.coupon_serializers import (
     CouponClaimInputSerializer,
     CouponListInputSerializer,
@@ -131,13 +130,13 @@ BAD_INPUT = OpenApiExample(
     response_only=True,
     status_codes=["400"],
 )
-ERRORS = {
-    400: OpenApiResponse(description="Bad input; the message names the field."),
-    401: OpenApiResponse(description="No or an invalid API key."),
-    403: OpenApiResponse(description="The key lacks the scope."),
-    404: OpenApiResponse(description="No such customer (CUSTOMER_NOT_FOUND) or code (COUPON_NOT_FOUND)."),
-    410: OpenApiResponse(description=f'The customer was erased: "{ERASED_MESSAGE}".'),
+_ERRORS = {
+    400: "Bad input; the message names the field.",
+    404: "No such customer (CUSTOMER_NOT_FOUND) or code (COUPON_NOT_FOUND).",
+    410: f'The customer was erased: "{ERASED_MESSAGE}".',
 }
+READ_ERRORS = {**access_error_responses(scope="loyalty:read"), **error_responses(_ERRORS)}
+WRITE_ERRORS = {**access_error_responses(scope="loyalty:write"), **error_responses(_ERRORS)}
 
 
 class CustomerCouponListApi(LoyaltyReadApi):
@@ -159,7 +158,7 @@ class CustomerCouponListApi(LoyaltyReadApi):
         ),
         parameters=[OpenApiParameter("limit", int, description="1 to 200, default 50.")],
         filters=True,
-        responses={200: CouponListOutputSerializer, **ERRORS},
+        responses={200: CouponListOutputSerializer, **READ_ERRORS},
         examples=[
             OpenApiExample("A claimed coupon", value={"data": [_COUPON]}, response_only=True, status_codes=["200"]),
             ERASED,
@@ -186,7 +185,11 @@ class CustomerCouponClaimApi(LoyaltyWriteApi):
             "limit is reached (`COUPON_LIMIT_REACHED`)."
         ),
         request=CouponClaimInputSerializer,
-        responses={200: CouponOutputSerializer, **ERRORS, 409: OpenApiResponse(description="Cannot be claimed.")},
+        responses={
+            200: CouponOutputSerializer,
+            **WRITE_ERRORS,
+            **error_responses({409: "Cannot be claimed."}),
+        },
         examples=[
             OpenApiExample("Claim", value={"code": "WELCOME-7KQ4-M2XR"}, request_only=True),
             OpenApiExample("Claimed", value=_COUPON, response_only=True, status_codes=["200"]),
@@ -220,7 +223,7 @@ class CouponValidateApi(LoyaltyReadApi):
             "and codes of coupons that are not auto-apply, are 404; redeemed, cancelled or expired vouchers 409."
         ),
         request=CouponValidateInputSerializer,
-        responses={200: CouponValidateOutputSerializer, **ERRORS, 409: OpenApiResponse(description="Unusable.")},
+        responses={200: CouponValidateOutputSerializer, **READ_ERRORS, **error_responses({409: "Unusable."})},
         examples=[
             OpenApiExample(
                 "Validate at the till",
@@ -302,13 +305,15 @@ class CouponRedeemApi(LoyaltyWriteApi):
         request=InputSerializer,
         responses={
             200: OutputSerializer,
-            **ERRORS,
-            403: OpenApiResponse(description="The key lacks the scope, or may not act for the store."),
-            409: OpenApiResponse(
-                description="Already redeemed, cancelled or expired; ERR_TX_ALREADY_EXISTS for the same transaction "
-                "with another discount or store."
+            **WRITE_ERRORS,
+            **error_responses(
+                {
+                    403: "The key lacks the loyalty:write scope, or may not act for the store.",
+                    409: "Already redeemed, cancelled or expired; ERR_TX_ALREADY_EXISTS for the same transaction "
+                    "with another discount or store.",
+                    422: "COUPON_NOT_ELIGIBLE, with extra.reasons.",
+                }
             ),
-            422: OpenApiResponse(description="COUPON_NOT_ELIGIBLE, with extra.reasons."),
         },
         examples=[
             OpenApiExample(

@@ -12,7 +12,7 @@ An erased customer answers 410 with Capillary's "Customer is deleted after PII d
 from typing import Any
 
 from django.utils import translation
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -20,7 +20,7 @@ from rest_framework.views import APIView
 from crm.models import ConsentChange, Customer
 from crm.permissions import HasRequiredScope, api_client_of
 from crm.services.context import ChangeContext
-from loyalty.api.common import LoyaltyReadApi
+from loyalty.api.common import LoyaltyReadApi, access_error_responses, error_responses
 from loyalty.api.coupon_serializers import CouponOutputSerializer
 from loyalty.api.customer_serializers import (
     API_EMBEDS,
@@ -156,9 +156,14 @@ BAD_EMBED_EXAMPLE = OpenApiExample(
 )
 CUSTOMER_RESPONSES = {
     200: LoyaltyCustomerOutputSerializer,
-    400: OpenApiResponse(description="Bad query parameter; the message names it."),
-    404: OpenApiResponse(description="No such customer."),
-    410: OpenApiResponse(description=f'The customer was erased: "{ERASED_MESSAGE}".'),
+    **access_error_responses(scope="loyalty:read"),
+    **error_responses(
+        {
+            400: "Bad query parameter; the message names it.",
+            404: "No such customer.",
+            410: f'The customer was erased: "{ERASED_MESSAGE}".',
+        }
+    ),
 }
 EMBED_PARAMETER = OpenApiParameter(
     "embed", str, description="Comma-separated blocks to add: " + ", ".join(API_EMBEDS) + "."
@@ -216,7 +221,7 @@ class CustomerLookupApi(LoyaltyReadApi):
             OpenApiParameter("value", str, required=True),
             EMBED_PARAMETER,
         ],
-        responses={**CUSTOMER_RESPONSES, 409: OpenApiResponse(description="Several customers match.")},
+        responses={**CUSTOMER_RESPONSES, **error_responses({409: "Several customers match."})},
         examples=[
             CUSTOMER_EXAMPLE,
             _error("No customer has this email.", "CUSTOMER_NOT_FOUND", field="value"),
@@ -257,9 +262,14 @@ class PointsPreviewApi(LoyaltyReadApi):
         request=PointsPreviewInputSerializer,
         responses={
             200: PointsPreviewOutputSerializer,
-            400: OpenApiResponse(description="Bad input; the message names the field."),
-            404: OpenApiResponse(description="No such customer."),
-            410: OpenApiResponse(description="The customer was erased."),
+            **access_error_responses(scope="loyalty:read"),
+            **error_responses(
+                {
+                    400: "Bad input; the message names the field.",
+                    404: "No such customer.",
+                    410: "The customer was erased.",
+                }
+            ),
         },
         examples=[
             OpenApiExample(
@@ -476,8 +486,13 @@ class ConfigurationGetApi(LoyaltyReadApi):
         ],
         responses={
             200: ConfigurationOutputSerializer,
-            400: OpenApiResponse(description="Unknown channel or language; the message names it."),
-            503: OpenApiResponse(description="No default program is configured."),
+            **access_error_responses(scope="loyalty:read"),
+            **error_responses(
+                {
+                    400: "Unknown channel or language; the message names it.",
+                    503: "No default program is configured.",
+                }
+            ),
         },
         examples=[
             OpenApiExample(
@@ -522,8 +537,8 @@ class CustomerEraseApi(APIView):
         request=None,
         responses={
             200: CustomerErasedOutputSerializer,
-            403: OpenApiResponse(description="The key lacks the privacy scope."),
-            404: OpenApiResponse(description="No such customer."),
+            **access_error_responses(scope="privacy"),
+            **error_responses({404: "No such customer."}),
         },
         examples=[
             OpenApiExample(

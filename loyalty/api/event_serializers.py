@@ -645,6 +645,7 @@ _ERROR_STATUSES = {
     400: "Bad input, naming the field.",
     401: "No or an invalid API key.",
     403: "The key lacks the loyalty:write scope.",
+    429: "throttled: the key's rate limit is spent; Retry-After says in how many seconds to try again.",
 }
 
 

@@ -21,7 +21,7 @@ from core.exceptions import ApplicationError
 from crm.models import ConsentChange, Customer
 from crm.permissions import api_client_of
 from crm.services.context import ChangeContext
-from loyalty.api.common import LoyaltyWriteApi
+from loyalty.api.common import LoyaltyWriteApi, access_error_responses
 from loyalty.api.customers import CONFIGURATION_EXAMPLE
 from loyalty.api.event_serializers import ErrorOutputSerializer
 from loyalty.api.session_serializers import (
@@ -233,12 +233,11 @@ PARAMETERS = [
 ]
 RESPONSES = {
     200: SessionOutputSerializer,
+    **access_error_responses(scope="loyalty:write"),
     **{
         status: OpenApiResponse(ErrorOutputSerializer, description=text)
         for status, text in {
             400: "Bad input (no or an unknown channel, a bad email, a bad cart); the message names the field.",
-            401: "No or an invalid API key.",
-            403: "The key lacks the loyalty:write scope.",
             409: "AMBIGUOUS_IDENTIFIER: several customers carry the merchant_id.",
             410: f'CUSTOMER_ERASED: "{ERASED_MESSAGE}" (only for a record edited outside the services).',
             422: "email_already_in_use: the email belongs to a customer of another merchant_id. Nothing is written.",

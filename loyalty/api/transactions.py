@@ -19,7 +19,7 @@ from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from loyalty.api.common import LoyaltyReadApi
+from loyalty.api.common import LoyaltyReadApi, access_error_responses
 from loyalty.api.event_serializers import ErrorOutputSerializer
 from loyalty.api.filters import ApiIsoDateTimeField, PointsEntryFilterSet, filterset_validated
 from loyalty.models import PointsEntry
@@ -134,9 +134,8 @@ class CustomerTransactionListApi(LoyaltyReadApi, GenericAPIView):
         ),
         responses={
             200: OutputSerializer(many=True),
+            **access_error_responses(scope="loyalty:read"),
             400: OpenApiResponse(ErrorOutputSerializer, description="Bad query parameter; the message names it."),
-            401: OpenApiResponse(ErrorOutputSerializer, description="No or an invalid API key."),
-            403: OpenApiResponse(ErrorOutputSerializer, description="The key lacks the scope."),
             404: OpenApiResponse(ErrorOutputSerializer, description="No such customer."),
             410: OpenApiResponse(ErrorOutputSerializer, description=f'The customer was erased: "{ERASED_MESSAGE}".'),
         },

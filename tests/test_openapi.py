@@ -195,3 +195,28 @@ def test_every_loyalty_operation_documents_401_403_and_429_in_the_error_shape(cl
     assert erase["403"]["description"] == "permission_denied: the key lacks the privacy scope."
     redeem = loyalty_operations["loyalty_coupon_redeem"]["responses"]
     assert redeem["403"]["description"] == "The key lacks the loyalty:write scope, or may not act for the store."
+
+
+@pytest.mark.django_db
+def test_output_fields_that_can_be_null_are_declared_nullable(client):
+    # when
+    components = _schema(client)["components"]["schemas"]
+
+    # then
+    nullable = {
+        "TierOutput": ["upper_bound"],
+        "TierPointsOutput": ["at_expiration"],
+        "TierProgressOutput": [
+            "points_needed_for_renewal",
+            "points_needed_for_upgrade",
+            "spend_needed_for_renewal",
+            "spend_needed_for_upgrade",
+            "upgrade_tier_id",
+        ],
+        "ClaimedRewardOutput": ["expires_at"],
+    }
+    for component, fields in nullable.items():
+        for field in fields:
+            assert components[component]["properties"][field]["nullable"] is True, (component, field)
+    assert components["ClaimedRewardOutput"]["properties"]["expires_at"]["format"] == "date-time"
+    assert "nullable" not in components["TierOutput"]["properties"]["lower_bound"]

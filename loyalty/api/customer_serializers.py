@@ -309,7 +309,7 @@ class TierOutputSerializer(serializers.Serializer):
     hidden = serializers.SerializerMethodField()
     kind = serializers.CharField(source="tier.program.tier_qualification", help_text="points or spend.")
     lower_bound = QualifyingValueField()
-    upper_bound = QualifyingValueField(help_text="The next tier's lower bound; null for the top tier.")
+    upper_bound = QualifyingValueField(allow_null=True, help_text="The next tier's lower bound; null for the top tier.")
     renewal_bound = QualifyingValueField(help_text="Needed in the window to keep the tier at its expiry.")
     earn_multiplier = serializers.DecimalField(
         source="tier.earn_multiplier", max_digits=6, decimal_places=3, coerce_to_string=False

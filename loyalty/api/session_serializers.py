@@ -6,7 +6,6 @@ from decimal import Decimal
 from typing import Any
 
 from django.utils.translation import gettext as _
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -158,7 +157,7 @@ class ClaimedRewardOutputSerializer(serializers.Serializer):
     claimed_at = serializers.DateTimeField(allow_null=True)
     expires_at = serializers.SerializerMethodField(help_text="The voucher's expiry or its coupon's end; exclusive.")
 
-    @extend_schema_field(OpenApiTypes.DATETIME)
+    @extend_schema_field(serializers.DateTimeField(allow_null=True))
     def get_expires_at(self, voucher: Voucher) -> str | None:
         ends = [end for end in (voucher.expires_at, voucher.definition.valid_until) if end is not None]
         return serializers.DateTimeField().to_representation(min(ends)) if ends else None
@@ -189,7 +188,13 @@ class AvailableRewardOutputSerializer(RewardOutputSerializer):
 
 class TierPointsOutputSerializer(serializers.Serializer):
     now = QualifyingValueField()
-    at_expiration = QualifyingValueField(help_text="What will still count at the tier's expiry; null: no expiry.")
+    at_expiration = QualifyingValueField(
+        allow_null=True, help_text="What will still count at the tier's expiry; null: no expiry."
+    )
+
+
+_NO_RENEWAL = "null: nothing to renew (the entry tier)."
+_NO_UPGRADE = "null: no next tier."
 
 
 class TierProgressOutputSerializer(serializers.Serializer):
@@ -197,11 +202,11 @@ class TierProgressOutputSerializer(serializers.Serializer):
 
     kind = serializers.CharField(help_text="points or spend.")
     valid_until = serializers.DateTimeField(source="expires_at", allow_null=True)
-    points_needed_for_renewal = QualifyingValueField(required=False)
-    points_needed_for_upgrade = QualifyingValueField(required=False)
+    points_needed_for_renewal = QualifyingValueField(required=False, allow_null=True, help_text=_NO_RENEWAL)
+    points_needed_for_upgrade = QualifyingValueField(required=False, allow_null=True, help_text=_NO_UPGRADE)
     tier_points = TierPointsOutputSerializer(required=False, source="*")
-    spend_needed_for_renewal = QualifyingValueField(required=False)
-    spend_needed_for_upgrade = QualifyingValueField(required=False)
+    spend_needed_for_renewal = QualifyingValueField(required=False, allow_null=True, help_text=_NO_RENEWAL)
+    spend_needed_for_upgrade = QualifyingValueField(required=False, allow_null=True, help_text=_NO_UPGRADE)
     tier_spend = TierPointsOutputSerializer(required=False, source="*")
     upgrade_tier_id = serializers.SerializerMethodField()
 

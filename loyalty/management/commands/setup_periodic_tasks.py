@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import Q
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
+from core.tasks import delete_expired_idempotency_records_task
 from loyalty.tasks import (
     confirm_due_purchases_task,
     evaluate_tier_expiry_task,
@@ -27,7 +28,8 @@ from webhooks.tasks import sweep_due_deliveries_task
 
 NAME_PREFIX = "loyalty: "
 WEBHOOKS_PREFIX = "webhooks: "
-MANAGED_PREFIXES = (NAME_PREFIX, WEBHOOKS_PREFIX)
+CORE_PREFIX = "core: "
+MANAGED_PREFIXES = (NAME_PREFIX, WEBHOOKS_PREFIX, CORE_PREFIX)
 UTC = ZoneInfo("UTC")
 
 
@@ -97,6 +99,15 @@ SCHEDULES = (
         hour="*",
         expire_seconds=50,
         description="Re-queue lost fan-outs and due deliveries, reclaim stuck sends: nothing is lost.",
+    ),
+    Schedule(
+        name=f"{CORE_PREFIX}delete expired idempotency records",
+        task=delete_expired_idempotency_records_task.name,
+        # Daily at 03:15 UTC, clear of the tier expiry at 02:30: https://crontab.guru/#15_3_*_*_*
+        minute="15",
+        hour="3",
+        expire_seconds=6 * 60 * 60,
+        description="Idempotency-Key records past their 24 hours are deleted, so the table stays a day's size.",
     ),
 )
 

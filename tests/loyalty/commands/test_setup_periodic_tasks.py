@@ -9,6 +9,13 @@ from config.celery_app import app as celery_app
 
 SCHEDULE = [
     # name, task, minute, hour, expire_seconds
+    (
+        "core: delete expired idempotency records",
+        "core.tasks.delete_expired_idempotency_records_task",
+        "15",
+        "3",
+        21600,
+    ),
     ("loyalty: confirm due purchases", "loyalty.tasks.confirm_due_purchases_task", "*/15", "*", 840),
     ("loyalty: evaluate tier expiry", "loyalty.tasks.evaluate_tier_expiry_task", "30", "2", 21600),
     ("loyalty: expire points", "loyalty.tasks.expire_points_task", "5", "*", 3300),
@@ -53,6 +60,8 @@ def test_it_schedules_every_job_in_utc(db):
         "created: loyalty: expire vouchers (loyalty.tasks.expire_vouchers_task, 10 * * * *)",
         "created: loyalty: sweep voucher batches (loyalty.tasks.sweep_voucher_batches_task, */5 * * * *)",
         "created: webhooks: sweep due deliveries (webhooks.tasks.sweep_due_deliveries_task, * * * * *)",
+        "created: core: delete expired idempotency records "
+        "(core.tasks.delete_expired_idempotency_records_task, 15 3 * * *)",
     ]
 
 
@@ -82,7 +91,7 @@ def test_running_it_again_changes_nothing(db):
     assert schedule_rows() == rows
     assert sorted(CrontabSchedule.objects.values_list("pk", flat=True)) == crontab_pks
     assert sorted(PeriodicTask.objects.values_list("pk", flat=True)) == entry_pks
-    assert [line.split(":")[0] for line in out.splitlines()] == ["updated"] * 6
+    assert [line.split(":")[0] for line in out.splitlines()] == ["updated"] * 7
 
 
 def test_it_puts_back_a_schedule_changed_by_hand_and_drops_its_own_stale_entries(db):

@@ -5,22 +5,41 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test bench bench-vouchers install install-dev lint format migrate seed worker clean
+.PHONY: run test bench bench-vouchers install install-dev install-run lock lint format migrate seed worker clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+# The requirements*.txt files are locks (every transitive dependency, pinned, with its hashes) compiled from the
+# requirements*.in files by `make lock`; --require-hashes refuses any file whose hash differs and any unpinned package.
 $(VENV)/.installed: requirements.txt $(BIN)/python
-	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/pip install --quiet --require-hashes -r requirements.txt
+	touch $@
+
+# honcho, for `make run` only: production runs the Procfile under its own process manager.
+$(VENV)/.installed-run: requirements-run.txt $(VENV)/.installed
+	$(BIN)/pip install --quiet --require-hashes -r requirements-run.txt
 	touch $@
 
 $(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(VENV)/.installed
-	$(BIN)/pip install --quiet -r requirements-dev.txt
+	$(BIN)/pip install --quiet --require-hashes -r requirements-dev.txt
 	touch $@
 
 install: $(VENV)/.installed
+install-run: $(VENV)/.installed-run
 install-dev: $(VENV)/.installed-dev
+
+# Recompiles the locks after a requirements*.in edit; versions already locked stay unless the .in pin changed.
+# LOCK_ARGS="--upgrade-package celery" moves one package (and what it needs) to the newest allowed, "--upgrade" all.
+# The dev and run locks are constrained by requirements.txt, so a package shared with the runtime has one version.
+# No index URL or local path is written into the files: they install from whatever index pip is configured with.
+PIP_COMPILE = CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe \
+	--strip-extras --no-emit-index-url --no-emit-find-links --no-emit-trusted-host $(LOCK_ARGS)
+lock: install-dev
+	$(PIP_COMPILE) --output-file=requirements.txt requirements.in
+	$(PIP_COMPILE) --output-file=requirements-run.txt requirements-run.in
+	$(PIP_COMPILE) --output-file=requirements-dev.txt requirements-dev.in
 
 # createcachetable does nothing unless CACHE_URL names the database cache (dbcache://table_name).
 migrate: install
@@ -34,7 +53,7 @@ seed: migrate
 
 # Web server, Celery worker and Celery beat together (Procfile.dev), on SQLite and the filesystem broker.
 # honcho gives each process its own PORT counting up from --port; the web process is first, so it gets $(PORT).
-run: seed
+run: seed install-run
 	HOST=$(HOST) $(BIN)/honcho -f Procfile.dev start --port $(PORT)
 
 # One pytest-xdist worker per core; PYTEST_WORKERS=0 runs in one process (for pdb, or -x on the first failure).

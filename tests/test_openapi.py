@@ -1,4 +1,14 @@
+import io
+import re
+
 import pytest
+from django.core.exceptions import ValidationError
+from django.core.management import call_command
+from django.core.validators import RegexValidator
+
+from core.api.schema import schema_pattern
+from crm.schema import PERSON_NAME_PATTERN
+from crm.validators import validate_person_name
 
 
 @pytest.mark.django_db
@@ -220,3 +230,108 @@ def test_output_fields_that_can_be_null_are_declared_nullable(client):
             assert components[component]["properties"][field]["nullable"] is True, (component, field)
     assert components["ClaimedRewardOutput"]["properties"]["expires_at"]["format"] == "date-time"
     assert "nullable" not in components["TierOutput"]["properties"]["lower_bound"]
+
+
+def test_the_whole_document_is_valid_openapi_and_generates_without_warnings(tmp_path):
+    # when: drf-spectacular validates against the OpenAPI 3 meta-schema; any warning fails the command
+    call_command(
+        "spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yaml"), stdout=io.StringIO()
+    )
+
+    # then
+    assert (tmp_path / "schema.yaml").read_text().startswith("openapi: 3.0.3")
+
+
+def _parameters(operation: dict) -> dict[tuple[str, str], dict]:
+    return {(parameter["in"], parameter["name"]): parameter for parameter in operation.get("parameters", [])}
+
+
+@pytest.mark.django_db
+def test_input_limits_the_serializers_enforce_are_in_the_schema(client):
+    # when
+    schema = _schema(client)
+    operations = _operations(schema)
+    components = schema["components"]["schemas"]
+
+    # then: bounds of query parameters and headers
+    search = _parameters(operations["SEARCH_CUSTOMERS"])
+    assert search["query", "limit"]["schema"] == {"type": "integer", "minimum": 1}
+    assert search["query", "customerId"]["schema"] == {
+        "type": "string",
+        "maxLength": 32,
+        "pattern": "(?:^$)|(?:^[A-Za-z0-9][A-Za-z0-9._:\\-]*$)",
+    }
+    assert search["query", "firstName"]["schema"]["maxLength"] == 100
+    assert search["query", "phoneMobile"]["schema"] == {"type": "string", "maxLength": 32}
+    update = _parameters(operations["UPDATE_CUSTOMER"])
+    assert update["query", "customerId"]["schema"]["maxLength"] == 32
+    coupons = _parameters(operations["loyalty_customer_coupon_list"])
+    assert coupons["query", "limit"]["schema"] == {"type": "integer", "minimum": 1, "maximum": 200}
+    ledger = _parameters(operations["loyalty_customer_transaction_list"])
+    assert ledger["query", "page_size"]["schema"] == {"type": "integer", "minimum": 1, "maximum": 200}
+    lookup = _parameters(operations["loyalty_customer_lookup"])
+    assert lookup["query", "value"]["schema"] == {"type": "string", "maxLength": 254, "minLength": 1}
+    assert lookup["query", "value"]["required"] is True
+    assert lookup["query", "embed"]["schema"] == {"type": "string", "maxLength": 200}
+    # A blank language is ignored, not refused.
+    configuration = _parameters(operations["loyalty_configuration_get"])
+    assert configuration["query", "language"]["schema"] == {"type": "string", "maxLength": 16}
+    assert configuration["header", "X-Language"]["schema"] == {"type": "string", "maxLength": 16}
+    for operation_id in ("CREATE_CUSTOMER", "event_create", "event_bulk_create"):
+        header = _parameters(operations[operation_id])["header", "Idempotency-Key"]
+        assert header["schema"] == {"type": "string", "minLength": 1, "maxLength": 255}, operation_id
+    # and allowed characters in bodies: free text refuses markup and control characters (the validator's
+    # inverse match, which drf-spectacular wrote as a pattern requiring one of them)
+    address_line = components["AddressInputRequest"]["properties"]["addressLine1"]
+    assert address_line["oneOf"][0] == {
+        "type": "string",
+        "pattern": "^[^<>{}\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f]*$",
+        "maxLength": 200,
+    }
+    first_name = components["ProfileInputRequest"]["properties"]["firstName"]["oneOf"][0]
+    assert first_name["pattern"] == PERSON_NAME_PATTERN
+    assert first_name["maxLength"] == 100
+    # non-blank fields
+    assert components["CouponClaimInputRequest"]["properties"]["code"]["minLength"] == 1
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Ada",
+        "José",
+        "Zoë",
+        "李小龍",
+        "Ольга",
+        "O'Brien",
+        "O’Brien",
+        "Anne-Marie",
+        "St. John",
+        "Smith, Jr.",
+        "e\u0301",
+        "",
+    ],
+)
+def test_the_documented_name_pattern_accepts_what_the_server_accepts(name):
+    # given
+    validate_person_name(name)
+
+    # then
+    assert re.search(PERSON_NAME_PATTERN, name)
+
+
+@pytest.mark.parametrize("name", [" Ada", "-Ada", "Ada<b>", "Ada;", "Ada=1", 'Ada"', "Ada_", "Ada(1)", "Ada\x00"])
+def test_the_documented_name_pattern_refuses_the_ascii_the_server_refuses(name):
+    # given
+    with pytest.raises(ValidationError):
+        validate_person_name(name)
+
+    # then
+    assert re.search(PERSON_NAME_PATTERN, name) is None
+
+
+def test_schema_pattern_negates_an_inverse_match_and_leaves_out_unicode_aware_classes():
+    # then
+    assert schema_pattern(RegexValidator(r"[<>]", inverse_match=True)) == "^[^<>]*$"
+    assert schema_pattern(RegexValidator(r"^\w+$")) is None
+    assert schema_pattern(RegexValidator(r"^[A-Z]{2}\Z")) == "^[A-Z]{2}$"

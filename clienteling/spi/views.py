@@ -34,6 +34,7 @@ from clienteling.spi.serializers import (
     CustomerSearchInputSerializer,
     CustomerUpdateQueryInputSerializer,
 )
+from core.api.schema import IDEMPOTENCY_KEY_SCHEMA, input_parameter
 from core.exceptions import ApplicationError
 from core.idempotency import HEADER as IDEMPOTENCY_KEY_HEADER
 from core.idempotency import REPLAYED_HEADER, idempotency_key_clean, idempotent_call
@@ -227,7 +228,7 @@ class CustomerCollectionSpiApi(SpiApi):
         parameters=[
             OpenApiParameter(
                 IDEMPOTENCY_KEY_HEADER,
-                str,
+                IDEMPOTENCY_KEY_SCHEMA,
                 OpenApiParameter.HEADER,
                 description=(
                     "Up to 255 printable characters, kept 24 hours per API key. The same key and body again "
@@ -272,6 +273,14 @@ class CustomerCollectionSpiApi(SpiApi):
             200: CustomerEnvelopeOutputSerializer,
             **spi_error_responses(400, 403, 404, 409, 413, 415, 429, 500),
         },
+        parameters=[
+            input_parameter(
+                CustomerUpdateQueryInputSerializer,
+                "customerId",
+                description="The customer to update, for connectors that do not send profile.customerId (which "
+                "wins when both are sent).",
+            )
+        ],
         examples=[examples.UPDATE_REQUEST, examples.UPDATE_RESPONSE, examples.ERROR_RESPONSE],
         tags=["Clienteling SPI"],
     )
@@ -306,14 +315,23 @@ class CustomerCollectionSpiApi(SpiApi):
             + _CUSTOMERS_ENVELOPE
         ),
         parameters=[
-            OpenApiParameter("firstName", str, description="Prefix of the first name."),
-            OpenApiParameter("lastName", str, description="Prefix of the last name."),
-            OpenApiParameter("email", str),
-            OpenApiParameter("phone", str, description="Any format; compared in E.164."),
-            OpenApiParameter("loyaltyId", str, description="Account or card number; spaces and dashes ignored."),
-            OpenApiParameter("postalCode", str),
-            OpenApiParameter("customerId", str),
-            OpenApiParameter("limit", int, description="1 to 100, default 20."),
+            input_parameter(CustomerSearchInputSerializer, "firstName", description="Prefix of the first name."),
+            input_parameter(CustomerSearchInputSerializer, "lastName", description="Prefix of the last name."),
+            input_parameter(CustomerSearchInputSerializer, "email"),
+            input_parameter(CustomerSearchInputSerializer, "phone", description="Any format; compared in E.164."),
+            input_parameter(CustomerSearchInputSerializer, "phoneMobile", description="Alias of phone."),
+            input_parameter(
+                CustomerSearchInputSerializer,
+                "loyaltyId",
+                description="Account or card number; spaces and dashes ignored.",
+            ),
+            input_parameter(CustomerSearchInputSerializer, "postalCode"),
+            input_parameter(CustomerSearchInputSerializer, "customerId"),
+            input_parameter(
+                CustomerSearchInputSerializer,
+                "limit",
+                description="At least 1, default 20; more than 100 answers 100 at most.",
+            ),
         ],
         responses={200: CustomerListEnvelopeOutputSerializer, **spi_error_responses(400, 403, 429, 500)},
         examples=[examples.SEARCH_RESPONSE, examples.ERROR_RESPONSE],

@@ -20,7 +20,6 @@ from typing import Any
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import (
     OpenApiExample,
-    OpenApiParameter,
     extend_schema,
     extend_schema_serializer,
 )
@@ -28,6 +27,7 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from core.api.schema import input_parameter
 from crm.models import Customer
 from crm.permissions import api_client_of
 from crm.selectors import api_client_store_check
@@ -156,7 +156,7 @@ class CustomerCouponListApi(LoyaltyReadApi):
             "(issued, claimed, redeemed, expired, cancelled) and `channel` (pos, scan_and_go, web); at most "
             "`limit` (default 50, at most 200)."
         ),
-        parameters=[OpenApiParameter("limit", int, description="1 to 200, default 50.")],
+        parameters=[input_parameter(CouponListInputSerializer, "limit", description="1 to 200, default 50.")],
         filters=True,
         responses={200: CouponListOutputSerializer, **READ_ERRORS},
         examples=[

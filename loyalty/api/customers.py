@@ -17,6 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api.schema import input_parameter
 from crm.models import ConsentChange, Customer
 from crm.permissions import HasRequiredScope, api_client_of
 from crm.services.context import ChangeContext
@@ -165,8 +166,8 @@ CUSTOMER_RESPONSES = {
         }
     ),
 }
-EMBED_PARAMETER = OpenApiParameter(
-    "embed", str, description="Comma-separated blocks to add: " + ", ".join(API_EMBEDS) + "."
+EMBED_PARAMETER = input_parameter(
+    CustomerGetInputSerializer, "embed", description="Comma-separated blocks to add: " + ", ".join(API_EMBEDS) + "."
 )
 
 
@@ -217,8 +218,8 @@ class CustomerLookupApi(LoyaltyReadApi):
             "customers share the mobile number or external id."
         ),
         parameters=[
-            OpenApiParameter("identifier", str, enum=["card", "email", "mobile", "external_id"], required=True),
-            OpenApiParameter("value", str, required=True),
+            input_parameter(CustomerLookupInputSerializer, "identifier"),
+            input_parameter(CustomerLookupInputSerializer, "value"),
             EMBED_PARAMETER,
         ],
         responses={**CUSTOMER_RESPONSES, **error_responses({409: "Several customers match."})},
@@ -481,8 +482,14 @@ class ConfigurationGetApi(LoyaltyReadApi):
         parameters=[
             OpenApiParameter("channel", str, enum=["web", "pos", "mobile"]),
             OpenApiParameter("X-Channel", str, OpenApiParameter.HEADER, enum=["web", "pos", "mobile"]),
-            OpenApiParameter("language", str),
-            OpenApiParameter("X-Language", str, OpenApiParameter.HEADER),
+            input_parameter(ConfigurationGetInputSerializer, "language", blank_ignored=True),
+            input_parameter(
+                ConfigurationGetInputSerializer,
+                "X-Language",
+                field_name="language",
+                location=OpenApiParameter.HEADER,
+                blank_ignored=True,
+            ),
         ],
         responses={
             200: ConfigurationOutputSerializer,

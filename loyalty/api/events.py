@@ -26,6 +26,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from core.api.exception_handler import api_exception_handler
+from core.api.schema import IDEMPOTENCY_KEY_SCHEMA
 from core.exceptions import ApplicationError
 from core.idempotency import HEADER, REPLAYED_HEADER, idempotency_key_clean, idempotent_call
 from crm.models import ApiClient, Customer
@@ -157,7 +158,7 @@ class EventCreateApi(LoyaltyWriteApi):
         parameters=[
             OpenApiParameter(
                 HEADER,
-                str,
+                IDEMPOTENCY_KEY_SCHEMA,
                 OpenApiParameter.HEADER,
                 description="Up to 255 characters, kept 24 hours. Ignored by checkout (its transaction_id is the key).",
             )
@@ -232,7 +233,10 @@ class EventBulkCreateApi(LoyaltyWriteApi):
         responses=schema.bulk_responses(OutputSerializer),
         parameters=[
             OpenApiParameter(
-                HEADER, str, OpenApiParameter.HEADER, description="Makes the whole batch idempotent (24 hours)."
+                HEADER,
+                IDEMPOTENCY_KEY_SCHEMA,
+                OpenApiParameter.HEADER,
+                description="Makes the whole batch idempotent (24 hours).",
             )
         ],
         examples=schema.BULK_EXAMPLES,

@@ -17,6 +17,7 @@ from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiRespo
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from core.api.schema import input_parameter
 from core.exceptions import ApplicationError
 from crm.models import ConsentChange, Customer
 from crm.permissions import api_client_of
@@ -228,8 +229,20 @@ PARAMETERS = [
     OpenApiParameter(
         "X-LoyaltyLion-Channel", str, OpenApiParameter.HEADER, description="LoyaltyLion's name for X-Channel."
     ),
-    OpenApiParameter("language", str, description="en, de, fr or es; also X-Language, or `language` in the body."),
-    OpenApiParameter("X-Language", str, OpenApiParameter.HEADER, description="Or ?language=."),
+    input_parameter(
+        SessionOptionsInputSerializer,
+        "language",
+        description="en, de, fr or es; also X-Language, or `language` in the body.",
+        blank_ignored=True,
+    ),
+    input_parameter(
+        SessionOptionsInputSerializer,
+        "X-Language",
+        field_name="language",
+        location=OpenApiParameter.HEADER,
+        description="Or ?language=.",
+        blank_ignored=True,
+    ),
 ]
 RESPONSES = {
     200: SessionOutputSerializer,

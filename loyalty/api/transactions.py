@@ -19,6 +19,7 @@ from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from core.api.schema import input_parameter
 from loyalty.api.common import LoyaltyReadApi, access_error_responses
 from loyalty.api.event_serializers import ErrorOutputSerializer
 from loyalty.api.filters import ApiIsoDateTimeField, PointsEntryFilterSet, filterset_validated
@@ -132,6 +133,13 @@ class CustomerTransactionListApi(LoyaltyReadApi, GenericAPIView):
             f"`page_size` is 1 to {MAX_PAGE_SIZE}, default {PAGE_SIZE}. A customer who never enrolled has no "
             "entries."
         ),
+        parameters=[
+            input_parameter(
+                PointsEntryCursorPagination.PageSizeInputSerializer,
+                "page_size",
+                description=PointsEntryCursorPagination.page_size_query_description,
+            )
+        ],
         responses={
             200: OutputSerializer(many=True),
             **access_error_responses(scope="loyalty:read"),

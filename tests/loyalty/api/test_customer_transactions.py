@@ -454,4 +454,4 @@ def test_openapi_documents_the_coupon_list_filters(client):
     assert set(parameters) == {"customer_id", "status", "channel", "limit"}
     assert parameters["status"]["schema"] == {"type": "string", "enum": sorted(Voucher.Status.values)}
     assert parameters["channel"]["schema"] == {"type": "string", "enum": ["pos", "scan_and_go", "web"]}
-    assert parameters["limit"]["schema"] == {"type": "integer"}
+    assert parameters["limit"]["schema"] == {"type": "integer", "minimum": 1, "maximum": 200}

@@ -28,7 +28,7 @@ def test_both_endpoints_are_documented_with_examples_under_one_tag(schema):
         assert [parameter["name"] for parameter in operation["parameters"]] == ["Idempotency-Key"]
         assert operation["requestBody"]["content"]["application/json"]["examples"]
         assert operation["responses"]["200"]["content"]["application/json"]["examples"]
-    assert set(single["responses"]) == {"200", "400", "401", "403", "404", "409", "410", "422"}
+    assert set(single["responses"]) == {"200", "400", "401", "403", "404", "409", "410", "422", "429"}
     assert single["responses"]["409"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/ErrorOutput"
     }

@@ -22,7 +22,7 @@ def test_both_session_paths_are_documented_with_their_parameters_and_examples(sc
     for operation in (by_body, by_path):
         parameters = {(parameter["in"], parameter["name"]) for parameter in operation["parameters"]}
         assert {("query", "channel"), ("header", "X-Channel"), ("header", "X-LoyaltyLion-Channel")} <= parameters
-        assert set(operation["responses"]) == {"200", "400", "401", "403", "409", "410", "422", "503"}
+        assert set(operation["responses"]) == {"200", "400", "401", "403", "409", "410", "422", "429", "503"}
         request_examples = operation["requestBody"]["content"]["application/json"]["examples"]
         assert set(request_examples) == {"FirstVisit,EmptyCart", "CartWithARewardLine"}
         ok_examples = operation["responses"]["200"]["content"]["application/json"]["examples"]

@@ -1,6 +1,8 @@
 import io
+import json
 import re
 
+import jsonschema
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
@@ -9,6 +11,7 @@ from django.core.validators import RegexValidator
 from core.api.schema import schema_pattern
 from crm.schema import PERSON_NAME_PATTERN
 from crm.validators import validate_person_name
+from tests.clienteling.golden import PAYLOADS
 
 
 @pytest.mark.django_db
@@ -335,3 +338,43 @@ def test_schema_pattern_negates_an_inverse_match_and_leaves_out_unicode_aware_cl
     assert schema_pattern(RegexValidator(r"[<>]", inverse_match=True)) == "^[^<>]*$"
     assert schema_pattern(RegexValidator(r"^\w+$")) is None
     assert schema_pattern(RegexValidator(r"^[A-Z]{2}\Z")) == "^[A-Z]{2}$"
+
+
+def _response_validator(schema: dict, operation: dict, status: int) -> jsonschema.Draft4Validator:
+    """A validator of the documented body. OpenAPI 3.0's schema objects are JSON Schema draft 4 plus `nullable`,
+    which the SPI never needs: it leaves empty values out rather than sending null."""
+    body = operation["responses"][str(status)]["content"]["application/json"]["schema"]
+    return jsonschema.Draft4Validator({**body, "components": schema["components"]})
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("golden_file", sorted(PAYLOADS.glob("*.json")), ids=lambda path: path.stem)
+def test_every_golden_spi_response_matches_its_documented_schema(client, golden_file):
+    # given: a response the SPI really answers (the golden tests hold it byte for byte)
+    golden = json.loads(golden_file.read_text())
+    schema = _schema(client)
+    path = golden["path"].split("?")[0]
+    template = "/endpoint/sa/customers" if path == "/endpoint/sa/customers" else "/endpoint/sa/customers/{customer_id}"
+    operation = schema["paths"][template][golden["method"].lower()]
+
+    # when
+    errors = [
+        error.message
+        for error in _response_validator(schema, operation, golden["status"]).iter_errors(golden["response"])
+    ]
+
+    # then
+    assert errors == []
+
+
+@pytest.mark.django_db
+def test_spi_outputs_require_only_what_is_never_left_out(client):
+    # when
+    components = _schema(client)["components"]["schemas"]
+
+    # then: spi_customer_representation drops None, "" and {} at every depth
+    assert components["CustomerEnvelopeOutput"]["required"] == ["customer"]
+    assert components["CustomerOutput"]["required"] == ["addressList", "orderCount", "orderList", "profile"]
+    assert components["ProfileOutput"]["required"] == ["createdDate", "customerId", "lastModifiedDate"]
+    assert components["AddressOutput"]["required"] == ["addressId"]
+    assert "required" not in components["StoreAttributionOutput"]

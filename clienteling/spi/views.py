@@ -17,6 +17,7 @@ from typing import Any
 
 from django.conf import settings
 from django.utils.translation import gettext as _
+from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -66,6 +67,48 @@ class SpiErrorOutputSerializer(serializers.Serializer):
     errorMessage = serializers.CharField()
     customerId = serializers.CharField(
         required=False, help_text="Only with 409 EMAIL_ALREADY_IN_USE: the customer who has the email."
+    )
+
+
+class _SpiOutputSchema(OpenApiSerializerExtension):
+    """An SPI output as the wire carries it: spi_customer_representation drops None, "" and {} at every depth, so
+    only the properties in `always_present` are required (and none is ever null)."""
+
+    always_present: tuple[str, ...] = ()
+
+    def map_serializer(self, auto_schema: Any, direction: Any) -> Any:
+        schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
+        required = [name for name in schema.get("required", []) if name in self.always_present]
+        if required:
+            schema["required"] = required
+        else:
+            schema.pop("required", None)
+        return schema
+
+
+# Each output serializer of the SPI customer, with the properties that are never empty.
+_SPI_OUTPUT_ALWAYS_PRESENT = {
+    "CustomerOutputSerializer": ("profile", "addressList", "orderCount", "orderList"),
+    "ProfileOutputSerializer": ("customerId", "createdDate", "lastModifiedDate"),
+    "AddressOutputSerializer": ("addressId",),
+    "TaxInfoOutputSerializer": (),
+    "LoyaltyProfileOutputSerializer": (
+        "accountNumber",
+        "currentPoints",
+        "cashRewards",
+        "currentStoreCredit",
+        "customLoyaltyAttributes",
+        "coupons",
+    ),
+    "SpiCouponOutputSerializer": ("code", "type", "value", "status", "autoApply"),
+    "OrderOutputSerializer": ("orderId", "orderTotal", "pointsEarned"),
+    "StoreAttributionOutputSerializer": (),
+}
+for _name, _always_present in _SPI_OUTPUT_ALWAYS_PRESENT.items():
+    type(
+        f"{_name}Schema",
+        (_SpiOutputSchema,),
+        {"target_class": f"clienteling.spi.serializers.{_name}", "always_present": _always_present},
     )
 
 

@@ -1,6 +1,7 @@
 import io
 import json
 import re
+from decimal import Decimal
 
 import jsonschema
 import pytest
@@ -11,6 +12,8 @@ from django.core.validators import RegexValidator
 from core.api.schema import schema_pattern
 from crm.schema import PERSON_NAME_PATTERN
 from crm.validators import validate_person_name
+from loyalty.api.customer_serializers import API_EMBEDS
+from loyalty.models import Tier
 from tests.clienteling.golden import PAYLOADS
 
 
@@ -378,3 +381,50 @@ def test_spi_outputs_require_only_what_is_never_left_out(client):
     assert components["ProfileOutput"]["required"] == ["createdDate", "customerId", "lastModifiedDate"]
     assert components["AddressOutput"]["required"] == ["addressId"]
     assert "required" not in components["StoreAttributionOutput"]
+
+
+def _as_json_schema(node: object) -> object:
+    """OpenAPI 3.0's `nullable: true` as JSON Schema says it: the schema, or null."""
+    if isinstance(node, list):
+        return [_as_json_schema(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    converted = {key: _as_json_schema(value) for key, value in node.items() if key != "nullable"}
+    return {"anyOf": [converted, {"type": "null"}]} if node.get("nullable") else converted
+
+
+def _body_errors(schema: dict, path: str, method: str, status: int, body: object) -> list[str]:
+    documented = schema["paths"][path][method]["responses"][str(status)]["content"]["application/json"]["schema"]
+    validator = jsonschema.Draft4Validator(_as_json_schema({**documented, "components": schema["components"]}))
+    return [f"{list(error.absolute_path)}: {error.message}" for error in validator.iter_errors(body)]
+
+
+@pytest.mark.django_db
+def test_loyalty_responses_with_null_values_match_their_documented_schemas(
+    client, make_api_client, program, enrolled_account
+):
+    # given: a top tier (upper_bound null) and an enrolled customer with every block of the 360 view
+    Tier.objects.create(
+        program=program,
+        rank=1,
+        code="silver",
+        name="Silver",
+        title="Silver member",
+        threshold=Decimal("1000"),
+        renewal_threshold=Decimal("800"),
+        earn_multiplier=Decimal("1.25"),
+    )
+    customer = enrolled_account().customer
+    reader, _key = make_api_client("loyalty:read")
+    schema = _schema(client)
+
+    # when
+    configuration = reader.get("/api/v1/configuration")
+    overview = reader.get(f"/api/v1/customers/{customer.public_id}?embed={','.join(API_EMBEDS)}")
+
+    # then
+    assert configuration.status_code == 200
+    assert configuration.json()["tier_configuration"]["tiers"][-1]["upper_bound"] is None
+    assert _body_errors(schema, "/api/v1/configuration", "get", 200, configuration.json()) == []
+    assert overview.status_code == 200
+    assert _body_errors(schema, "/api/v1/customers/{customer_id}", "get", 200, overview.json()) == []

@@ -59,8 +59,9 @@ def test_writes_with_the_broker_unreachable_take_their_usual_time_and_are_delive
         broker_down_seconds = checkouts(http, first=CHECKOUTS)
     assert broker_pause.is_active(), "no publish failed: the broker was not unreachable"
 
-    # then: the writes took their usual time (twice it, plus room for a loaded machine)
-    assert broker_down_seconds < 2 * broker_up_seconds + 0.5, (broker_down_seconds, broker_up_seconds)
+    # then: the writes took their usual time (twice it plus a second, room for a loaded machine; a publish that
+    # waited on the broker took 12.6 s here)
+    assert broker_down_seconds < 2 * broker_up_seconds + 1.0, (broker_down_seconds, broker_up_seconds)
 
     # and when the broker is back, the sweeper queues what was not published and a worker delivers everything
     broker_pause.end()

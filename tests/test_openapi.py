@@ -428,3 +428,19 @@ def test_loyalty_responses_with_null_values_match_their_documented_schemas(
     assert _body_errors(schema, "/api/v1/configuration", "get", 200, configuration.json()) == []
     assert overview.status_code == 200
     assert _body_errors(schema, "/api/v1/customers/{customer_id}", "get", 200, overview.json()) == []
+
+
+@pytest.mark.django_db
+def test_every_401_documents_its_challenge_and_every_429_its_retry_after(client):
+    # when
+    operations = _operations(_schema(client))
+
+    # then
+    for operation_id, operation in operations.items():
+        responses = operation["responses"]
+        assert responses["401"]["headers"]["WWW-Authenticate"]["schema"] == {"type": "string"}, operation_id
+        if "429" in responses:
+            assert responses["429"]["headers"] == {
+                "Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait before a retry."}
+            }, operation_id
+    assert sum("429" in operation["responses"] for operation in operations.values()) == 18

@@ -55,7 +55,26 @@ def schema_pattern(validator: RegexValidator) -> str | None:
     return _ecma_escapes(python_pattern)
 
 
+# Headers that every 401 and 429 carries (DRF sets them from the authenticator and the throttle), documented on
+# each operation that documents the status.
+ERROR_RESPONSE_HEADERS = [
+    OpenApiParameter(
+        "WWW-Authenticate",
+        str,
+        OpenApiParameter.HEADER,
+        response=[401],
+        description='The challenge of the credentials the operation takes (API keys: `Bearer realm="api"`).',
+    ),
+    OpenApiParameter(
+        "Retry-After", int, OpenApiParameter.HEADER, response=[429], description="Seconds to wait before a retry."
+    ),
+]
+
+
 class AutoSchema(openapi.AutoSchema):
+    def get_override_parameters(self) -> list[Any]:
+        return [*super().get_override_parameters(), *ERROR_RESPONSE_HEADERS]
+
     def _insert_field_validators(self, field: Any, schema: dict[str, Any]) -> None:
         super()._insert_field_validators(field, schema)
         regex_validators = [v for v in field.validators if isinstance(v, RegexValidator)]

@@ -94,7 +94,7 @@ def send(http, number):
     return response.status_code, response
 
 
-def test_checkouts_whose_connections_are_killed_are_whole_or_absent_and_their_retries_count_once(
+def test_requests_whose_connections_are_killed_are_whole_or_absent_and_their_retries_count_once(
     on_postgres, make_api_client, member
 ):
     # given
@@ -112,13 +112,13 @@ def test_checkouts_whose_connections_are_killed_are_whole_or_absent_and_their_re
         finally:
             connection.close()
 
-    # when: the tills send their checkouts while the database keeps dropping their connections
+    # when: the tills send their requests while the database keeps dropping their connections
     started = time.monotonic()
     with ConnectionKiller(interval=0.1) as killer, ThreadPoolExecutor(max_workers=TILLS) as pool:
         first_attempts = [outcome for outcomes in pool.map(till, per_till) for outcome in outcomes]
     assert time.monotonic() - started < WAIT
 
-    # and then every till retries every checkout once the database answers again
+    # and then every till retries every request once the database answers again
     connection.close()
     http = http_client(key)
     retries = {number: send(http, number) for number, _status, _response in first_attempts}

@@ -3,17 +3,15 @@ reclaim of the delivery stuck in "sending" get every event delivered, at least o
 
 import signal
 import time
-import uuid
 from collections.abc import Callable, Iterator
 
 import pytest
 from celery import Celery
 from django.db import transaction
-from kombu import Exchange, Queue
 
 from config.celery_app import app as celery_app
 from tests.faults.workers import worker_start, worker_stop
-from tests.webhooks.helpers import REDIS_HOST, REDIS_PORT, celery_app_configured, emit_customer_created, redis_is_up
+from tests.webhooks.helpers import REDIS_HOST, REDIS_PORT, celery_app_on_own_queue, emit_customer_created, redis_is_up
 from webhooks.models import WebhookDelivery
 from webhooks.services.deliveries import webhook_deliveries_sweep
 from webhooks.services.endpoints import webhook_endpoint_create
@@ -30,21 +28,8 @@ def worker_app() -> Iterator[Celery]:
     """The project's Celery app publishing to the test's own queue on BROKER_URL; the queue is deleted afterwards."""
     if not redis_is_up():
         pytest.skip(f"Redis is not reachable at {REDIS_HOST}:{REDIS_PORT}: start it (.ci/run does).")
-    name = f"faults-test-{uuid.uuid4().hex}"
-    overrides = {
-        "broker_url": BROKER_URL,
-        "broker_transport_options": {},
-        "task_always_eager": False,
-        "task_default_queue": name,
-    }
-    with celery_app_configured(celery_app, **overrides) as app:
-        try:
-            yield app
-        finally:
-            with app.connection_for_write() as connection:
-                queue = Queue(name, Exchange(name), routing_key=name, channel=connection.default_channel)
-                queue.declare()
-                queue.delete()
+    with celery_app_on_own_queue(celery_app, broker_url=BROKER_URL, prefix="faults-test") as app:
+        yield app
 
 
 def wait_until(condition: Callable[[], bool], timeout: float = WAIT) -> bool:

@@ -1,4 +1,5 @@
 import socket
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -8,7 +9,7 @@ import time_machine
 from celery import Celery
 from celery.signals import setup_logging
 from django.utils import timezone
-from kombu import pools
+from kombu import Exchange, Queue, pools
 from standardwebhooks import Webhook
 
 from tests.webhooks.receiver import ReceivedRequest
@@ -72,6 +73,28 @@ CUSTOMER = {
         "email": "ada@example.com",
     }
 }
+
+
+@contextmanager
+def celery_app_on_own_queue(app: Celery, *, broker_url: str, prefix: str) -> Iterator[Celery]:
+    """`app` pointed at `broker_url`, out of eager mode and on a queue of its own, so that a worker of another test
+    run on the same broker cannot take its messages. Afterwards the queue is deleted with what is left in it (so that
+    the broker does not collect one queue per run) and the app is as it was before."""
+    name = f"{prefix}-{uuid.uuid4().hex}"
+    overrides = {
+        "broker_url": broker_url,
+        "broker_transport_options": {},
+        "task_always_eager": False,
+        "task_default_queue": name,
+    }
+    with celery_app_configured(app, **overrides) as configured:
+        try:
+            yield configured
+        finally:
+            with configured.connection_for_write() as connection:
+                queue = Queue(name, Exchange(name), routing_key=name, channel=connection.default_channel)
+                queue.declare()  # makes this channel know the binding it then deletes
+                queue.delete()
 
 
 def verified(secret: str, request: ReceivedRequest) -> dict[str, Any]:

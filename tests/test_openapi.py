@@ -444,3 +444,27 @@ def test_every_401_documents_its_challenge_and_every_429_its_retry_after(client)
                 "Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait before a retry."}
             }, operation_id
     assert sum("429" in operation["responses"] for operation in operations.values()) == 18
+
+
+@pytest.mark.django_db
+def test_a_session_response_matches_its_documented_schema(client, make_api_client):
+    # given: a points program, whose tier progress carries the points_… keys and never the spend_… ones
+    http, _key = make_api_client("loyalty:write", "loyalty:read")
+    schema = _schema(client)
+
+    # when
+    response = http.post(
+        "/api/v1/sessions?channel=web",
+        {"merchant_id": "shop-1", "customer": {"email": "ada@example.com"}},
+        format="json",
+    )
+
+    # then
+    assert response.status_code == 200
+    assert "spend_needed_for_upgrade" not in response.json()["customer"]["tier_membership"]["progress"]
+    assert _body_errors(schema, "/api/v1/sessions", "post", 200, response.json()) == []
+    assert schema["components"]["schemas"]["TierProgressOutput"]["required"] == [
+        "kind",
+        "upgrade_tier_id",
+        "valid_until",
+    ]

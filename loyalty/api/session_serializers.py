@@ -6,6 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.utils.translation import gettext as _
+from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -222,6 +223,19 @@ class TierProgressOutputSerializer(serializers.Serializer):
         for key in (f"{other}_needed_for_renewal", f"{other}_needed_for_upgrade", f"tier_{other}"):
             data.pop(key, None)
         return data
+
+
+class TierProgressOutputSchema(OpenApiSerializerExtension):
+    """Only the program's unit has keys (points_… or spend_…, never both), so neither pair is required; drf-spectacular
+    would require every read-only field."""
+
+    target_class = TierProgressOutputSerializer
+
+    def map_serializer(self, auto_schema: Any, direction: Any) -> Any:
+        schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
+        unit_keys = {f"{unit}_needed_for_{goal}" for unit in ("points", "spend") for goal in ("renewal", "upgrade")}
+        schema["required"] = [name for name in schema.get("required", []) if name not in unit_keys]
+        return schema
 
 
 class TierMembershipOutputSerializer(serializers.Serializer):

@@ -1,40 +1,18 @@
 """Concurrent requests on one account, on PostgreSQL: row locks keep burns and reservations from overdrawing and
 a transaction id from being recorded twice. SQLite serialises writers, so these tests are skipped there."""
 
-import threading
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 
-from core.exceptions import ApplicationError
 from loyalty.models import LoyaltyAccount, PointsEntry, Purchase
 from loyalty.services.ledger import EntrySource, account_balances, open_lots
 from loyalty.services.points import points_add, points_reserve_for_transaction, points_subtract
 from loyalty.services.purchases import purchase_checkout, purchase_refund, request_fingerprint
+from tests.loyalty.services.concurrency import in_threads
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def in_threads(count, work):
-    """Run work(i) for i in range(count) in `count` threads that start together; each returns "ok" or the
-    (code, status) of the ApplicationError it raised."""
-    start = threading.Barrier(count)
-
-    def run(index):
-        try:
-            start.wait(timeout=30)
-            work(index)
-            return "ok"
-        except ApplicationError as error:
-            return (str(error.code), error.status)
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(max_workers=count) as pool:
-        return list(pool.map(run, range(count)))
 
 
 def checkout(account, transaction_id, total="0", burned=0):

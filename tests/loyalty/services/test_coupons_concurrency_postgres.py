@@ -3,14 +3,11 @@ auto-apply coupon is redeemed by its coupon code (a voucher issued and redeemed 
 are bound to one customer by redeeming or claiming them. SQLite serialises writers, so these tests are skipped
 there."""
 
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 
 from core.exceptions import ApplicationError
 from loyalty.models import Voucher
@@ -19,29 +16,12 @@ from loyalty.services import coupon_redemptions, vouchers
 from loyalty.services.coupon_redemptions import voucher_redeem
 from loyalty.services.vouchers import voucher_claim, voucher_issue
 from tests.loyalty.factories import CouponDefinitionFactory
+from tests.loyalty.services.concurrency import in_threads
 from webhooks.models import WebhookEvent
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 NOW = datetime(2026, 3, 1, 9, 10, tzinfo=UTC)
-
-
-def in_threads(count, work):
-    """Run work(i) in `count` threads that start together; each returns "ok" or the (code, status) it raised."""
-    start = threading.Barrier(count)
-
-    def run(index):
-        try:
-            start.wait(timeout=30)
-            work(index)
-            return "ok"
-        except ApplicationError as error:
-            return (str(error.code), error.status)
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(max_workers=count) as pool:
-        return list(pool.map(run, range(count)))
 
 
 def test_two_tills_redeeming_one_voucher_at_once_exactly_one_succeeds(

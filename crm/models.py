@@ -209,6 +209,37 @@ class ConsentChange(models.Model):
         return f"{self.consent} {self.previous_value} -> {self.new_value}"
 
 
+class ExternalCustomerId(TimeStampedModel):
+    """Another system's id for one of our customers: an Antavo till's customer UUID, a migrated CRM's key.
+
+    One id per customer and source: a source names the system (`antavo`, `import`, ...), so the same string from two
+    systems can name two customers. Deleted on erasure (an external id identifies a person).
+    """
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="external_ids")
+    source = models.CharField(max_length=32, validators=[validate_code])
+    external_id = models.CharField(max_length=128, validators=[validate_plain_text])
+
+    class Meta:
+        ordering = ("source", "external_id")
+        verbose_name = "external customer id"
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=("source", "external_id"),
+                name="external_customer_id_unique_per_source",
+                violation_error_message=_("This external id already names another customer."),
+            ),
+            models.UniqueConstraint(
+                fields=("source", "customer"),
+                name="external_customer_id_one_per_customer_and_source",
+                violation_error_message=_("The customer already has an id from this source."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.external_id}"
+
+
 class ApiClient(TimeStampedModel):
     """A system that calls our APIs (a POS connector, a Scan & Go vendor, a web shop).
 

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 
 from core.exceptions import ApplicationError
 from crm.error_codes import CrmErrorCode
-from crm.models import Address, ApiClient, Customer
+from crm.models import Address, ApiClient, Customer, ExternalCustomerId
 from crm.normalisation import normalise_email, normalise_phone, normalise_postal_code, search_key
 
 POSTAL_CODE_ADDRESS_MATCHES = 1000
@@ -34,6 +34,17 @@ def customer_get(*, public_id: str, queryset: QuerySet[Customer] | None = None) 
     if customer is None:
         raise ApplicationError(_("Customer not found."), code=CrmErrorCode.CUSTOMER_NOT_FOUND, status=404)
     return customer
+
+
+def customer_get_by_external_id(*, source: str, external_id: str) -> Customer | None:
+    """The customer another system (`source`) calls `external_id`, or None; erased customers are not found."""
+    link = (
+        ExternalCustomerId.objects.select_related("customer")
+        .filter(source=source, external_id=external_id)
+        .exclude(customer__status=Customer.Status.ERASED)
+        .first()
+    )
+    return link.customer if link is not None else None
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ loyalty ledger, purchases, account number); consent history holds no PII and sta
 from django.db import transaction
 
 from crm.lock_objects import customer_qs_select_for_update
-from crm.models import CONSENT_NAMES, Address, Customer
+from crm.models import CONSENT_NAMES, Address, Customer, ExternalCustomerId
 from crm.services.consents import consents_set
 from crm.services.context import ChangeContext
 from crm.webhook_emitters import customer_erased_event
@@ -55,6 +55,8 @@ def customer_erase(*, customer: Customer, context: ChangeContext) -> Customer:
     # Deleted rather than blanked: blank copies would collide on the (customer, fingerprint) constraint, and
     # an address row with no content has no use.
     Address.objects.filter(customer=customer).delete()
+    # Another system's id for the person identifies them as much as an email does.
+    ExternalCustomerId.objects.filter(customer=customer).delete()
     consents_set(customer=customer, changes=_withdrawn_consents(customer), context=context)
     customer_erased_event(customer)
     return customer

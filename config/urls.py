@@ -20,6 +20,7 @@ urlpatterns = [
     path("api/v1/", include("loyalty.api.urls")),
     path("", include("clienteling.spi.urls")),
     path("", include("clienteling.scan_and_go.urls")),
+    path("", include("compat.urls")),
 ]
 
 # Under the API surfaces, errors Django answers itself come in the surface's JSON error shape.

@@ -27,6 +27,8 @@ from loyalty.card_numbers import CARD_NUMBER_MAX_LENGTH, card_number_normalise
 from loyalty.selectors.scan_and_go import CouponOffer, ScanAndGoProfile, scan_and_go_profile_get
 
 _CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 _.\-]*$"
+# The longest customerId accepted; a device's own shopper key may be longer than ours (32).
+CUSTOMER_ID_MAX_LENGTH = 128
 
 
 def _card_number_validate(value: str) -> None:
@@ -123,13 +125,9 @@ class CustomerProfileScanAndGoApi(APIView):
         cardNumber = serializers.CharField(
             required=False, allow_blank=True, max_length=CARD_NUMBER_MAX_LENGTH, validators=[_card_number_validate]
         )
-        customerId = serializers.RegexField(
-            r"^[A-Za-z0-9\-]+$",
-            max_length=32,
-            required=False,
-            allow_blank=True,
-            error_messages={"invalid": _("Use letters, digits and dashes only.")},
-        )
+        # Any string: devices send their own shopper key under this name too (shopreme's "customerId", such as
+        # shopper_42). One that cannot be ours is simply not found (loyalty.selectors.scan_and_go).
+        customerId = serializers.CharField(max_length=CUSTOMER_ID_MAX_LENGTH, required=False, allow_blank=True)
         storeId = _code_field(64)
         deviceType = _code_field(64)
 
@@ -138,6 +136,9 @@ class CustomerProfileScanAndGoApi(APIView):
                 raise serializers.ValidationError(
                     {"loyaltyCardNumber": _("Required: the scanned card number (or cardNumber, or customerId).")}
                 )
+            if attrs.get("loyaltyCardNumber") or attrs.get("cardNumber"):
+                # The card number wins: a customerId beside it is the device's own key, not ours.
+                attrs.pop("customerId", None)
             return attrs
 
     @extend_schema_serializer(component_name="ScanAndGoCustomerProfile")
@@ -191,7 +192,13 @@ class CustomerProfileScanAndGoApi(APIView):
         parameters=[
             OpenApiParameter("loyaltyCardNumber", str, description="The scanned card number (spaces, dashes ignored)."),
             OpenApiParameter("cardNumber", str, description="Alias of loyaltyCardNumber."),
-            OpenApiParameter("customerId", str, description="Our customer id, when no card number is sent."),
+            OpenApiParameter(
+                "customerId",
+                str,
+                description="Our customer id, when no card number is sent (up to 128 characters). Ignored when a "
+                "card number is sent: devices send their own shopper key under this name. An id that is not ours "
+                "is a 404 like an unknown card.",
+            ),
             OpenApiParameter(
                 "storeId",
                 str,

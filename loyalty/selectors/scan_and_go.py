@@ -14,6 +14,7 @@ this process per program, checked against the stamp that query 1 annotates: loya
 """
 
 import functools
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -170,12 +171,24 @@ def card_for_scan_get(*, card_number: str) -> ScanSubject | None:
     )
 
 
+# Our customer ids (crm/ids.py) and those of older imports: letters, digits and dashes, at most 32 characters.
+_CUSTOMER_ID_FORMAT = re.compile(r"[A-Z0-9\-]{1,32}")
+
+
+def _could_be_customer_id(value: str) -> bool:
+    return _CUSTOMER_ID_FORMAT.fullmatch(value) is not None
+
+
 def account_for_scan_get(*, customer_id: str) -> ScanSubject | None:
     """By customer id (query 1): the customer's account in an active program, the default one first, else their
     oldest; an account in a switched-off program only when they have no other. None when the customer is unknown
     or in no program. There is no card to judge."""
+    public_id = customer_id.strip().upper()
+    if not _could_be_customer_id(public_id):
+        # Not our format (a device's own shopper key, say): unknown, as an unknown card is, without a query.
+        return None
     account = (
-        LoyaltyAccount.objects.filter(customer__public_id=customer_id.strip().upper())
+        LoyaltyAccount.objects.filter(customer__public_id=public_id)
         .select_related("customer__consents", "program__scan_and_go_policy", "tier")
         .only(*_only("account__"))
         .annotate(**_lookup_annotations("pk"))

@@ -150,8 +150,11 @@ NOT_A_CARD = "Use letters and digits only (spaces and dashes are ignored)."
         ({"loyaltyCardNumber": "ﬁ77"}, f"loyaltyCardNumber: {NOT_A_CARD}"),
         ({"cardNumber": "ı77"}, f"cardNumber: {NOT_A_CARD}"),
         ({"loyaltyCardNumber": "77\u00a088"}, f"loyaltyCardNumber: {NOT_A_CARD}"),
-        ({"customerId": "C0001'; DROP"}, "customerId: Use letters, digits and dashes only."),
-        ({"customerId": "C" * 33}, "customerId: Ensure this field has no more than 32 characters."),
+        ({"customerId": "C" * 129}, "customerId: Ensure this field has no more than 128 characters."),
+        (
+            {"loyaltyCardNumber": "123", "customerId": "s" * 129},
+            "customerId: Ensure this field has no more than 128 characters.",
+        ),
         (
             {"loyaltyCardNumber": "123", "storeId": "BÉR\x01"},
             "storeId: Use letters, digits, spaces, dots, dashes and underscores only.",
@@ -177,8 +180,8 @@ NOT_A_CARD = "Use letters and digits only (spaces and dashes are ignored)."
         "fi-ligature-upper-cases-to-fi",
         "dotless-i-upper-cases-to-i",
         "non-breaking-space",
-        "customer-id-punctuation",
         "customer-id-too-long",
+        "customer-id-too-long-beside-a-card",
         "store-control-character",
         "device-type-too-long",
     ],
@@ -216,6 +219,43 @@ def test_a_known_card_number_sent_as_customer_id_is_not_found(device, member):
 
     # when
     response = device.get(URL, {"customerId": account.account_number})
+
+    # then
+    assert (response.status_code, response.content) == (404, b"")
+
+
+@pytest.mark.parametrize(
+    "device_key",
+    ["shopper_42", "C0001'; DROP", "s" * 128, "Kunde Nr. 7 / Kasse 3", "ÄÖÜ-42", "C" * 33],
+    ids=["underscore", "punctuation", "128-chars", "spaces-and-slash", "non-ascii", "33-chars"],
+)
+def test_a_customer_id_not_ours_is_ignored_beside_a_card_number(device, member, device_key):
+    # given
+    customer, account = member
+
+    # when
+    response = device.get(URL, {"loyaltyCardNumber": account.account_number, "customerId": device_key})
+
+    # then
+    assert response.status_code == 200
+    assert response.json()["customerId"] == customer.public_id
+    assert response.json()["loyalty"]["id"] == account.account_number
+
+
+@pytest.mark.parametrize(
+    "device_key",
+    ["shopper_42", "C0001'; DROP", "s" * 128, "Kunde Nr. 7 / Kasse 3", "ÄÖÜ-42", "C" * 33],
+    ids=["underscore", "punctuation", "128-chars", "spaces-and-slash", "non-ascii", "33-chars"],
+)
+def test_without_a_card_a_customer_id_not_ours_is_a_404_without_a_lookup(
+    device, member, device_key, django_assert_num_queries
+):
+    # given
+    device.get(URL, {"loyaltyCardNumber": member[1].account_number})  # records the key's last use
+
+    # when: the key's lookup is the only query
+    with django_assert_num_queries(1):
+        response = device.get(URL, {"customerId": device_key})
 
     # then
     assert (response.status_code, response.content) == (404, b"")

@@ -4,12 +4,14 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from core.api.docs import api_docs_view
 from loyalty.admin.dashboard import dashboard_view
+from loyalty.admin.liability import points_liability_view
 
 # Read-only pages: Swagger's view cannot render DRF's OPTIONS metadata (a 500), so only GET and HEAD are answered.
 READ_ONLY = {"http_method_names": ["get", "head"]}
 
 urlpatterns = [
     path("admin/dashboard/", dashboard_view, name="admin-dashboard"),
+    path("admin/points-liability/", points_liability_view, name="admin-points-liability"),
     path("admin/", admin.site.urls),
     path("api/schema/", api_docs_view(SpectacularAPIView.as_view(**READ_ONLY)), name="api-schema"),
     path(

@@ -10,6 +10,7 @@ from django.db.backends.base.schema import BaseDatabaseSchemaEditor
 
 STORE_MANAGERS = "Store managers"
 MARKETING = "Marketing"
+FINANCE = "Finance"
 
 RolePermissions = dict[str, tuple[tuple[str, str], ...]]
 

@@ -8,7 +8,7 @@ import importlib
 
 from django.apps import apps
 
-LATEST_ROLES_MIGRATION = "crm.migrations.0007_admin_roles_profile_fixes"
+LATEST_ROLES_MIGRATION = "loyalty.migrations.0015_admin_roles_finance"
 
 latest_roles = importlib.import_module(LATEST_ROLES_MIGRATION)
 

@@ -13,6 +13,7 @@ from loyalty.models.coupons import (
     _channels_validate,
     _code_pattern_validate,
 )
+from loyalty.models.imports import ImportJob
 from loyalty.models.ledger import PointsEntry, Purchase
 from loyalty.models.programs import (
     PROGRAM_DAYS_MAX,
@@ -24,6 +25,7 @@ from loyalty.models.programs import (
     _session_channels,
     _session_channels_validate,
 )
+from loyalty.models.reports import CustomerDataExport, PointsLiability
 from loyalty.models.scan_and_go import (
     ScanAndGoDenialMessage,
     ScanAndGoMember,
@@ -40,8 +42,11 @@ __all__ = [
     "TIER_BENEFIT_VALIDITY_DAYS_MAX",
     "Card",
     "CouponDefinition",
+    "CustomerDataExport",
+    "ImportJob",
     "LoyaltyAccount",
     "PointsEntry",
+    "PointsLiability",
     "Program",
     "Purchase",
     "ScanAndGoDenialMessage",

@@ -24,7 +24,7 @@ from django.test import Client
 from django.urls import reverse
 
 from crm.models import Address, ConsentChange, Consents
-from crm.roles import MARKETING, STORE_MANAGERS
+from crm.roles import FINANCE, MARKETING, STORE_MANAGERS
 from loyalty.models import CouponDefinition, PointsEntry
 from tests.admin_forms import admin_form_data
 from tests.roles import LATEST_ROLES_MIGRATION, admin_roles_reset, latest_roles
@@ -60,6 +60,7 @@ FINAL_PERMISSIONS = {
         "loyalty.view_scanandgostoreoverride",
         "loyalty.view_scanandgodenialmessage",
         "loyalty.view_spotcheckriskrule",
+        "loyalty.view_customerdataexport",
     },
     MARKETING: {
         "crm.view_customer",
@@ -90,7 +91,9 @@ FINAL_PERMISSIONS = {
             for model in ("scanandgopolicy", "scanandgostoreoverride", "scanandgodenialmessage", "spotcheckriskrule")
             for action in ("view", "add", "change", "delete")
         ),
+        "loyalty.view_pointsliability",
     },
+    FINANCE: {"loyalty.view_pointsliability", "loyalty.view_program"},
 }
 
 # What each role may do with each registered ModelAdmin's stock pages: "view" its list, "add", "change" (save)
@@ -126,6 +129,7 @@ ADMIN_PAGES = {
         "loyalty.Voucher": {"view"},
         "loyalty.VoucherBatch": {"view"},
     },
+    FINANCE: {"loyalty.Program": {"view"}},
 }
 
 
@@ -188,12 +192,12 @@ def _roles_migrations_in_migrate_order() -> list:
 
 def test_each_group_holds_exactly_its_final_permissions():
     # then
-    assert {name: _codenames(name) for name in (STORE_MANAGERS, MARKETING)} == FINAL_PERMISSIONS
+    assert {name: _codenames(name) for name in (STORE_MANAGERS, MARKETING, FINANCE)} == FINAL_PERMISSIONS
 
 
 def test_the_roles_migrations_applied_in_migrate_order_end_in_the_final_permissions():
     # given: a database before any roles migration ran
-    Group.objects.filter(name__in=(STORE_MANAGERS, MARKETING)).delete()
+    Group.objects.filter(name__in=(STORE_MANAGERS, MARKETING, FINANCE)).delete()
     migrations = _roles_migrations_in_migrate_order()
 
     # when: each runs forwards, as `migrate` runs it
@@ -209,9 +213,10 @@ def test_the_roles_migrations_applied_in_migrate_order_end_in_the_final_permissi
         "crm.migrations.0005_admin_roles_erasure",
         "crm.migrations.0006_admin_roles_scan_and_go",
         "crm.migrations.0007_admin_roles_profile_fixes",
+        "loyalty.migrations.0015_admin_roles_finance",
     ]
     assert type(migrations[-1]).__module__ == LATEST_ROLES_MIGRATION
-    assert {name: _codenames(name) for name in (STORE_MANAGERS, MARKETING)} == FINAL_PERMISSIONS
+    assert {name: _codenames(name) for name in (STORE_MANAGERS, MARKETING, FINANCE)} == FINAL_PERMISSIONS
 
 
 def test_running_the_latest_roles_migration_again_resets_permissions_changed_by_hand():
@@ -225,19 +230,20 @@ def test_running_the_latest_roles_migration_again_resets_permissions_changed_by_
     admin_roles_reset()
 
     # then
-    assert Group.objects.filter(name__in=(STORE_MANAGERS, MARKETING)).count() == 2
+    assert Group.objects.filter(name__in=(STORE_MANAGERS, MARKETING, FINANCE)).count() == 3
     assert _codenames(MARKETING) == FINAL_PERMISSIONS[MARKETING]
 
 
-def test_reversing_the_latest_roles_migration_restores_what_0006_gave():
+def test_reversing_the_latest_roles_migration_restores_what_0007_gave():
     # when
     latest_roles.restore_previous_roles(apps, None)
 
     # then
-    assert FINAL_PERMISSIONS[STORE_MANAGERS] - _codenames(STORE_MANAGERS) == {"crm.add_address", "crm.add_consents"}
+    assert FINAL_PERMISSIONS[STORE_MANAGERS] - _codenames(STORE_MANAGERS) == {"loyalty.view_customerdataexport"}
     assert _codenames(STORE_MANAGERS) <= FINAL_PERMISSIONS[STORE_MANAGERS]
-    assert FINAL_PERMISSIONS[MARKETING] - _codenames(MARKETING) == {"crm.view_store"}
+    assert FINAL_PERMISSIONS[MARKETING] - _codenames(MARKETING) == {"loyalty.view_pointsliability"}
     assert _codenames(MARKETING) <= FINAL_PERMISSIONS[MARKETING]
+    assert not Group.objects.filter(name=FINANCE).exists()
 
 
 def _registered_models() -> list[type[Model]]:
@@ -268,7 +274,7 @@ def _expected_statuses(allowed: set[str]) -> tuple[int, int, int, int]:
     )
 
 
-@pytest.mark.parametrize("group_name", [STORE_MANAGERS, MARKETING])
+@pytest.mark.parametrize("group_name", [STORE_MANAGERS, MARKETING, FINANCE])
 def test_each_role_sees_adds_changes_and_deletes_exactly_what_it_should(group_name, django_user_model, caplog):
     # given
     http = _client_in(django_user_model, group_name)

@@ -261,6 +261,9 @@ class ApiClient(TimeStampedModel):
     allowed_stores = models.ManyToManyField(Store, blank=True, related_name="+")
     is_active = models.BooleanField(default=True)
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Antavo's Escher request signatures (compat/antavo/escher.py): an HMAC key, so kept in clear, as a webhook
+    # endpoint's secret is; shown once when generated, never in a form. Empty: the client does not sign.
+    escher_secret = models.CharField(max_length=100, blank=True, editable=False)
 
     # DRF reads request.user.is_authenticated; an API client that got this far is authenticated.
     is_authenticated = True

@@ -80,6 +80,27 @@ def api_client_rotate_key(*, client: ApiClient) -> str:
 
 
 @transaction.atomic
+def api_client_escher_secret_rotate(*, client: ApiClient) -> str:
+    """Give the client a new Escher signing secret and return it (it is shown once). From the next request on, the
+    Antavo adapter takes only requests signed with it; a previous secret stops working at once."""
+    secret = secrets.token_urlsafe(32)
+    client.escher_secret = secret
+    client.save(update_fields=["escher_secret", "updated_at"])
+    return secret
+
+
+@transaction.atomic
+def api_client_escher_secret_clear(*, client: ApiClient) -> bool:
+    """The client stops signing: its requests are taken unsigned where COMPAT_ANTAVO_ALLOW_UNSIGNED allows it.
+    Returns False, changing nothing, when it had no secret."""
+    if not client.escher_secret:
+        return False
+    client.escher_secret = ""
+    client.save(update_fields=["escher_secret", "updated_at"])
+    return True
+
+
+@transaction.atomic
 def api_client_set_scopes(*, client: ApiClient, scopes: Iterable[str]) -> ApiClient:
     client.scopes = _validated_scopes(scopes)
     client.save(update_fields=["scopes", "updated_at"])

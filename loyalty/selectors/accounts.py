@@ -31,6 +31,7 @@ from core.exceptions import ApplicationError
 from crm.error_codes import CrmErrorCode
 from crm.models import Address, Customer
 from crm.normalisation import normalise_email, normalise_phone
+from crm.selectors import customer_get_by_external_id
 from loyalty.error_codes import LoyaltyErrorCode
 from loyalty.models import Card, LoyaltyAccount, PointsEntry, Program, Purchase, Tier
 from loyalty.rules.tiers import decision_at_expiry
@@ -113,6 +114,18 @@ def customer_get_for_loyalty(*, public_id: str) -> Customer:
         )
     if customer.status == Customer.Status.ERASED:
         raise ApplicationError(ERASED_MESSAGE, code=LoyaltyErrorCode.CUSTOMER_ERASED, status=410)
+    return customer
+
+
+def customer_get_for_loyalty_by_external_id(*, source: str, external_id: str) -> Customer:
+    """The customer another system (`source`, crm.ExternalCustomerId) calls `external_id`, as the loyalty API finds
+    one. Raises CUSTOMER_NOT_FOUND (404, naming `customer`); an erased customer's links are deleted with its PII, so
+    it is not found either."""
+    customer = customer_get_by_external_id(source=source, external_id=str(external_id).strip())
+    if customer is None:
+        raise ApplicationError(
+            _("Customer not found."), code=CrmErrorCode.CUSTOMER_NOT_FOUND, status=404, extra={"field": "customer"}
+        )
     return customer
 
 

@@ -25,14 +25,17 @@ from core.exceptions import ApplicationError
 from core.idempotency import idempotent_call
 from crm.lock_objects import customer_qs_select_for_update
 from crm.models import ApiClient, ConsentChange, Customer, Store
+from crm.selectors import customer_get_by_external_id
 from crm.services.context import ChangeContext
 from crm.services.customers import customer_update
+from crm.services.external_ids import external_id_link
 from crm.services.stores import change_context_at_store, store_get_or_create
 from loyalty.lock_objects import account_qs_select_for_update
 from loyalty.models import LoyaltyAccount, PointsEntry, Program, Purchase, Voucher
 from loyalty.rules.earning import PurchaseLine
 from loyalty.selectors.accounts import (
     customer_get_for_loyalty,
+    customer_get_for_loyalty_by_external_id,
     loyalty_account_get,
     loyalty_account_get_or_none,
     program_get_default,
@@ -74,13 +77,18 @@ Body = dict[str, Any]
 @dataclass(frozen=True)
 class Event:
     """A validated event. `payload` is the event as sent (without its idempotency key): what fingerprints cover.
-    A store named in `data["store_id"]` is one the caller may act for (crm.selectors.api_client_store_check)."""
+    A store named in `data["store_id"]` is one the caller may act for (crm.selectors.api_client_store_check).
+
+    `customer_source` says whose id `customer` is: "" our public id; otherwise the source of a crm.ExternalCustomerId
+    (a vendor dialect whose tills supply their own ids, such as "antavo"). With a source, an opt_in naming an id no
+    customer has signs a new customer up and links the id to it, in the event's transaction."""
 
     action: str
     customer: str | None
     data: dict[str, Any]
     payload: dict[str, Any]
     idempotency_key: str = ""
+    customer_source: str = ""
 
 
 @dataclass(frozen=True)
@@ -115,7 +123,14 @@ class EventRefused:
 
 
 def _customer_of(event: Event) -> Customer:
+    if event.customer_source:
+        return customer_get_for_loyalty_by_external_id(source=event.customer_source, external_id=event.customer or "")
     return customer_get_for_loyalty(public_id=event.customer or "")
+
+
+def _customer_linked_or_none(event: Event) -> Customer | None:
+    """The customer an opt_in names by an external id, or None when no customer has that id yet."""
+    return customer_get_by_external_id(source=event.customer_source, external_id=event.customer or "")
 
 
 def _context(client: ApiClient) -> ChangeContext:
@@ -170,10 +185,16 @@ def _result(
 def _opt_in(event: Event, client: ApiClient) -> EventResult:
     fields = dict(event.data)
     context = change_context_at_store(context=_context(client), store_code=fields.pop("store_id", None))
-    if event.customer is None:
+    known = None
+    if event.customer is not None and event.customer_source:
+        known = _customer_linked_or_none(event)
+    if event.customer is None or (event.customer_source and known is None):
         customer = customer_sign_up(fields=fields, context=context, consents={"loyalty_sign_up": True})
+        if event.customer is not None:
+            # A concurrent opt_in of the same new id makes this EXTERNAL_ID_CONFLICT (409): this one writes nothing.
+            external_id_link(customer=customer, source=event.customer_source, external_id=event.customer)
         return _result(customer, loyalty_account_get(customer=customer), event.action, [])
-    customer = _customer_of(event)
+    customer = known or _customer_of(event)
     if fields:
         customer = customer_qs_select_for_update().get(pk=customer.pk)
     account = loyalty_account_opt_in(customer=customer, fields=fields, context=context)
@@ -313,7 +334,7 @@ def _stored_checkout_response(recorded: RecordedCheckout | None, fingerprint: st
     return recorded.first_response if recorded.fingerprint == fingerprint else None
 
 
-def _account_locked_for_checkout(public_id: str, program: Program | None) -> LoyaltyAccount:
+def _account_locked_for_checkout(event: Event, program: Program | None) -> LoyaltyAccount:
     """The customer's account in `program` (None: the default program) locked as account_lock locks it, read with
     its customer, program and tier in one query instead of the three of finding the customer, the account and
     locking it. Without such an account, those say why: 404, 410 (erased), 503 (no default program) or 409."""
@@ -322,9 +343,16 @@ def _account_locked_for_checkout(public_id: str, program: Program | None) -> Loy
         accounts = accounts.select_related("program").filter(program__is_default=True, program__is_active=True)
     else:
         accounts = accounts.filter(program=program)
-    account = accounts.filter(customer__public_id=public_id.strip()).first()
+    customer_id = (event.customer or "").strip()
+    if event.customer_source:
+        accounts = accounts.filter(
+            customer__external_ids__source=event.customer_source, customer__external_ids__external_id=customer_id
+        )
+    else:
+        accounts = accounts.filter(customer__public_id=customer_id)
+    account = accounts.first()
     if account is None or account.customer.status == Customer.Status.ERASED:
-        return account_lock(loyalty_account_get(customer=customer_get_for_loyalty(public_id=public_id)))
+        return account_lock(loyalty_account_get(customer=_customer_of(event)))
     if program is not None:
         account.program = program
     return account
@@ -346,7 +374,7 @@ def _checkout_record(
     store = None
     if store_code:
         store = known.stores.get(store_code.strip()) or store_get_or_create(code=store_code)
-    account = _account_locked_for_checkout(event.customer or "", known.program)
+    account = _account_locked_for_checkout(event, known.program)
     is_new = transaction_id in known.looked_up and transaction_id not in known.recorded
     if is_new and known.program is not None:
         program_tiers_keep(known.program)  # once per bulk, for every new checkout's tier recalculation

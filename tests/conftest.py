@@ -18,6 +18,7 @@ from tests.loyalty.factories import (
     TierFactory,
     VoucherFactory,
 )
+from webhooks.selectors import receiving_cache
 
 
 @pytest.fixture
@@ -133,6 +134,13 @@ def _uses_database(request) -> bool:
 def cache_clear():
     """Throttle counters live in the cache (local memory in tests): start every test with none."""
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def webhook_receivers_cache_clear():
+    """Each process caches which webhook endpoints exist (webhooks.selectors.receiving_cache); a test's endpoints
+    are rolled back with it, so start every test with no copy."""
+    receiving_cache.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -51,3 +51,9 @@ def max_countdown() -> int:
     """Retries due within this many seconds are queued with a countdown; later ones are left to the sweeper,
     because brokers handle long ETAs badly (Redis redelivers them after its visibility timeout)."""
     return getattr(settings, "WEBHOOK_MAX_COUNTDOWN_SECONDS", 300)
+
+
+def receivers_cache_seconds() -> float:
+    """How long a process trusts its copy of which endpoints exist before reading them again
+    (webhooks.selectors.webhook_event_has_receivers). An endpoint created elsewhere is seen by then."""
+    return float(getattr(settings, "WEBHOOK_RECEIVERS_CACHE_SECONDS", 5))

@@ -1,3 +1,6 @@
+import threading
+import time
+from dataclasses import dataclass
 from datetime import datetime
 
 from webhooks import conf
@@ -18,6 +21,67 @@ def webhook_endpoints_subscribed(*, event_type: str, occurred_at: datetime) -> l
         for endpoint in receiving.order_by("pk")
         if event_type_is_subscribed(subscribed=endpoint.event_types, event_type=event_type)
     ]
+
+
+@dataclass(frozen=True)
+class EndpointReceiving:
+    """What an active endpoint receives: its subscribed types ([] or ["*"]: all) and the moment it started receiving
+    (created, or re-enabled if later)."""
+
+    event_types: tuple[str, ...]
+    receiving_from: datetime
+
+    def receives(self, *, event_type: str, occurred_at: datetime) -> bool:
+        return occurred_at >= self.receiving_from and event_type_is_subscribed(
+            subscribed=self.event_types, event_type=event_type
+        )
+
+
+def webhook_endpoints_receiving() -> list[EndpointReceiving]:
+    """Every active endpoint as EndpointReceiving, read now (one query; endpoints are few)."""
+    rows = WebhookEndpoint.objects.filter(is_active=True).values_list("event_types", "created_at", "reenabled_at")
+    return [
+        EndpointReceiving(event_types=tuple(types or ()), receiving_from=max(created_at, reenabled_at or created_at))
+        for types, created_at, reenabled_at in rows.order_by("pk")
+    ]
+
+
+class _ReceivingCache:
+    """The active endpoints, read at most once per WEBHOOK_RECEIVERS_CACHE_SECONDS in this process: every change
+    (checkout, profile update) emits events, and most installations have no endpoint for most of them. The endpoint
+    services clear it in their own process; another process may answer from a copy up to that many seconds old,
+    which the sweeper makes good (see webhook_event_has_receivers)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._loaded_at = -float("inf")
+        self._endpoints: list[EndpointReceiving] = []
+
+    def endpoints(self) -> list[EndpointReceiving]:
+        now = time.monotonic()
+        if now - self._loaded_at < conf.receivers_cache_seconds():
+            return self._endpoints
+        endpoints = webhook_endpoints_receiving()
+        with self._lock:
+            self._endpoints, self._loaded_at = endpoints, now
+        return endpoints
+
+    def clear(self) -> None:
+        with self._lock:
+            self._loaded_at = -float("inf")
+
+
+receiving_cache = _ReceivingCache()
+
+
+def webhook_event_has_receivers(*, event_type: str, occurred_at: datetime) -> bool:
+    """Whether some endpoint would get this event when it is fanned out, per this process's cached copy of the
+    endpoints. A False can be stale only for an endpoint created or changed in another process within the cache's
+    lifetime: its event is left not fanned out (no task queued), and the sweeper fans it out after its grace period
+    like any event whose task message was lost, so that endpoint still gets it, a sweep late."""
+    return any(
+        endpoint.receives(event_type=event_type, occurred_at=occurred_at) for endpoint in receiving_cache.endpoints()
+    )
 
 
 def webhook_events_not_fanned_out(*, now: datetime) -> list[int]:

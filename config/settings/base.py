@@ -263,6 +263,9 @@ WEBHOOK_STUCK_AFTER_SECONDS = 300
 WEBHOOK_SWEEP_GRACE_SECONDS = 30
 WEBHOOK_SWEEP_BATCH_SIZE = 500
 WEBHOOK_MAX_COUNTDOWN_SECONDS = 300
+# How long a web process trusts its copy of the active endpoints before reading them again: an event no endpoint
+# receives queues no task. An endpoint created in another process gets the events of that window a sweep later.
+WEBHOOK_RECEIVERS_CACHE_SECONDS = env.float("WEBHOOK_RECEIVERS_CACHE_SECONDS", default=5.0)
 
 # Phone numbers typed without a country code are read in this region (ISO 3166 alpha-2).
 PHONENUMBER_DEFAULT_REGION = env.str("PHONENUMBER_DEFAULT_REGION", default="US")

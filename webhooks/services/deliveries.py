@@ -12,18 +12,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.enqueue import enqueue_after_commit
 from core.exceptions import ApplicationError
 from webhooks import conf
+from webhooks.catalogue import ALL_EVENTS
 from webhooks.error_codes import WebhookErrorCode
 from webhooks.models import WebhookDelivery, WebhookDeliveryAttempt, WebhookEndpoint, WebhookEvent
 from webhooks.selectors import (
     webhook_deliveries_due,
     webhook_deliveries_stuck,
+    webhook_endpoints_receiving,
     webhook_endpoints_subscribed,
     webhook_events_not_fanned_out,
 )
@@ -256,14 +258,30 @@ class SweepResult:
     reclaimed: int
     events_queued: int
     deliveries_queued: int
+    # Events emitted without a task because no endpoint received them, marked fanned out here.
+    events_without_receivers: int = 0
+
+
+def webhook_events_without_receivers_mark(*, now: datetime) -> int:
+    """Mark fanned out, in one statement, the events past their grace period that no active endpoint receives (read
+    now, not from the cache): webhook_event_emit queues no task for them. Returns how many."""
+    unreceived = WebhookEvent.objects.filter(fanned_out_at__isnull=True, created_at__lte=now - conf.sweep_grace())
+    for endpoint in webhook_endpoints_receiving():
+        received = Q(created_at__gte=endpoint.receiving_from)
+        if endpoint.event_types and ALL_EVENTS not in endpoint.event_types:
+            received &= Q(type__in=endpoint.event_types)
+        unreceived = unreceived.exclude(received)
+    return unreceived.update(fanned_out_at=now)
 
 
 @transaction.atomic
 def webhook_deliveries_sweep() -> SweepResult:
     """Queue again whatever lost its task message: events never fanned out, deliveries due for longer than the
-    grace period, and deliveries stuck in "sending" (those are reclaimed first). Runs from beat every minute."""
+    grace period, and deliveries stuck in "sending" (those are reclaimed first); events no endpoint receives are
+    marked fanned out without a task. Runs from beat every minute."""
     now = timezone.now()
     reclaimed = sum(webhook_delivery_reclaim(delivery_pk=pk, now=now) for pk in webhook_deliveries_stuck(now=now))
+    without_receivers = webhook_events_without_receivers_mark(now=now)
     events = webhook_events_not_fanned_out(now=now)
     for event_pk in events:
         enqueue_after_commit(webhook_event_fan_out_task, event_pk)
@@ -274,4 +292,9 @@ def webhook_deliveries_sweep() -> SweepResult:
         logger.info(
             "Webhook sweep: %s reclaimed, %s events and %s deliveries queued.", reclaimed, len(events), len(deliveries)
         )
-    return SweepResult(reclaimed=reclaimed, events_queued=len(events), deliveries_queued=len(deliveries))
+    return SweepResult(
+        reclaimed=reclaimed,
+        events_queued=len(events),
+        deliveries_queued=len(deliveries),
+        events_without_receivers=without_receivers,
+    )

@@ -10,9 +10,17 @@ from webhooks import conf
 from webhooks.catalogue import ALL_EVENTS, CATALOGUE, PING, event_types_unknown
 from webhooks.error_codes import WebhookErrorCode
 from webhooks.models import WebhookDelivery, WebhookEndpoint
+from webhooks.selectors import receiving_cache
 from webhooks.services.events import event_record
 from webhooks.signing import secret_generate
 from webhooks.tasks import webhook_delivery_send_task
+
+
+def _receivers_changed() -> None:
+    """Forget this process's copy of the endpoints now (later reads in this transaction see the change) and again
+    at commit (a copy another thread read before the commit must not outlive it)."""
+    receiving_cache.clear()
+    transaction.on_commit(receiving_cache.clear)
 
 
 def _validated_event_types(event_types: Iterable[str]) -> list[str]:
@@ -42,6 +50,7 @@ def webhook_endpoint_create(
     )
     endpoint.full_clean()
     endpoint.save()
+    _receivers_changed()
     return endpoint, secret
 
 
@@ -54,6 +63,7 @@ def webhook_endpoint_update(
     endpoint.event_types = _validated_event_types(event_types)
     endpoint.full_clean()
     endpoint.save(update_fields=["url", "description", "event_types", "updated_at"])
+    _receivers_changed()
     return endpoint
 
 
@@ -78,6 +88,7 @@ def webhook_endpoint_disable(*, endpoint: WebhookEndpoint, reason: str) -> bool:
         is_active=False, disabled_at=now, disabled_reason=reason[:200], updated_at=now
     )
     if disabled:
+        _receivers_changed()
         WebhookDelivery.objects.filter(endpoint=endpoint, status=WebhookDelivery.Status.PENDING).update(
             status=WebhookDelivery.Status.FAILED,
             next_attempt_at=None,
@@ -94,9 +105,10 @@ def webhook_endpoint_enable(*, endpoint: WebhookEndpoint) -> WebhookEndpoint:
     fanned out later); failed deliveries stay failed until replayed. An active endpoint only forgets its failing
     streak: the events it was receiving all along still reach it."""
     now = timezone.now()
-    WebhookEndpoint.objects.filter(pk=endpoint.pk, is_active=False).update(
+    if WebhookEndpoint.objects.filter(pk=endpoint.pk, is_active=False).update(
         is_active=True, disabled_at=None, disabled_reason="", reenabled_at=now, updated_at=now
-    )
+    ):
+        _receivers_changed()
     WebhookEndpoint.objects.filter(pk=endpoint.pk).update(failing_since=None, updated_at=now)
     endpoint.refresh_from_db()
     return endpoint

@@ -11,6 +11,7 @@ from core.enqueue import enqueue_after_commit
 from webhooks.catalogue import CATALOGUE
 from webhooks.ids import event_id_generate
 from webhooks.models import WebhookEvent
+from webhooks.selectors import webhook_event_has_receivers
 from webhooks.tasks import webhook_event_fan_out_task
 
 
@@ -30,7 +31,8 @@ def webhook_event_emit(
     version: int | None = None,
     updated_at: datetime | None = None,
 ) -> WebhookEvent:
-    """Record an event in the outbox, in the caller's transaction, and fan it out once that transaction commits.
+    """Record an event in the outbox, in the caller's transaction, and fan it out once that transaction commits
+    (no task is queued when no endpoint receives it; webhook_event_has_receivers).
 
     Call it inside the service that makes the change: if the change rolls back, the event never existed. `payload`
     becomes the envelope's "data" (JSON-serialisable; dates, decimals and UUIDs are turned into strings). `entity_id`
@@ -50,7 +52,10 @@ def webhook_event_emit(
         # still compare in the right order.
         entity["updated_at"] = updated_at.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
     event = event_record(event_type=type, entity_id=entity_id, data=payload, entity=entity)
-    enqueue_after_commit(webhook_event_fan_out_task, event.pk)
+    # No task message for an event no endpoint receives (the common case: a checkout emits two); the sweeper marks
+    # it fanned out, or fans it out if an endpoint created meanwhile in another process does receive it.
+    if webhook_event_has_receivers(event_type=type, occurred_at=event.created_at):
+        enqueue_after_commit(webhook_event_fan_out_task, event.pk)
     return event
 
 

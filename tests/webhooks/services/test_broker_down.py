@@ -122,6 +122,9 @@ def test_each_publish_to_a_refusing_broker_is_tried_once_and_fails_at_once(
 
 @pytest.mark.django_db(transaction=True)
 def test_a_hanging_broker_costs_one_timeout_then_publishing_pauses(hanging_broker, publish_attempts):
+    # given: an endpoint, or the events would queue no task at all
+    webhook_endpoint_create(url="https://hooks.example.com/crm", event_types=["*"])
+
     # when
     seconds = emit_twenty_events_in_one_transaction()
 
@@ -160,6 +163,7 @@ def test_what_was_not_published_during_an_outage_is_delivered_by_the_sweeper(rec
 @pytest.mark.django_db(transaction=True)
 def test_publishing_resumes_when_the_pause_is_over(refusing_broker, publish_attempts, monkeypatch):
     # given: one failed publish has started the pause (10 s by default)
+    webhook_endpoint_create(url="https://hooks.example.com/crm", event_types=["*"])
     clock = [1000.0]
     monkeypatch.setattr("core.enqueue.time.monotonic", lambda: clock[0])
     emit_customer_created(customer_id="C000000000001")

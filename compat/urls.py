@@ -1,6 +1,20 @@
 """Each vendor adapter under its own prefix, mounted only when enabled in settings (COMPAT_ADAPTERS)."""
 
-from django.urls import URLPattern, URLResolver
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.urls import URLPattern, URLResolver, include, path
 
-# Adapters add themselves here: path("compat/<vendor>/", include("compat.<vendor>.urls")) behind their setting.
-urlpatterns: list[URLPattern | URLResolver] = []
+# Each adapter's name in COMPAT_ADAPTERS, its prefix and its URL module.
+ADAPTERS: dict[str, tuple[str, str]] = {
+    "capillary": ("compat/capillary/", "compat.capillary.urls"),
+}
+
+_unknown = sorted(set(settings.COMPAT_ADAPTERS) - set(ADAPTERS))
+if _unknown:
+    raise ImproperlyConfigured(
+        f"COMPAT_ADAPTERS names unknown adapters: {', '.join(_unknown)}; known: {', '.join(sorted(ADAPTERS))}."
+    )
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path(prefix, include(module)) for name, (prefix, module) in ADAPTERS.items() if name in settings.COMPAT_ADAPTERS
+]

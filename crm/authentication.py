@@ -61,8 +61,13 @@ def api_client_by_key(key: str) -> ApiClient | None:
 
 
 class ApiKeyAuthentication(authentication.BaseAuthentication):
+    def key_from_request(self, request: Request) -> str | None:
+        """The key the request carries: None for none at all, "" for an unreadable one. Vendor adapters whose clients
+        send the key elsewhere (Capillary's X-CAP-API-OAUTH-TOKEN) override this and keep the rest."""
+        return _key_from_request(request)
+
     def authenticate(self, request: Request) -> tuple[ApiClient, ApiClient] | None:
-        key = _key_from_request(request)
+        key = self.key_from_request(request)
         if key is None:
             return None
         failures = FailedAuthenticationThrottle()

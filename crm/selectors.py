@@ -47,6 +47,13 @@ def customer_get_by_external_id(*, source: str, external_id: str) -> Customer | 
     return link.customer if link is not None else None
 
 
+def customer_public_id_by_number(*, number: int) -> str | None:
+    """The public id of the customer whose numeric id is `number`, or None. The numeric id is the primary key: vendor
+    dialects whose clients hold a customer id as a number (Capillary's `id`, LoyaltyLion's `id`) get it, compat/ids.py.
+    Erased customers are found (callers answer them as erased)."""
+    return Customer.objects.filter(pk=number).values_list("public_id", flat=True).first()
+
+
 @dataclass(frozen=True)
 class CustomerSearchCriteria:
     first_name: str = ""

@@ -172,9 +172,12 @@ API_THROTTLE_RATES = {
 # Wrong API keys per client address; past it every request with a key from there gets 429 for the rest of the window.
 API_FAILED_AUTHENTICATION_RATE = _throttle_rate(env.str("API_FAILED_AUTHENTICATION_RATE", default="") or "60/min")
 # Responses under these paths carry personal data: Cache-Control: no-store (core.middleware.NoStoreMiddleware).
-API_NO_STORE_PATH_PREFIXES = ("/endpoint/sa/", "/customer-profile", "/api/v1/")
+API_NO_STORE_PATH_PREFIXES = ("/endpoint/sa/", "/customer-profile", "/api/v1/", "/compat/")
 # /api/schema/ and /api/docs/ without a login (local.py's default); otherwise only staff signed in to the admin.
 API_DOCS_PUBLIC = env.bool("API_DOCS_PUBLIC", default=False)
+# Vendor dialect adapters to mount under /compat/<vendor>/ (compat/urls.py), e.g. COMPAT_ADAPTERS=antavo; none by
+# default.
+COMPAT_ADAPTERS = env.list("COMPAT_ADAPTERS", default=[])
 # The parts /readyz must reach to answer 200 (all three are reported either way); see docs/operations.md.
 HEALTH_READINESS_CHECKS = env.list("HEALTH_READINESS_CHECKS", default=["database", "cache", "broker"])
 

@@ -6,6 +6,7 @@ from django.urls import URLPattern, URLResolver, include, path
 
 # Each adapter's name in COMPAT_ADAPTERS, its prefix and its URL module.
 ADAPTERS: dict[str, tuple[str, str]] = {
+    "antavo": ("compat/antavo/", "compat.antavo.urls"),
     "capillary": ("compat/capillary/", "compat.capillary.urls"),
 }
 

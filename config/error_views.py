@@ -15,6 +15,7 @@ from rest_framework.response import Response
 
 from clienteling.scan_and_go.errors import scan_and_go_exception_handler
 from clienteling.spi.errors import spi_exception_handler
+from compat.antavo.errors import antavo_exception_handler
 from compat.capillary.errors import capillary_exception_handler
 from core.api.exception_handler import MalformedRequest, ServerError, api_exception_handler
 
@@ -24,6 +25,7 @@ ExceptionHandler = Callable[[Exception, dict[str, Any]], Response | None]
 SURFACE_EXCEPTION_HANDLERS: tuple[tuple[str, ExceptionHandler], ...] = (
     ("/endpoint/", spi_exception_handler),
     ("/customer-profile", scan_and_go_exception_handler),
+    ("/compat/antavo/", antavo_exception_handler),
     ("/compat/capillary/", capillary_exception_handler),
     ("/api/", api_exception_handler),
 )

@@ -31,6 +31,8 @@ from crm.services.addresses import address_save
 from crm.services.api_clients import (
     api_client_create,
     api_client_deactivate,
+    api_client_escher_secret_clear,
+    api_client_escher_secret_rotate,
     api_client_reactivate,
     api_client_rotate_key,
     api_client_set_scopes,
@@ -150,7 +152,7 @@ class ApiClientAdmin(ServiceModelAdmin):
     list_display = ("name", "key_prefix", "scope_list", "is_active", "last_used_at", "created_at")
     list_filter = ("is_active",)
     search_fields = ("name",)
-    actions = ("rotate_key", "deactivate", "reactivate")
+    actions = ("rotate_key", "deactivate", "reactivate", "generate_escher_secret", "clear_escher_secret")
     # key_hash is never shown. is_active changes through the Deactivate and Reactivate actions.
     add_fields = ("name", "scopes", "allowed_stores")
     fields = ("name", "key_prefix", "scopes", "is_active", "allowed_stores", "last_used_at", *TIMESTAMPS)
@@ -211,6 +213,26 @@ class ApiClientAdmin(ServiceModelAdmin):
     def rotate_key(self, request: HttpRequest, queryset: QuerySet[ApiClient]) -> None:
         for client in queryset:
             self._show_key_once(request, client, api_client_rotate_key(client=client))
+
+    @admin.action(
+        description="Generate Escher signing secret (Antavo adapter: it must then sign)", permissions=["change"]
+    )
+    def generate_escher_secret(self, request: HttpRequest, queryset: QuerySet[ApiClient]) -> None:
+        for client in queryset.order_by("name"):
+            secret = api_client_escher_secret_rotate(client=client)
+            self.log_change(request, client, "Escher signing secret generated.")
+            message = _("The Escher signing secret of “%(name)s” is %(secret)s. Copy it now: it cannot be shown again.")
+            self.message_user(request, message % {"name": client.name, "secret": secret}, messages.SUCCESS)
+
+    @admin.action(description="Remove Escher signing secret (Antavo adapter: unsigned)", permissions=["change"])
+    def clear_escher_secret(self, request: HttpRequest, queryset: QuerySet[ApiClient]) -> None:
+        changed, unchanged = self._set_active_each(
+            request, queryset, api_client_escher_secret_clear, "Escher signing secret removed."
+        )
+        if changed:
+            self.message_user(request, _("Signing secret removed: %(names)s.") % {"names": changed}, messages.SUCCESS)
+        if unchanged:
+            self.message_user(request, _("Had no signing secret: %(names)s.") % {"names": unchanged}, messages.WARNING)
 
     @admin.action(description="Deactivate (its key is refused until reactivated)", permissions=["change"])
     def deactivate(self, request: HttpRequest, queryset: QuerySet[ApiClient]) -> None:

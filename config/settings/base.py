@@ -178,6 +178,9 @@ API_DOCS_PUBLIC = env.bool("API_DOCS_PUBLIC", default=False)
 # Vendor dialect adapters to mount under /compat/<vendor>/ (compat/urls.py), e.g. COMPAT_ADAPTERS=antavo; none by
 # default.
 COMPAT_ADAPTERS = env.list("COMPAT_ADAPTERS", default=[])
+# Antavo adapter: take requests without an Escher signature from API clients that have no signing secret (Antavo's
+# own non-production environments do until 2026-12-31). A client with a secret must always sign.
+COMPAT_ANTAVO_ALLOW_UNSIGNED = env.bool("COMPAT_ANTAVO_ALLOW_UNSIGNED", default=False)
 # The parts /readyz must reach to answer 200 (all three are reported either way); see docs/operations.md.
 HEALTH_READINESS_CHECKS = env.list("HEALTH_READINESS_CHECKS", default=["database", "cache", "broker"])
 

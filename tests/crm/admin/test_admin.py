@@ -515,6 +515,29 @@ def test_rotate_key_action_shows_the_new_key(admin_client, db):
     assert (client.key_hash, client.key_prefix) == (hashlib.sha256(key.encode()).hexdigest(), key[:10])
 
 
+def test_generate_escher_secret_action_shows_the_secret_once_and_clear_removes_it(admin_client, db):
+    # given
+    client, _key = api_client_create(name="antavo-pos", scopes=["loyalty:write"])
+
+    # when
+    generated = admin_client.post(
+        API_CLIENTS_URL, {"action": "generate_escher_secret", "_selected_action": [client.pk]}
+    )
+    [(level, text)] = _messages(generated)
+    client.refresh_from_db()
+    admin_client.get(generated["Location"])  # the list page, where the message is shown
+    page = admin_client.get(f"{API_CLIENTS_URL}{client.pk}/change/").content.decode()
+    cleared = admin_client.post(API_CLIENTS_URL, {"action": "clear_escher_secret", "_selected_action": [client.pk]})
+
+    # then
+    secret = re.search(r" is ([A-Za-z0-9_-]{43})\. Copy", text).group(1)
+    assert (level, client.escher_secret) == (messages.SUCCESS, secret)
+    assert secret not in page
+    assert [text for _level, text in _messages(cleared)] == ["Signing secret removed: antavo-pos."]
+    client.refresh_from_db()
+    assert client.escher_secret == ""
+
+
 def test_editing_scopes_goes_through_the_service(admin_client, db):
     # given
     client, _key = api_client_create(name="pos-connector", scopes=["clienteling"])

@@ -118,3 +118,28 @@ def sweep_voucher_batches_task() -> None:
 
     restarted = voucher_batches_sweep(now=timezone.now())
     logger.info("sweep_voucher_batches_task: %d batches started again", len(restarted))
+
+
+# A run imports for at most IMPORT_RUN_SECONDS, then queues its continuation: the rows done are committed, chunk by
+# chunk, with the job's progress, so the next run goes on from the next row (and a worker restart loses nothing).
+IMPORT_RUN_SECONDS = 240
+IMPORT_SOFT_TIME_LIMIT = 300
+IMPORT_TIME_LIMIT = 360
+
+
+@shared_task(soft_time_limit=IMPORT_SOFT_TIME_LIMIT, time_limit=IMPORT_TIME_LIMIT)
+def customer_import_run_task(job_pk: int) -> None:
+    """Run a customer import (or its dry run) from its committed progress on. Safe to run twice: a second run of
+    the same job finds the job moved on and stops."""
+    import time
+
+    from loyalty.services.customer_import import import_job_run
+
+    try:
+        finished = import_job_run(job_pk=job_pk, deadline=time.monotonic() + IMPORT_RUN_SECONDS)
+    except SoftTimeLimitExceeded:
+        # The chunk in progress rolled back; the ones before it are committed with the job's progress.
+        logger.warning("customer_import_run_task: job %s stopped at its soft time limit; continuing", job_pk)
+        finished = False
+    if not finished:
+        customer_import_run_task.apply_async(args=[job_pk])

@@ -42,6 +42,7 @@ from loyalty.card_numbers import card_number_normalise
 from loyalty.models import (
     Card,
     CouponDefinition,
+    ImportJob,
     LoyaltyAccount,
     PointsEntry,
     Program,
@@ -148,6 +149,10 @@ def _voucher() -> Voucher:
 
 def _voucher_batch() -> VoucherBatch:
     return VoucherBatch.objects.create(definition=_coupon(), requested_count=10)
+
+
+def _import_job() -> ImportJob:
+    return ImportJob.objects.create(file_name="crm.csv", rows_total=10, rows_done=4, report_file="imports/none.csv")
 
 
 def _tier_benefit() -> TierBenefitCoupon:
@@ -257,6 +262,7 @@ FACTORIES: dict[str, Callable[[], Model]] = {
     "loyalty.TierChange": _tier_change,
     "loyalty.Voucher": _voucher,
     "loyalty.VoucherBatch": _voucher_batch,
+    "loyalty.ImportJob": _import_job,
     "webhooks.WebhookDelivery": _delivery,
     "webhooks.WebhookDeliveryAttempt": lambda: _delivery().attempts.get(),
     "webhooks.WebhookEndpoint": lambda: webhook_endpoint_create(

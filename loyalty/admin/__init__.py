@@ -11,10 +11,24 @@ from loyalty.admin import (
     coupons,  # coupon definitions, their eligibility preview and "Generate vouchers"
     customers,  # the loyalty part of the customer page, through crm.admin.CustomerPageExtension
     dashboard,  # the back-office dashboard, routed in config/urls.py
+    imports,  # customer imports: upload, dry run, progress, reports
     ledger,  # purchases and points entries, view-only
     programs,  # programs, tiers and the coupons a tier gives
     scan_and_go,  # each program's Scan & Go policy and members' spot-check bias
+    subject_access,  # "Export personal data" on the customer page, through crm.admin.CustomerPageExtension
     vouchers,  # vouchers, "Issue a voucher", batches and their CSV exports
 )
 
-__all__ = ["accounts", "cards", "coupons", "customers", "dashboard", "ledger", "programs", "scan_and_go", "vouchers"]
+__all__ = [
+    "accounts",
+    "cards",
+    "coupons",
+    "customers",
+    "dashboard",
+    "imports",
+    "ledger",
+    "programs",
+    "scan_and_go",
+    "subject_access",
+    "vouchers",
+]

@@ -26,6 +26,8 @@
             ],
         },
         options: {
+            // A report is read, and printed: drawn at once, not grown into place.
+            animation: false,
             interaction: {mode: "index", intersect: false},
             scales: {x: {stacked: true}, y: {stacked: true, ticks: {precision: 0}}},
         },

@@ -22,6 +22,7 @@ SPI_FIELD_PATHS = {
     "allow_sms_notifications": "profile.allowSmsNotifications",
     "customer_id": "profile.customerId",
     "store_id": "storeAttribution.storeId",
+    "address_id": "addressId",
     "address.first_name": "address.firstName",
     "address.last_name": "address.lastName",
     "address.address_line1": "address.addressLine1",

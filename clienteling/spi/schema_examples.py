@@ -115,3 +115,89 @@ NOT_FOUND_RESPONSE = OpenApiExample(
     status_codes=["404"],
     value={"errorCode": "CUSTOMER_NOT_FOUND", "errorMessage": "Customer not found."},
 )
+
+# ------------------------------------------------------------------------------------- Customer Address SPI
+
+_SHIPPING_ADDRESS = {
+    "firstName": "Ada",
+    "lastName": "Lovelace",
+    "addressLine1": "12 Harbour Road",
+    "city": "Peoria",
+    "state": "IL",
+    "postalCode": "61602",
+    "countryCode": "US",
+}
+_WITH_SHIPPING_ADDRESS = {
+    **_CUSTOMER,
+    "addressList": [
+        {"addressId": "A3XW9KQ0RB2MT", **_ADDRESS},
+        {"addressId": "A9F0QH2KZT6MC", **_SHIPPING_ADDRESS},
+    ],
+}
+_CORRECTED_ADDRESS = {**_ADDRESS, "addressLine1": "1 Main Street", "addressLine2": "Unit 2"}
+_WITH_CORRECTED_ADDRESS = {
+    **_CUSTOMER,
+    "profile": {**_CUSTOMER["profile"], "address": {"addressId": "A3XW9KQ0RB2MT", **_CORRECTED_ADDRESS}},
+    "addressList": [{"addressId": "A3XW9KQ0RB2MT", **_CORRECTED_ADDRESS}],
+    "loyaltyProfile": {
+        **_CUSTOMER["loyaltyProfile"],
+        "address": {"addressId": "A3XW9KQ0RB2MT", **_CORRECTED_ADDRESS},
+    },
+}
+_WITHOUT_ADDRESS = {
+    **_CUSTOMER,
+    "profile": {key: value for key, value in _CUSTOMER["profile"].items() if key != "address"},
+    "addressList": [],
+    "loyaltyProfile": {key: value for key, value in _CUSTOMER["loyaltyProfile"].items() if key != "address"},
+}
+
+ADDRESS_LIST_RESPONSE = OpenApiExample(
+    "The customer's addresses", response_only=True, status_codes=["200"], value={"customer": _WITH_SHIPPING_ADDRESS}
+)
+ADDRESS_CREATE_REQUEST = OpenApiExample(
+    "A shipping address saved at checkout",
+    request_only=True,
+    value={"customerId": "C8M4Q2T7ZK1PA", "address": _SHIPPING_ADDRESS, "storeAttribution": {"storeId": "S001"}},
+)
+ADDRESS_CREATE_RESPONSE = OpenApiExample(
+    "The customer with the new address",
+    response_only=True,
+    status_codes=["200"],
+    value={"customer": _WITH_SHIPPING_ADDRESS},
+)
+ADDRESS_UPDATE_REQUEST = OpenApiExample(
+    "The profile address corrected",
+    request_only=True,
+    value={
+        "customerId": "C8M4Q2T7ZK1PA",
+        "address": {"addressId": "A3XW9KQ0RB2MT", "addressLine1": "1 Main Street", "addressLine2": "Unit 2"},
+    },
+)
+ADDRESS_UPDATE_RESPONSE = OpenApiExample(
+    "The address changed in place",
+    response_only=True,
+    status_codes=["200"],
+    value={"customer": _WITH_CORRECTED_ADDRESS},
+)
+ADDRESS_DELETE_RESPONSE = OpenApiExample(
+    "The profile address removed", response_only=True, status_codes=["200"], value={"customer": _WITHOUT_ADDRESS}
+)
+ADDRESS_ERROR_RESPONSE = OpenApiExample(
+    "A country name instead of a code",
+    response_only=True,
+    status_codes=["400"],
+    value={
+        "errorCode": "VALIDATION_ERROR",
+        "errorMessage": "address.country: Send an ISO 3166 country code (two or three letters), for example in "
+        "countryCode.",
+    },
+)
+ADDRESS_NOT_FOUND_RESPONSE = OpenApiExample(
+    "Unknown address",
+    response_only=True,
+    status_codes=["404"],
+    value={
+        "errorCode": "ADDRESS_NOT_FOUND",
+        "errorMessage": "addressId: No such address for this customer: A0000000000.",
+    },
+)

@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
@@ -29,8 +30,10 @@ from loyalty.selectors.accounts import RECENT_ORDERS, qualifying_number
 from loyalty.selectors.coupons import SPI_COUPONS_MAX, vouchers_usable_queryset
 
 
-def _text(max_length: int, *validators: Any, source: str | None = None) -> serializers.CharField:
+def _text(max_length: int, *validators: Any, source: str | None = None, help_text: Any = None) -> serializers.CharField:
     kwargs: dict[str, Any] = {"source": source} if source else {}
+    if help_text:
+        kwargs["help_text"] = help_text
     return serializers.CharField(
         required=False,
         allow_blank=True,
@@ -79,6 +82,11 @@ class PhoneField(serializers.CharField):
 
 
 class AddressInputSerializer(serializers.Serializer):
+    """An address. With an `addressId` it is a change of that address (UPDATE_CUSTOMER's addressList, the Customer
+    Address SPI's UPDATE): a field sent as null or "" is cleared there, so blanks are kept as "". Without one it is
+    new content, and blank fields are simply absent."""
+
+    addressId = _text(32, validate_code, source="address_id")
     firstName = _text(100, validate_person_name, source="first_name")
     lastName = _text(100, validate_person_name, source="last_name")
     addressLine1 = _text(200, source="address_line1")
@@ -87,10 +95,33 @@ class AddressInputSerializer(serializers.Serializer):
     state = _text(100)
     postalCode = _text(20, source="postal_code")
     countryCode = _text(3, validate_country_code, source="country_code")
+    country = _text(64, help_text=_("Alias of countryCode: an ISO 3166 code. A country name is refused."))
     phone = PhoneField()
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        _country_as_code(attrs)
+        if attrs.get("address_id"):
+            return {key: "" if value is None else value for key, value in attrs.items()}
         return {key: value for key, value in attrs.items() if value not in (None, "")}
+
+
+def _country_as_code(attrs: dict[str, Any]) -> None:
+    """`country` is read as countryCode when it is an ISO 3166 code; a country name is refused rather than dropped
+    (names are ambiguous across languages, and the address stores a code). Sent with a different countryCode,
+    it is refused too."""
+    country = attrs.pop("country", None)
+    if not country:
+        return
+    try:
+        validate_country_code(country)
+    except DjangoValidationError as error:
+        raise serializers.ValidationError(
+            {"country": _("Send an ISO 3166 country code (two or three letters), for example in countryCode.")}
+        ) from error
+    code = attrs.get("country_code")
+    if code and code.upper() != country.upper():
+        raise serializers.ValidationError({"country": _("Differs from countryCode; send one of them.")})
+    attrs["country_code"] = code or country
 
 
 class TaxInfoInputSerializer(serializers.Serializer):
@@ -124,6 +155,11 @@ class ProfileInputSerializer(serializers.Serializer):
         tax_info = attrs.pop("tax_info", None)
         if tax_info is not None and "tax_id" in tax_info:
             attrs["tax_id"] = tax_info["tax_id"]
+        address = attrs.get("address")
+        if address and "address_id" in address:
+            # profile.address is content (vendor scenario 3: an edited profile address is appended and the old entry
+            # stays), so its addressId is not read; addressList entries with one are changed in place.
+            attrs["address"] = {name: value for name, value in address.items() if name != "address_id" and value}
         return attrs
 
 
@@ -172,6 +208,30 @@ class CustomerUpdateQueryInputSerializer(serializers.Serializer):
     profile.customerId."""
 
     customerId = _text(32, validate_code, source="customer_id")
+
+
+class CustomerAddressQueryInputSerializer(serializers.Serializer):
+    """The Customer Address SPI's query: the customer and the address, for GET and DELETE (which carry no body)
+    and for connectors that put the ids there rather than in the body."""
+
+    customerId = _text(32, validate_code, source="customer_id")
+    addressId = _text(32, validate_code, source="address_id")
+
+
+class CustomerAddressInputSerializer(serializers.Serializer):
+    """The Customer Address SPI's body (already unwrapped): the customer's id and one address, which carries its
+    `addressId` for UPDATE and may for DELETE (`addressId` beside `address` is accepted too)."""
+
+    customerId = _text(32, validate_code, source="customer_id")
+    addressId = _text(32, validate_code, source="address_id")
+    address = AddressInputSerializer(required=False)
+    storeAttribution = StoreAttributionInputSerializer(required=False, source="store_attribution")
+
+
+class CustomerAddressWriteInputSerializer(CustomerAddressInputSerializer):
+    """CREATE_CUSTOMER_ADDRESS and UPDATE_CUSTOMER_ADDRESS: the address is required."""
+
+    address = AddressInputSerializer()
 
 
 # ---------------------------------------------------------------------------------------------- output

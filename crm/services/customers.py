@@ -13,7 +13,7 @@ from crm.error_codes import CrmErrorCode
 from crm.ids import generate_customer_id
 from crm.models import CONSENT_NAMES, Customer
 from crm.normalisation import normalise_email, normalise_phone, normalise_postal_code, search_key
-from crm.services.addresses import address_add
+from crm.services.addresses import address_add, address_not_found, address_update
 from crm.services.consents import consents_set
 from crm.services.context import ChangeContext
 from crm.webhook_emitters import customer_created_event, customer_updated_event
@@ -145,6 +145,16 @@ def customer_create(
     )
     _apply_profile(customer, normalised)
     _save(customer)
+    addresses = list(addresses)
+    for entry in addresses:
+        if entry.get("address_id"):
+            # A new customer has no addresses yet: the id names none of theirs.
+            address_not_found(address_id=entry["address_id"])
+    if not profile_address and addresses:
+        # The vendor's sign-up scenario puts the one address entered at sign-up in profile.address (and, with the
+        # loyalty consent, loyaltyProfile.address) as well as addressList; a layout that sends it only in
+        # addressList means the same address, so the first entry is the profile address.
+        profile_address, addresses = addresses[0], addresses[1:]
     if profile_address:
         customer.profile_address = address_add(customer=customer, data=profile_address)
         customer.save(update_fields=["profile_address", "updated_at"])
@@ -164,12 +174,14 @@ def customer_update(
     consents: dict[str, bool | None] | None = None,
     profile_address: dict[str, Any] | None = None,
     addresses: Iterable[dict[str, Any]] = (),
+    profile_address_clear: bool = False,
 ) -> Customer:
     """Merge an update into a customer: only the fields, consents and addresses given change.
 
     A new profile address replaces `profile_address` and is appended to addressList (old entries stay; an
-    identical address is not added twice). Raises as customer_create does, and CUSTOMER_NOT_FOUND (404) for an
-    erased customer.
+    identical address is not added twice). An entry of `addresses` carrying an `address_id` is merged into that
+    address in place (address_update); the others are appended, after the changes. Raises as customer_create does,
+    CUSTOMER_NOT_FOUND (404) for an erased customer, and what address_update raises.
     """
     if customer.status == Customer.Status.ERASED:
         raise ApplicationError(_("Customer not found."), code=CrmErrorCode.CUSTOMER_NOT_FOUND, status=404)
@@ -182,14 +194,28 @@ def customer_update(
     _apply_profile(customer, normalised)
     if profile_address:
         customer.profile_address = address_add(customer=customer, data=profile_address)
+    elif profile_address_clear:
+        # The SPI's `profile.address: null`: the customer has no profile address any more; the address itself
+        # stays in addressList (the vendor keeps old entries; removing one is the Customer Address SPI's DELETE).
+        customer.profile_address = None
     if not any(getattr(customer, name) for name in IDENTITY_FIELDS):
         raise ApplicationError(
             _("A customer needs at least a first name, last name, email or phone number."),
             code=CrmErrorCode.IDENTITY_REQUIRED,
         )
     _save(customer)
-    for address in addresses:
-        address_add(customer=customer, data=address)
+    addresses = list(addresses)
+    for entry in addresses:
+        if entry.get("address_id"):
+            changes = {name: value for name, value in entry.items() if name != "address_id"}
+            address, changed = address_update(customer=customer, address_id=entry["address_id"], changes=changes)
+            if changed:
+                changed_fields.append("addresses")
+                if address.pk == customer.profile_address_id:
+                    changed_fields.append("profile_address")
+    for entry in addresses:
+        if not entry.get("address_id"):
+            address_add(customer=customer, data=entry)
     if consents:
         before = consents_snapshot(customer)
         consents_set(customer=customer, changes=consents, context=context)
@@ -199,7 +225,7 @@ def customer_update(
     if customer.addresses.count() != address_count:
         changed_fields.append("addresses")
     if changed_fields:
-        customer_updated_event(customer, changed_fields=changed_fields)
+        customer_updated_event(customer, changed_fields=sorted(set(changed_fields)))
     return customer
 
 

@@ -8,6 +8,7 @@ from django.urls import URLPattern, URLResolver, include, path
 ADAPTERS: dict[str, tuple[str, str]] = {
     "antavo": ("compat/antavo/", "compat.antavo.urls"),
     "capillary": ("compat/capillary/", "compat.capillary.urls"),
+    "loyaltylion": ("compat/loyaltylion/", "compat.loyaltylion.urls"),
 }
 
 _unknown = sorted(set(settings.COMPAT_ADAPTERS) - set(ADAPTERS))

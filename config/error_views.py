@@ -17,6 +17,7 @@ from clienteling.scan_and_go.errors import scan_and_go_exception_handler
 from clienteling.spi.errors import spi_exception_handler
 from compat.antavo.errors import antavo_exception_handler
 from compat.capillary.errors import capillary_exception_handler
+from compat.loyaltylion.errors import loyaltylion_exception_handler
 from core.api.exception_handler import MalformedRequest, ServerError, api_exception_handler
 
 ExceptionHandler = Callable[[Exception, dict[str, Any]], Response | None]
@@ -27,6 +28,7 @@ SURFACE_EXCEPTION_HANDLERS: tuple[tuple[str, ExceptionHandler], ...] = (
     ("/customer-profile", scan_and_go_exception_handler),
     ("/compat/antavo/", antavo_exception_handler),
     ("/compat/capillary/", capillary_exception_handler),
+    ("/compat/loyaltylion/", loyaltylion_exception_handler),
     ("/api/", api_exception_handler),
 )
 

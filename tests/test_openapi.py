@@ -61,6 +61,7 @@ def test_schema_documents_the_four_spi_operations_with_camel_case_shapes(client)
         "antavoEscher",
         "capillaryBasic",
         "capillaryOAuthToken",
+        "loyaltylionBearer",
     }
     create = schema["paths"]["/endpoint/sa/customers"]["post"]
     example = create["requestBody"]["content"]["application/json"]["examples"]["Sign-upWithLoyaltyConsent"]["value"]

@@ -21,7 +21,7 @@ API_THROTTLE_RATES = {}
 API_FAILED_AUTHENTICATION_RATE = None
 API_DOCS_PUBLIC = True
 # Every vendor adapter mounted, so that the suite and the OpenAPI document cover them.
-COMPAT_ADAPTERS = ["antavo", "capillary"]
+COMPAT_ADAPTERS = ["antavo", "capillary", "loyaltylion"]
 
 # WhiteNoise serves from the static finders here; the collected folder need only exist.
 WHITENOISE_USE_FINDERS = True

@@ -13,13 +13,15 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from django.utils import translation
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from core.api.schema import input_parameter
 from core.exceptions import ApplicationError
-from crm.models import ConsentChange, Customer
+from crm.error_codes import CrmErrorCode
+from crm.models import ApiClient, ConsentChange, Customer
 from crm.permissions import api_client_of
 from crm.services.context import ChangeContext
 from loyalty.api.common import LoyaltyWriteApi, access_error_responses
@@ -32,13 +34,16 @@ from loyalty.api.session_serializers import (
     request_options,
 )
 from loyalty.error_codes import LoyaltyErrorCode
+from loyalty.models import LoyaltyAccount
 from loyalty.selectors.accounts import ERASED_MESSAGE
 from loyalty.selectors.sessions import (
     CartAction,
     LoyaltyConfiguration,
     SessionCart,
     SessionCustomer,
+    customer_by_merchant_id,
     loyalty_configuration_get,
+    session_account_get,
     session_cart_actions,
     session_customer_get,
     session_language,
@@ -273,6 +278,87 @@ DESCRIPTION = (
 )
 
 
+def _shopper_session(
+    *,
+    channel: str,
+    customer: Customer,
+    account: LoyaltyAccount | None,
+    configuration: LoyaltyConfiguration,
+    requested_language: str | None,
+    cart: SessionCart,
+) -> ShopperSession:
+    if customer.status == Customer.Status.ERASED:
+        # Erasure blanks the merchant_id, so only a record edited outside the services gets here; answer as the
+        # 360 view does.
+        raise ApplicationError(ERASED_MESSAGE, code=LoyaltyErrorCode.CUSTOMER_ERASED, status=410)
+    language = session_language(requested=requested_language, customer=customer, program=configuration.program)
+    configuration = replace(configuration, language=language)
+    shopper = session_customer_get(
+        customer=customer, account=account, configuration=configuration, channel=channel, cart=cart
+    )
+    return ShopperSession(
+        channel=channel,
+        currency=configuration.currency,
+        language=language,
+        customer=shopper,
+        configuration=configuration,
+        requested_cart_actions=session_cart_actions(customer=customer, state=shopper.state, channel=channel, cart=cart),
+    )
+
+
+def shopper_session_answer(
+    *,
+    channel: str,
+    merchant_id: str,
+    profile: ShopperProfile,
+    requested_language: str | None,
+    cart: SessionCart,
+    api_client: ApiClient,
+) -> ShopperSession:
+    """A shopper session: the shopper got or created (and enrolled) by shopper_session_start, answered in the
+    requested language (else theirs, else the program's) with the configuration and the cart's actions. The one
+    core of every dialect's session (ours here, LoyaltyLion's in compat/loyaltylion/)."""
+    configuration = loyalty_configuration_get(channel=channel, language=requested_language)
+    shopper = shopper_session_start(
+        program=configuration.program,
+        merchant_id=merchant_id,
+        channel=channel,
+        profile=profile,
+        context=ChangeContext(channel=ConsentChange.Channel.API, api_client=api_client),
+    )
+    return _shopper_session(
+        channel=channel,
+        customer=shopper.customer,
+        account=shopper.account,
+        configuration=configuration,
+        requested_language=requested_language,
+        cart=cart,
+    )
+
+
+def shopper_session_read(*, channel: str, merchant_id: str, requested_language: str | None) -> ShopperSession:
+    """The session answer for the shopper with this merchant_id without creating, enrolling or changing anyone
+    (LoyaltyLion's read-only get customer): no cart, so no cart actions. Raises CUSTOMER_NOT_FOUND (404) when no
+    customer carries the merchant_id, AMBIGUOUS_IDENTIFIER (409) when several do."""
+    configuration = loyalty_configuration_get(channel=channel, language=requested_language)
+    customer = customer_by_merchant_id(merchant_id=merchant_id)
+    if customer is None:
+        raise ApplicationError(
+            _("No customer has this merchant_id."),
+            code=CrmErrorCode.CUSTOMER_NOT_FOUND,
+            status=404,
+            extra={"field": "merchant_id"},
+        )
+    return _shopper_session(
+        channel=channel,
+        customer=customer,
+        account=session_account_get(customer=customer, program=configuration.program),
+        configuration=configuration,
+        requested_language=requested_language,
+        cart=SessionCart(kind="empty"),
+    )
+
+
 class SessionStartApi(LoyaltyWriteApi):
     @extend_schema(
         operation_id="loyalty_session_start",
@@ -291,46 +377,22 @@ class SessionStartApi(LoyaltyWriteApi):
         serializer = SessionInputSerializer(data=request.data, context={"merchant_id": merchant_id})
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        channel = options["channel"]
         requested_language = data.get("language") or options.get("language")
         cart_data = data.get("cart") or {"kind": "empty"}
-        cart = SessionCart(kind=cart_data["kind"], lines=cart_data.get("lines") or [])
-
-        configuration = loyalty_configuration_get(channel=channel, language=requested_language)
-        shopper = shopper_session_start(
-            program=configuration.program,
+        session = shopper_session_answer(
+            channel=options["channel"],
             merchant_id=data["merchant_id"],
-            channel=channel,
             profile=ShopperProfile(
                 email=data["customer"]["email"],
                 first_name=data["customer"]["first_name"],
                 last_name=data["customer"]["last_name"],
                 language=requested_language or "",
             ),
-            context=ChangeContext(channel=ConsentChange.Channel.API, api_client=api_client_of(request)),
+            requested_language=requested_language,
+            cart=SessionCart(kind=cart_data["kind"], lines=cart_data.get("lines") or []),
+            api_client=api_client_of(request),
         )
-        if shopper.customer.status == Customer.Status.ERASED:
-            # Erasure blanks the merchant_id, so only a record edited outside the services gets here; answer as the
-            # 360 view does.
-            raise ApplicationError(ERASED_MESSAGE, code=LoyaltyErrorCode.CUSTOMER_ERASED, status=410)
-        language = session_language(
-            requested=requested_language, customer=shopper.customer, program=configuration.program
-        )
-        configuration = replace(configuration, language=language)
-        customer = session_customer_get(
-            customer=shopper.customer, account=shopper.account, configuration=configuration, channel=channel, cart=cart
-        )
-        session = ShopperSession(
-            channel=channel,
-            currency=configuration.currency,
-            language=language,
-            customer=customer,
-            configuration=configuration,
-            requested_cart_actions=session_cart_actions(
-                customer=shopper.customer, state=customer.state, channel=channel, cart=cart
-            ),
-        )
-        with translation.override(language):
+        with translation.override(session.language):
             return Response(SessionOutputSerializer(session).data)
 
 

@@ -32,6 +32,7 @@ from loyalty.rules.coupons import (
     basket_total,
     coupon_failures,
 )
+from loyalty.rules.tiers import decision_at_expiry
 from loyalty.selectors.accounts import (
     CustomerOverview,
     customer_overview_get,
@@ -279,12 +280,18 @@ class TierMembership:
     needed_for_renewal: int | Decimal | None
     upgrade_tier: Tier | None
     needed_for_upgrade: int | Decimal | None
+    # The tier the shopper will hold after the expiry, on what will still count then (LoyaltyLion's
+    # forecasted_tier_id): the renewal rule's decision, or the tier itself when it has nothing to renew.
+    forecasted_tier: Tier | None = None
 
 
-def _tier_membership(account: LoyaltyAccount, overview: CustomerOverview) -> TierMembership | None:
+def _tier_membership(account: LoyaltyAccount, overview: CustomerOverview, tiers: list[Tier]) -> TierMembership | None:
     if account.tier is None or not overview.tiers:
         return None
     upgrade, renewal = overview.upgrade, overview.renewal
+    forecasted_tier = account.tier
+    if renewal is not None and tiers:
+        forecasted_tier = decision_at_expiry(tiers, account.tier, Decimal(renewal.current_value)).tier
     return TierMembership(
         tier=account.tier,
         started_at=account.tier_achieved_at,
@@ -295,6 +302,7 @@ def _tier_membership(account: LoyaltyAccount, overview: CustomerOverview) -> Tie
         needed_for_renewal=renewal.gap if renewal else None,
         upgrade_tier=upgrade.next_tier if upgrade else None,
         needed_for_upgrade=upgrade.gap if upgrade else None,
+        forecasted_tier=forecasted_tier,
     )
 
 
@@ -416,7 +424,7 @@ def session_customer_get(
         state=state,
         account=account,
         overview=overview,
-        tier_membership=_tier_membership(account, overview),
+        tier_membership=_tier_membership(account, overview, [configured.tier for configured in configuration.tiers]),
         available_rewards=available,
         claimed_rewards=claimed,
     )

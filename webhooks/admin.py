@@ -36,6 +36,16 @@ def _pretty_json(body: str) -> str:
 
 class WebhookEndpointAdminForm(forms.ModelForm):
     event_types = forms.MultipleChoiceField(choices=EVENT_TYPE_CHOICES, widget=forms.CheckboxSelectMultiple)
+    # Left out (an older form, a script), it is the standard envelope.
+    payload_format = forms.ChoiceField(
+        choices=WebhookEndpoint.PayloadFormat.choices,
+        required=False,
+        initial=WebhookEndpoint.PayloadFormat.STANDARD,
+        help_text=WebhookEndpoint._meta.get_field("payload_format").help_text,
+    )
+
+    def clean_payload_format(self) -> str:
+        return self.cleaned_data["payload_format"] or WebhookEndpoint.PayloadFormat.STANDARD
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -59,16 +69,26 @@ class EventTypeFilter(admin.SimpleListFilter):
 @admin.register(WebhookEndpoint)
 class WebhookEndpointAdmin(ServiceModelAdmin):
     form = WebhookEndpointAdminForm
-    list_display = ("url", "description", "event_type_list", "is_active", "failing_since", "disabled_at", "created_at")
+    list_display = (
+        "url",
+        "description",
+        "event_type_list",
+        "payload_format",
+        "is_active",
+        "failing_since",
+        "disabled_at",
+        "created_at",
+    )
     list_filter = ("is_active",)
     search_fields = ("url", "description")
     actions = ("send_test_ping", "rotate_secret", "re_enable", "disable")
     # The secrets are never shown here: they appear once, as a message, when created or rotated.
-    add_fields = ("url", "description", "event_types")
+    add_fields = ("url", "description", "event_types", "payload_format")
     fields = (
         "url",
         "description",
         "event_types",
+        "payload_format",
         "is_active",
         "failing_since",
         "disabled_at",
@@ -107,11 +127,18 @@ class WebhookEndpointAdmin(ServiceModelAdmin):
         data = form.cleaned_data
         if change:
             webhook_endpoint_update(
-                endpoint=obj, url=data["url"], event_types=data["event_types"], description=data["description"]
+                endpoint=obj,
+                url=data["url"],
+                event_types=data["event_types"],
+                description=data["description"],
+                payload_format=data["payload_format"],
             )
             return
         endpoint, secret = webhook_endpoint_create(
-            url=data["url"], event_types=data["event_types"], description=data["description"]
+            url=data["url"],
+            event_types=data["event_types"],
+            description=data["description"],
+            payload_format=data["payload_format"],
         )
         # The admin logs the addition and redirects using `obj`: make it the row the service created.
         obj.pk = endpoint.pk

@@ -14,6 +14,11 @@ RESPONSE_BODY_LIMIT = 1024
 
 
 class WebhookEndpoint(TimeStampedModel):
+    class PayloadFormat(models.TextChoices):
+        # webhooks/payload_formats.py renders each at delivery.
+        STANDARD = "standard", "Standard Webhooks envelope"
+        ANTAVO = "antavo", "Antavo flat body (voucher_claimed and the others, for receivers built for Antavo)"
+
     url = models.CharField(max_length=500, validators=[URLValidator(schemes=["http", "https"])])
     description = models.CharField(max_length=200, blank=True)
     # Needed in clear to sign; shown once when created or rotated, never again (not in any admin form).
@@ -22,6 +27,12 @@ class WebhookEndpoint(TimeStampedModel):
     previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
     event_types = models.JSONField(
         default=list, blank=True, help_text='Subscribed event types; [] or ["*"] receives every type.'
+    )
+    payload_format = models.CharField(
+        max_length=16,
+        choices=PayloadFormat.choices,
+        default=PayloadFormat.STANDARD,
+        help_text="The body each delivery carries; Standard Webhooks headers and signatures either way.",
     )
     is_active = models.BooleanField(default=True)
     disabled_at = models.DateTimeField(null=True, blank=True)

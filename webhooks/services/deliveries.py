@@ -22,6 +22,7 @@ from webhooks import conf
 from webhooks.catalogue import ALL_EVENTS
 from webhooks.error_codes import WebhookErrorCode
 from webhooks.models import WebhookDelivery, WebhookDeliveryAttempt, WebhookEndpoint, WebhookEvent
+from webhooks.payload_formats import delivery_body
 from webhooks.selectors import (
     webhook_deliveries_due,
     webhook_deliveries_stuck,
@@ -109,13 +110,14 @@ def webhook_delivery_attempt(*, delivery_pk: int, task_id: str = "") -> WebhookD
     if claimed != 1:
         return None
     delivery.refresh_from_db(fields=["status", "claimed_at", "attempt_count", "attempts_in_cycle"])
-    result = webhook_post(url=delivery.endpoint.url, body=delivery.event.body.encode(), headers=_headers(delivery))
+    body = delivery_body(endpoint=delivery.endpoint, event=delivery.event)
+    result = webhook_post(url=delivery.endpoint.url, body=body, headers=_headers(delivery, body))
     _attempt_record(delivery=delivery, claimed_at=claimed_at, result=result, task_id=task_id)
     delivery.refresh_from_db()
     return delivery
 
 
-def _headers(delivery: WebhookDelivery) -> dict[str, str]:
+def _headers(delivery: WebhookDelivery, body: bytes) -> dict[str, str]:
     endpoint = delivery.endpoint
     now = timezone.now()
     secrets = [endpoint.secret]
@@ -125,7 +127,7 @@ def _headers(delivery: WebhookDelivery) -> dict[str, str]:
         secrets=secrets,
         message_id=delivery.event.public_id,
         timestamp=int(now.timestamp()),
-        body=delivery.event.body.encode(),
+        body=body,
     )
 
 

@@ -38,7 +38,11 @@ def _validated_event_types(event_types: Iterable[str]) -> list[str]:
 
 @transaction.atomic
 def webhook_endpoint_create(
-    *, url: str, event_types: Iterable[str], description: str = ""
+    *,
+    url: str,
+    event_types: Iterable[str],
+    description: str = "",
+    payload_format: str = WebhookEndpoint.PayloadFormat.STANDARD,
 ) -> tuple[WebhookEndpoint, str]:
     """Create an endpoint and return it with its signing secret, which the caller shows once.
 
@@ -46,7 +50,11 @@ def webhook_endpoint_create(
     """
     secret = secret_generate()
     endpoint = WebhookEndpoint(
-        url=url, description=description, event_types=_validated_event_types(event_types), secret=secret
+        url=url,
+        description=description,
+        event_types=_validated_event_types(event_types),
+        secret=secret,
+        payload_format=payload_format,
     )
     endpoint.full_clean()
     endpoint.save()
@@ -56,13 +64,22 @@ def webhook_endpoint_create(
 
 @transaction.atomic
 def webhook_endpoint_update(
-    *, endpoint: WebhookEndpoint, url: str, event_types: Iterable[str], description: str
+    *,
+    endpoint: WebhookEndpoint,
+    url: str,
+    event_types: Iterable[str],
+    description: str,
+    payload_format: str | None = None,
 ) -> WebhookEndpoint:
+    """Change what the endpoint receives; `payload_format` None keeps it. Deliveries not yet sent go out in the new
+    format (the body is rendered when sent). Raises ValidationError for a bad URL or an unknown payload format."""
     endpoint.url = url
     endpoint.description = description
     endpoint.event_types = _validated_event_types(event_types)
+    if payload_format is not None:
+        endpoint.payload_format = payload_format
     endpoint.full_clean()
-    endpoint.save(update_fields=["url", "description", "event_types", "updated_at"])
+    endpoint.save(update_fields=["url", "description", "event_types", "payload_format", "updated_at"])
     _receivers_changed()
     return endpoint
 

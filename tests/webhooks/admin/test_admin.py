@@ -111,6 +111,17 @@ def test_deliveries_attempts_and_events_are_view_only(admin_client, delivered):
 
 
 @pytest.mark.django_db
+def test_adding_an_endpoint_with_antavo_payload_format(admin_client):
+    # when
+    admin_client.post(
+        f"{ENDPOINTS_URL}add/",
+        {"url": "https://pos.example.com/antavo", "event_types": ["coupon.claimed"], "payload_format": "antavo"},
+    )
+
+    # then
+    assert WebhookEndpoint.objects.get().payload_format == "antavo"
+
+
 def test_adding_an_endpoint_shows_its_secret_once(admin_client):
     # when
     response = admin_client.post(

@@ -3,6 +3,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from core.exceptions import ApplicationError
 from webhooks.catalogue import CATALOGUE
+from webhooks.models import WebhookEndpoint
 from webhooks.services.endpoints import webhook_endpoint_create
 
 
@@ -20,6 +21,12 @@ class Command(BaseCommand):
             help=f"Comma-separated event types, or * for all: {', '.join(CATALOGUE)}.",
         )
         parser.add_argument("--description", default="")
+        parser.add_argument(
+            "--payload-format",
+            default=WebhookEndpoint.PayloadFormat.STANDARD,
+            choices=WebhookEndpoint.PayloadFormat.values,
+            help="standard (the Standard Webhooks envelope) or antavo (Antavo's flat body).",
+        )
 
     def handle(self, *args: object, **options: str) -> None:
         event_types = [name for name in options["events"].split(",") if name.strip()]
@@ -27,7 +34,10 @@ class Command(BaseCommand):
             raise CommandError("Give at least one event type with --events (or * for all).")
         try:
             _endpoint, secret = webhook_endpoint_create(
-                url=options["url"], event_types=event_types, description=options["description"]
+                url=options["url"],
+                event_types=event_types,
+                description=options["description"],
+                payload_format=options["payload_format"],
             )
         except ApplicationError as error:
             raise CommandError(error.message) from error

@@ -149,7 +149,10 @@ _SPI_ERROR_STATUSES = {
         "FORBIDDEN: the key lacks the clienteling scope; STORE_NOT_ALLOWED: it is restricted to other stores than "
         "storeAttribution.storeId; STORE_REQUIRED: it is restricted to some stores and CREATE_CUSTOMER names none."
     ),
-    404: "CUSTOMER_NOT_FOUND: no such customer, or one erased.",
+    404: (
+        "CUSTOMER_NOT_FOUND: no such customer, or one erased; UPDATE_CUSTOMER also ADDRESS_NOT_FOUND: an addressList "
+        "entry's addressId the customer does not have."
+    ),
     409: (
         "EMAIL_ALREADY_IN_USE (customerId names the customer who has the email); IDEMPOTENCY_KEY_REUSED or "
         "IDEMPOTENCY_REQUEST_IN_PROGRESS."
@@ -309,7 +312,9 @@ class CustomerCollectionSpiApi(SpiApi):
             "Updates the customer named by `profile.customerId`. What is not sent stays unchanged; consents merge "
             "key by key. A new `profile.address` replaces the profile and loyalty addresses and is appended to "
             "`addressList` (old entries stay; an identical address is not added twice); addresses in `addressList` "
-            "are appended." + _CUSTOMER_ENVELOPE
+            "are appended, and an entry carrying its `addressId` changes that address in place (fields sent replace, "
+            'null or "" clears; an `addressId` the customer does not have is 404 `ADDRESS_NOT_FOUND`).'
+            + _CUSTOMER_ENVELOPE
         ),
         request=CustomerInputSerializer,
         responses={

@@ -80,6 +80,8 @@ class CustomerPageExtension:
       must not reveal contact details), ORed with crm's own and named in the box's help. Like crm's, the condition
       is an equality or prefix match on indexed columns, or primary keys looked up beforehand, so that at a million
       customers the search stays an index lookup.
+    - summary: "who is this" at the top of the change page, above the profile form (loyalty: name, tier, points,
+      vouchers, purchases and the actions a store manager needs); None shows nothing. Counts like a panel.
     - panel: a section of the change page, after the profile; None shows nothing (to a user who may not see it).
       Its queries count towards the page's query budget: a fixed number, whatever the customer's history.
     - tools: links among the change page's object tools.
@@ -90,6 +92,9 @@ class CustomerPageExtension:
     search_help: str = ""
 
     def search_condition(self, term: str) -> Q | None:
+        return None
+
+    def summary(self, request: HttpRequest, customer: Customer) -> CustomerPagePanel | None:
         return None
 
     def panel(self, request: HttpRequest, customer: Customer) -> CustomerPagePanel | None:
@@ -115,6 +120,12 @@ def customer_page_panels_render(request: HttpRequest, customer: Customer) -> lis
     """The extensions' panels that have something to show this user, rendered in registration order."""
     panels = (extension.panel(request, customer) for extension in _customer_page_extensions)
     return [render_to_string(panel.template_name, panel.context) for panel in panels if panel is not None]
+
+
+def customer_page_summaries_render(request: HttpRequest, customer: Customer) -> list[SafeString]:
+    """The extensions' summaries for the top of the page, rendered in registration order."""
+    summaries = (extension.summary(request, customer) for extension in _customer_page_extensions)
+    return [render_to_string(summary.template_name, summary.context) for summary in summaries if summary is not None]
 
 
 # Stores and associates are reference data whose only invariants are unique and check constraints, which the
@@ -462,6 +473,7 @@ class CustomerAdmin(ServiceModelAdmin):
     ) -> HttpResponse:
         # Here rather than in change_view: this is where the customer is already loaded.
         if obj is not None and obj.pk is not None:
+            context["customer_summaries"] = customer_page_summaries_render(request, obj)
             context["customer_panels"] = customer_page_panels_render(request, obj)
             context["customer_tools"] = [
                 tool for extension in _customer_page_extensions for tool in extension.tools(request, obj)

@@ -76,8 +76,9 @@ DEFAULT_MAX_QUERIES = 12
 # Pages that need more, with the reason. Keep each as low as it measures: raising one is a decision.
 MAX_QUERIES: dict[str, int] = {
     # The customer page: the customer, its consent history, addresses and consents inlines, and the loyalty panel
-    # (accounts, tiers, qualifying value, purchase totals, balances, recent ledger, purchases and vouchers).
-    "crm.Customer": 15,
+    # (accounts, tiers, qualifying value, purchase totals, balances, recent ledger, purchases and vouchers); the
+    # glance on top adds the consents, the points expiring soon and the usable vouchers.
+    "crm.Customer": 17,
 }
 
 _numbers = itertools.count(1)

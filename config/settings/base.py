@@ -119,6 +119,8 @@ AUTH_PASSWORD_VALIDATORS = [
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("de", "Deutsch"), ("fr", "Français"), ("es", "Español")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# The back office's name in its header, page titles and home page: the retailer's own name (config/urls.py).
+BACK_OFFICE_NAME = env.str("BACK_OFFICE_NAME", default="Retail CRM")
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

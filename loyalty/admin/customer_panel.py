@@ -9,11 +9,10 @@ totals, tiers, the qualifying value now and at the tier's expiry, the latest ent
 at most one account per program).
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.contrib.auth.models import AnonymousUser, User
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
@@ -28,6 +27,8 @@ LEDGER_ENTRIES_SHOWN = 20
 PURCHASES_SHOWN = 10
 VOUCHERS_SHOWN = 20
 TEMPLATE_NAME = "admin/loyalty/customer_panel.html"
+PAGE_READS_ATTRIBUTE = "_loyalty_customer_page_reads"
+PAGE_EMBEDS = frozenset({"upgrade", "renewal", "expiry_schedule"})
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,57 @@ class AccountSection:
     purchases_url: str | None
 
 
+@dataclass
+class _PageReads:
+    """What the customer page's glance (customer_glance.py) and this panel both show, read once per request."""
+
+    accounts: list[LoyaltyAccount] | None = None
+    overviews: dict[int, CustomerOverview] = field(default_factory=dict)
+    purchases: dict[int, list[Purchase]] = field(default_factory=dict)
+
+
+def _page_reads(request: HttpRequest) -> _PageReads:
+    reads = getattr(request, PAGE_READS_ATTRIBUTE, None)
+    if reads is None:
+        reads = _PageReads()
+        setattr(request, PAGE_READS_ATTRIBUTE, reads)
+    return reads
+
+
+def customer_page_accounts(request: HttpRequest, customer: Customer) -> list[LoyaltyAccount]:
+    """The customer's accounts, the default program's first."""
+    reads = _page_reads(request)
+    if reads.accounts is None:
+        reads.accounts = list(
+            customer.loyalty_accounts.select_related("program", "tier", "enrolled_store").order_by(
+                "-program__is_default", "created_at", "id"
+            )
+        )
+    return reads.accounts
+
+
+def customer_page_overview(
+    request: HttpRequest, customer: Customer, account: LoyaltyAccount, *, now: datetime
+) -> CustomerOverview:
+    """The customer 360 view of one account with everything the page shows (tier progress, renewal, expiries)."""
+    reads = _page_reads(request)
+    if account.pk not in reads.overviews:
+        reads.overviews[account.pk] = customer_overview_get(
+            customer=customer, account=account, embeds=PAGE_EMBEDS, now=now
+        )
+    return reads.overviews[account.pk]
+
+
+def customer_page_purchases(request: HttpRequest, account: LoyaltyAccount) -> list[Purchase]:
+    """The account's latest PURCHASES_SHOWN purchases, newest first."""
+    reads = _page_reads(request)
+    if account.pk not in reads.purchases:
+        reads.purchases[account.pk] = list(
+            account.purchases.select_related("store").order_by("-purchased_at", "-id")[:PURCHASES_SHOWN]
+        )
+    return reads.purchases[account.pk]
+
+
 def loyalty_customer_panel(request: HttpRequest, customer: Customer) -> CustomerPagePanel | None:
     """Each part is shown to users who may view it in the loyalty admin: accounts (store managers, not marketing),
     their ledger and purchases; vouchers also to whoever may see the accounts, since "which coupons do I have?" is
@@ -58,10 +110,8 @@ def loyalty_customer_panel(request: HttpRequest, customer: Customer) -> Customer
     now = timezone.now()
     sections = []
     if may_view_accounts:
-        accounts = customer.loyalty_accounts.select_related("program", "tier", "enrolled_store").order_by(
-            "-program__is_default", "created_at", "id"
-        )
-        sections = [_account_section(user, customer, account, now) for account in accounts]
+        accounts = customer_page_accounts(request, customer)
+        sections = [_account_section(request, customer, account, now) for account in accounts]
     vouchers = list(
         Voucher.objects.filter(customer=customer)
         .select_related("definition")
@@ -86,11 +136,10 @@ def loyalty_customer_panel(request: HttpRequest, customer: Customer) -> Customer
 
 
 def _account_section(
-    user: User | AnonymousUser, customer: Customer, account: LoyaltyAccount, now: datetime
+    request: HttpRequest, customer: Customer, account: LoyaltyAccount, now: datetime
 ) -> AccountSection:
-    overview = customer_overview_get(
-        customer=customer, account=account, embeds=frozenset({"upgrade", "renewal"}), now=now
-    )
+    user = request.user
+    overview = customer_page_overview(request, customer, account, now=now)
     program = account.program
     may_view_ledger = user.has_perm("loyalty.view_pointsentry")
     may_view_purchases = user.has_perm("loyalty.view_purchase")
@@ -102,7 +151,7 @@ def _account_section(
             ]
         )
     if may_view_purchases:
-        purchases = list(account.purchases.select_related("store").order_by("-purchased_at", "-id")[:PURCHASES_SHOWN])
+        purchases = customer_page_purchases(request, account)
     return AccountSection(
         account=account,
         overview=overview,

@@ -1,6 +1,7 @@
 """The loyalty part of the customer admin page, added through crm.admin's CustomerPageExtension (crm may not import
-loyalty): search by loyalty account or card number, the loyalty panel (customer_panel.py), and the erasure of a
-customer's personal data, which only loyalty can do completely (the loyalty API keeps copies of its responses).
+loyalty): search by loyalty account or card number, the customer at a glance on top (customer_glance.py), the
+loyalty panel (customer_panel.py), and the erasure of a customer's personal data, which only loyalty can do
+completely (the loyalty API keeps copies of its responses).
 """
 
 from typing import Any
@@ -23,6 +24,7 @@ from crm.admin import (
 )
 from crm.models import ConsentChange, Customer
 from crm.services.context import ChangeContext
+from loyalty.admin.customer_glance import customer_glance
 from loyalty.admin.customer_panel import loyalty_customer_panel
 from loyalty.selectors.accounts import customer_pks_by_loyalty_id
 from loyalty.services.privacy import customer_erase_with_loyalty_data
@@ -82,6 +84,9 @@ class LoyaltyCustomerPage(CustomerPageExtension):
         # index on PostgreSQL and would be checked against every customer row.
         customer_pks = list(customer_pks_by_loyalty_id(loyalty_id=term).values_list("customer_id", flat=True))
         return Q(pk__in=customer_pks)
+
+    def summary(self, request: HttpRequest, customer: Customer) -> CustomerPagePanel | None:
+        return customer_glance(request, customer)
 
     def panel(self, request: HttpRequest, customer: Customer) -> CustomerPagePanel | None:
         return loyalty_customer_panel(request, customer)

@@ -241,3 +241,69 @@ def test_an_unknown_path_under_the_spi_is_its_json_404(pos_client):
 
     assert response.status_code == 404
     assert response.json() == {"errorCode": "NOT_FOUND", "errorMessage": "Not found."}
+
+
+def test_an_address_id_in_profile_address_is_not_read_the_edit_is_appended_as_in_vendor_scenario_3(
+    pos_client, customer_id
+):
+    # given
+    old = Address.objects.get()
+
+    # when
+    response = _send(
+        pos_client,
+        "put",
+        CUSTOMERS,
+        {
+            "profile": {
+                "customerId": customer_id,
+                "address": {"addressId": old.public_id, "addressLine1": "500 Oak Ave"},
+            }
+        },
+    )
+
+    # then
+    body = response.json()["customer"]
+    assert [entry["addressLine1"] for entry in body["addressList"]] == ["1 Main St", "500 Oak Ave"]
+    assert (
+        body["profile"]["address"]["addressLine1"] == body["loyaltyProfile"]["address"]["addressLine1"] == "500 Oak Ave"
+    )
+    assert Address.objects.get(pk=old.pk).address_line1 == "1 Main St"
+
+
+def test_update_customer_changing_the_profile_address_in_place_says_so_in_the_webhook(pos_client, customer_id):
+    # given
+    address_id = Address.objects.get().public_id
+
+    # when
+    response = _send(
+        pos_client,
+        "put",
+        CUSTOMERS,
+        {"profile": {"customerId": customer_id}, "addressList": [{"addressId": address_id, "city": "Urbana"}]},
+    )
+
+    # then
+    assert response.json()["customer"]["loyaltyProfile"]["address"]["city"] == "Urbana"
+    assert _updates() == [["addresses", "profile_address"]]
+
+
+def test_address_country_different_from_country_code_is_400_and_writes_nothing(pos_client, customer_id):
+    # given
+    before = database_state()
+
+    # when
+    response = _send(
+        pos_client,
+        "post",
+        ADDRESSES,
+        {"customerId": customer_id, "address": {**SHIPPING, "countryCode": "US", "country": "CA"}},
+    )
+
+    # then
+    assert response.status_code == 400
+    assert response.json() == {
+        "errorCode": "VALIDATION_ERROR",
+        "errorMessage": "address.country: Differs from countryCode; send one of them.",
+    }
+    assert database_state() == before

@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 from crm.models import Customer
 from crm.services.api_clients import api_client_create
 from loyalty.models import LoyaltyAccount, Tier, Voucher
-from tests.compat.capillary.conftest import NOW
+from tests.compat.capillary.conftest import NOW, basic
 from tests.compat.golden_payloads import assert_matches_golden, load, numbers_named
 from tests.compat.loyaltylion.conftest import BASE
 
@@ -369,3 +369,45 @@ def test_an_endpoint_not_offered_is_404_in_loyaltylions_shape(storefront):
     assert response.status_code == 405
     assert unknown.status_code == 404
     assert unknown.json()["error"]["code"] == "not_found"
+
+
+def test_capillary_and_loyaltylion_and_api_v1_see_one_customer_and_one_ledger(storefront, program):
+    # given: a Capillary-configured till (Basic auth) and our own API
+    till_key = api_client_create(name="till", scopes=["loyalty:read"])[1]
+    till = APIClient()
+    till.credentials(HTTP_AUTHORIZATION=basic(till_key))
+    core_key = api_client_create(name="core-api", scopes=["loyalty:read", "loyalty:write"])[1]
+    core = APIClient()
+    core.credentials(HTTP_AUTHORIZATION=f"Bearer {core_key}")
+
+    with time_machine.travel(NOW, tick=False):
+        # when: the web shop's session through LoyaltyLion creates and enrols the shopper, the till's checkout goes
+        # through /api/v1/events, and the till reads the shopper through Capillary by the shop's id
+        session = storefront.post(
+            f"{BASE}/customers/web-9/sessions?channel=web", {"customer": {"email": "zoe@example.com"}}, format="json"
+        )
+        customer = Customer.objects.get(alternate_customer_id="web-9")
+        checkout = core.post(
+            "/api/v1/events",
+            {"customer": customer.public_id, "action": "checkout", "data": {"transaction_id": "P1", "total": "30"}},
+            format="json",
+        )
+        capillary = till.get(
+            "/compat/capillary/v2/customers/lookup/customerDetails?source=INSTORE&identifierName=externalId"
+            "&identifierValue=web-9&embed=points"
+        )
+        loyaltylion = storefront.get(f"{BASE}/customers/web-9?channel=web")
+        ours = core.get(f"/api/v1/customers/{customer.public_id}")
+
+    # then
+    assert (session.status_code, checkout.status_code, capillary.status_code, loyaltylion.status_code) == (
+        200,
+        200,
+        200,
+        200,
+    )
+    assert capillary.json()["id"] == loyaltylion.json()["customer"]["id"] == session.json()["customer"]["id"]
+    assert capillary.json()["pointsSummary"]["loyaltyPoints"] == 30
+    assert loyaltylion.json()["customer"]["points_approved"] == 30
+    assert ours.json()["spendable"] == 30
+    assert Customer.objects.filter(email="zoe@example.com").count() == 1

@@ -12,7 +12,6 @@ customer id read as an Antavo id, crm.ExternalCustomerId source "antavo") and re
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions
 from rest_framework.request import Request
@@ -50,7 +49,7 @@ from loyalty.selectors.accounts import (
     customer_overview_get,
     loyalty_account_get_or_none,
 )
-from loyalty.selectors.coupons import customer_vouchers_list
+from loyalty.selectors.coupons import customer_vouchers_matching
 from loyalty.services.events import Event, EventOutcome, event_bulk_process, event_process
 
 TAG = "Antavo"
@@ -235,20 +234,6 @@ TYPE_FILTERS = {
 }
 
 
-def _coupons_filtered(vouchers: QuerySet[Voucher], filters: dict[str, Any]) -> QuerySet[Voucher]:
-    if "code" in filters:
-        vouchers = vouchers.filter(code__iexact=filters["code"].strip())
-    if "name" in filters:
-        vouchers = vouchers.filter(definition__name=filters["name"])
-    if "status" in filters:
-        vouchers = vouchers.filter(status__in=STATUS_FILTERS[filters["status"]])
-    if "type" in filters:
-        vouchers = vouchers.filter(definition__kind=TYPE_FILTERS[filters["type"]])
-    if "value" in filters:
-        vouchers = vouchers.filter(definition__value=filters["value"])
-    return vouchers
-
-
 class AntavoCustomerCouponListApi(AntavoApi):
     required_scope = "loyalty:read"
 
@@ -277,5 +262,13 @@ class AntavoCustomerCouponListApi(AntavoApi):
         serializer = AntavoCustomerCouponsInputSerializer(data=request.query_params)
         serializer.is_valid(raise_exception=True)
         customer = customer_get_for_loyalty_by_external_id(source=SOURCE, external_id=customer_id)
-        vouchers = _coupons_filtered(customer_vouchers_list(customer=customer), serializer.validated_data)
+        filters = serializer.validated_data
+        vouchers = customer_vouchers_matching(
+            customer=customer,
+            code=filters.get("code"),
+            name=filters.get("name"),
+            statuses=STATUS_FILTERS[filters["status"]] if "status" in filters else None,
+            kind=TYPE_FILTERS[filters["type"]] if "type" in filters else None,
+            value=filters.get("value"),
+        )
         return Response({"data": [antavo_coupon_body(voucher) for voucher in vouchers[:COUPONS_MAX]]})

@@ -108,6 +108,31 @@ def customer_vouchers_list(*, customer: Customer) -> QuerySet[Voucher]:
     return Voucher.objects.select_related("definition__program").filter(customer=customer).order_by("-issued_at", "-id")
 
 
+def customer_vouchers_matching(
+    *,
+    customer: Customer,
+    code: str | None = None,
+    name: str | None = None,
+    statuses: Iterable[str] | None = None,
+    kind: str | None = None,
+    value: Decimal | None = None,
+) -> QuerySet[Voucher]:
+    """customer_vouchers_list narrowed to a code (case-insensitively, as tills type it), the coupon's name, some
+    statuses, a kind and a value; None leaves a criterion out."""
+    vouchers = customer_vouchers_list(customer=customer)
+    if code is not None:
+        vouchers = vouchers.filter(code__iexact=code.strip())
+    if name is not None:
+        vouchers = vouchers.filter(definition__name=name)
+    if statuses is not None:
+        vouchers = vouchers.filter(status__in=list(statuses))
+    if kind is not None:
+        vouchers = vouchers.filter(definition__kind=kind)
+    if value is not None:
+        vouchers = vouchers.filter(definition__value=value)
+    return vouchers
+
+
 # Eligibility preview (the coupon definition page) -----------------------------------------------------------------
 
 

@@ -6,6 +6,7 @@ from crm.models import Customer, ExternalCustomerId
 from loyalty.models import LoyaltyAccount, PointsEntry, Purchase
 from tests.compat.antavo.conftest import CUSTOMER_ID, EVENTS
 from tests.compat.antavo.golden import assert_matches_golden, request_of
+from tests.loyalty.api.test_events_query_budget import CHECKOUT_QUERIES as V1_CHECKOUT_QUERIES
 
 pytestmark = pytest.mark.django_db
 
@@ -218,3 +219,32 @@ def test_an_unknown_path_under_the_prefix_is_404_in_antavo_envelope(client):
     assert response.json() == {
         "error": {"type": "NotFoundException", "code": 0, "message": "Not found.", "reason": "not_found"}
     }
+
+
+def test_a_checkout_through_the_adapter_costs_no_more_than_one_through_api_v1(
+    antavo, sally, django_assert_max_num_queries
+):
+    # given: the key's last use recorded, as on a till's every later request
+    antavo.post(EVENTS, {"customer": CUSTOMER_ID, "action": "point_add", "data": {"points": 1}})
+
+    # when: a checkout that burns, as the seed's does
+    with django_assert_max_num_queries(V1_CHECKOUT_QUERIES[101]):
+        response = antavo.post(EVENTS, request_of("checkout"))
+
+    # then
+    assert response.status_code == 200
+
+
+def test_an_erased_customer_is_not_found(antavo, sally):
+    # given
+    from crm.models import ConsentChange
+    from crm.services.context import ChangeContext
+    from loyalty.services.privacy import customer_erase_with_loyalty_data
+
+    customer_erase_with_loyalty_data(customer=sally, context=ChangeContext(channel=ConsentChange.Channel.ADMIN))
+
+    # when
+    response = antavo.post(EVENTS, {"customer": CUSTOMER_ID, "action": "point_add", "data": {"points": 5}})
+
+    # then
+    assert (response.status_code, response.json()["error"]["code"]) == (404, 160212)

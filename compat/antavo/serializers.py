@@ -4,14 +4,16 @@ events API's data serializer for that action (the same actions, modelled on Anta
 plain dicts by the `*_body` functions; the output serializers document them for OpenAPI.
 
 Customers are named by Antavo's customer id, a string of up to 128 characters the till supplies (often a UUID),
-kept in crm.ExternalCustomerId under the source "antavo". Unix timestamps where Antavo sends numbers (`created_at`,
-`optin_at`, `updated_at`), ISO 8601 with an offset where it sends strings (tier `since`/`expdate`, coupon times).
+kept in crm.ExternalCustomerId under the source "antavo" (COMPAT_ANTAVO_CUSTOMER_ID_SOURCE). Unix timestamps where
+Antavo sends numbers (`created_at`, `optin_at`, `updated_at`), ISO 8601 with an offset where it sends strings (tier
+`since`/`expdate`, coupon times).
 """
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
@@ -22,8 +24,12 @@ from loyalty.models import CouponDefinition, LoyaltyAccount, PointsEntry, Progra
 from loyalty.selectors.accounts import CustomerOverview, TierStatus
 from loyalty.services.events import Event, EventResult
 
-# The ExternalCustomerId source of Antavo's customer ids.
-SOURCE = "antavo"
+
+def customer_id_source() -> str:
+    """The crm.ExternalCustomerId source of Antavo's customer ids (COMPAT_ANTAVO_CUSTOMER_ID_SOURCE, "antavo")."""
+    return settings.COMPAT_ANTAVO_CUSTOMER_ID_SOURCE
+
+
 CUSTOMER_ID_MAX_LENGTH = 128
 # Antavo designs bulk for 50 events and does not refuse more; we take as many as /api/v1/events/bulk does.
 MAX_BULK_EVENTS = 500
@@ -77,7 +83,7 @@ def event_from_antavo_payload(payload: Any) -> Event:
         customer=validated["customer"].strip(),
         data=dict(validated["data"]),
         payload={name: payload.get(name) for name in ("customer", "action", "data")},
-        customer_source=SOURCE,
+        customer_source=customer_id_source(),
     )
 
 

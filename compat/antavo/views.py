@@ -23,7 +23,6 @@ from compat.antavo import schema_examples as examples
 from compat.antavo.authentication import AntavoAuthentication
 from compat.antavo.errors import antavo_error_body, antavo_exception_handler
 from compat.antavo.serializers import (
-    SOURCE,
     AntavoBulkOutputSerializer,
     AntavoCouponListOutputSerializer,
     AntavoCustomerCouponsInputSerializer,
@@ -35,6 +34,7 @@ from compat.antavo.serializers import (
     antavo_coupon_body,
     antavo_customer_body,
     antavo_event_body,
+    customer_id_source,
     event_from_antavo_payload,
 )
 from core.api.exception_handler import normalise_exception
@@ -202,7 +202,7 @@ class AntavoCustomerGetApi(AntavoApi):
         tags=[TAG],
     )
     def get(self, request: Request, customer_id: str) -> Response:
-        customer = customer_get_for_loyalty_by_external_id(source=SOURCE, external_id=customer_id)
+        customer = customer_get_for_loyalty_by_external_id(source=customer_id_source(), external_id=customer_id)
         overview = customer_overview_get(
             customer=customer,
             account=loyalty_account_get_or_none(customer=customer),
@@ -261,7 +261,7 @@ class AntavoCustomerCouponListApi(AntavoApi):
     def get(self, request: Request, customer_id: str) -> Response:
         serializer = AntavoCustomerCouponsInputSerializer(data=request.query_params)
         serializer.is_valid(raise_exception=True)
-        customer = customer_get_for_loyalty_by_external_id(source=SOURCE, external_id=customer_id)
+        customer = customer_get_for_loyalty_by_external_id(source=customer_id_source(), external_id=customer_id)
         filters = serializer.validated_data
         vouchers = customer_vouchers_matching(
             customer=customer,

@@ -186,6 +186,9 @@ COMPAT_ADAPTERS = env.list("COMPAT_ADAPTERS", default=[])
 # Antavo adapter: take requests without an Escher signature from API clients that have no signing secret (Antavo's
 # own non-production environments do until 2026-12-31). A client with a secret must always sign.
 COMPAT_ANTAVO_ALLOW_UNSIGNED = env.bool("COMPAT_ANTAVO_ALLOW_UNSIGNED", default=False)
+# The crm.ExternalCustomerId source under which the Antavo adapter keeps and finds Antavo's customer ids: "import"
+# finds the customers the customer import brought in with their Antavo ids as external_id.
+COMPAT_ANTAVO_CUSTOMER_ID_SOURCE = env.str("COMPAT_ANTAVO_CUSTOMER_ID_SOURCE", default="antavo")
 # The parts /readyz must reach to answer 200 (all three are reported either way); see docs/operations.md.
 HEALTH_READINESS_CHECKS = env.list("HEALTH_READINESS_CHECKS", default=["database", "cache", "broker"])
 

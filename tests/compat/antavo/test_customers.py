@@ -196,3 +196,24 @@ def test_coupons_are_antavo_coupons_filtered_by_antavo_status_and_type(
     assert [coupon["code"] for coupon in amounts.json()["data"]] == ["FIVE-1"]
     assert bad.status_code == 400
     assert bad.json()["error"]["message"] == 'status: "used" is not a valid choice.'
+
+
+def test_customers_imported_with_their_antavo_ids_are_found_when_the_source_says_import(
+    antavo, settings, customer_factory, loyalty_account_factory
+):
+    # given: a customer brought in by the customer import, its Antavo id as external_id (source "import")
+    from crm.services.external_ids import external_id_link
+
+    settings.COMPAT_ANTAVO_CUSTOMER_ID_SOURCE = "import"
+    customer = customer_factory(first_name="Sally", email="sally@example.com")
+    loyalty_account_factory(customer=customer)
+    external_id_link(customer=customer, source="import", external_id=CUSTOMER_ID)
+
+    # when
+    read = antavo.get(CUSTOMER)
+    added = antavo.post(EVENTS, {"customer": CUSTOMER_ID, "action": "point_add", "data": {"points": 5}})
+
+    # then
+    assert (read.status_code, read.json()["email"]) == (200, "sally@example.com")
+    assert (added.status_code, added.json()["spendable"]) == (200, 5)
+    assert list(customer.external_ids.values_list("source", flat=True)) == ["import"]

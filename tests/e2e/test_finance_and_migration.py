@@ -47,8 +47,8 @@ def test_marketing_reads_the_points_liability_report(
     user.groups.add(Group.objects.get(name=MARKETING))
     _log_in(page, screenshots, username="marketing")
 
-    # when
-    page.goto("/admin/points-liability/")
+    # when: the report, from the Tools on the admin's home page
+    page.locator("#tool-points-liability").click()
 
     # then
     expect(page.locator("#liability-points")).to_have_text("1,500")

@@ -58,7 +58,7 @@ class ProgramAdmin(admin.ModelAdmin):
         ("Tiers", {"fields": ("tier_qualification", "tier_window_days", "tier_validity_days")}),
         ("Refunds", {"fields": ("negative_balance_policy",)}),
         ("Enrolment", {"fields": ("auto_enrol_channels",)}),
-        ("Cards", {"fields": ("card_number_strip_leading_zeros",)}),
+        ("Cards", {"fields": ("card_number_strip_leading_zeros", "card_number_check_digit", "pos_card_numbers")}),
         ("History", {"fields": TIMESTAMPS, "classes": ("collapse",)}),
     )
     inlines = (TierInline,)

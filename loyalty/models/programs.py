@@ -57,6 +57,14 @@ class Program(TimeStampedModel):
         OWE = "owe", "The customer owes the points (negative balance, repaid by later earnings)"
         FORGIVE = "forgive", "Take back only what is left; forgive the rest"
 
+    class PosCardNumbers(models.TextChoices):
+        ACCEPT = "accept", "Accept the card number the POS sends (pre-printed cards handed out at the till)"
+        REFUSE = "refuse", "Issue our own numbers; refuse a card number the POS sends"
+
+    class CheckDigit(models.TextChoices):
+        NONE = "none", "None"
+        LUHN = "luhn", "Luhn (mod 10), the last digit"
+
     code = models.SlugField(max_length=32, unique=True)
     name = models.CharField(max_length=100)
     currency = models.CharField(max_length=3, default="USD")
@@ -115,6 +123,21 @@ class Program(TimeStampedModel):
         default=True,
         help_text="Card numbers are compared without leading zeros (scanners often add them: 0012345 is 12345). "
         "Applies to cards issued after a change; cards issued before still match as they were stored.",
+    )
+    pos_card_numbers = models.CharField(
+        max_length=16,
+        choices=PosCardNumbers.choices,
+        default=PosCardNumbers.ACCEPT,
+        help_text="What a POS sign-up or profile edit with a card number (the Clienteling SPI's profile.loyaltyId) "
+        "does: that number becomes the customer's card, or the request is refused (422 LOYALTY_ID_NOT_ACCEPTED) and "
+        "only numbers we issue are used. A number is never silently replaced.",
+    )
+    card_number_check_digit = models.CharField(
+        max_length=16,
+        choices=CheckDigit.choices,
+        default=CheckDigit.NONE,
+        help_text="The check digit of this program's printed card numbers: a number given for a new card (by the "
+        "POS or in the back office) must carry a valid one. Numbers we generate always carry a Luhn digit.",
     )
 
     class Meta:

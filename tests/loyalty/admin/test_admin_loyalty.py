@@ -166,7 +166,7 @@ def test_program_page_groups_every_rule_field():
     assert fieldsets["Tiers"] == {"tier_qualification", "tier_window_days", "tier_validity_days"}
     assert fieldsets["Refunds"] == {"negative_balance_policy"}
     assert fieldsets["Enrolment"] == {"auto_enrol_channels"}
-    assert fieldsets["Cards"] == {"card_number_strip_leading_zeros"}
+    assert fieldsets["Cards"] == {"card_number_strip_leading_zeros", "card_number_check_digit", "pos_card_numbers"}
     assert set().union(*fieldsets.values()) - {"created_at", "updated_at"} == rule_fields
 
 

@@ -21,6 +21,7 @@ SPI_FIELD_PATHS = {
     "postal_code": "profile.postalCode",
     "allow_sms_notifications": "profile.allowSmsNotifications",
     "customer_id": "profile.customerId",
+    "loyalty_id": "profile.loyaltyId",
     "store_id": "storeAttribution.storeId",
     "address_id": "addressId",
     "address.first_name": "address.firstName",

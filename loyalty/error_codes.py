@@ -27,3 +27,8 @@ class LoyaltyErrorCode(StrEnum):
     INVALID_CARD_NUMBER = "INVALID_CARD_NUMBER"
     CARD_NUMBER_IN_USE = "CARD_NUMBER_IN_USE"
     CARD_STATUS_CONFLICT = "CARD_STATUS_CONFLICT"
+    # A card number a POS sent (the SPI's profile.loyaltyId): another customer holds it, the program issues its
+    # own numbers only, or the customer is no member to give a card to.
+    LOYALTY_ID_ALREADY_IN_USE = "LOYALTY_ID_ALREADY_IN_USE"
+    LOYALTY_ID_NOT_ACCEPTED = "LOYALTY_ID_NOT_ACCEPTED"
+    LOYALTY_SIGN_UP_REQUIRED = "LOYALTY_SIGN_UP_REQUIRED"

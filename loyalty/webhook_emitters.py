@@ -30,6 +30,26 @@ def account_enrolled_event(account: LoyaltyAccount) -> None:
     )
 
 
+def account_opted_out_event(account: LoyaltyAccount) -> None:
+    """The customer left the program (events API opt_out, or the POS withdrew the loyalty consent): the account is
+    a guest now, its points kept but frozen. A later opt-in says loyalty.enrolled again, with the same number."""
+    webhook_event_emit(
+        type="loyalty.opted_out",
+        payload={
+            "customer_id": account.customer.public_id,
+            "account": {
+                "number": account.account_number,
+                "program": account.program.code,
+                "state": account.state,
+                "points_balance": account.points_balance,
+                "opted_out_at": account.opted_out_at,
+            },
+        },
+        entity_id=account.account_number,
+        updated_at=account.updated_at,
+    )
+
+
 def points_changed_event(
     account: LoyaltyAccount,
     *,

@@ -77,7 +77,8 @@ CATALOGUE: dict[str, EventType] = {
         {"customer": {"id": "C000000000001", "status": "erased"}, "erased_at": "2026-03-03T08:00:00Z"},
     ),
     "loyalty.enrolled": EventType(
-        "A customer joined a loyalty program and got an account number.",
+        "A customer joined a loyalty program and got an account number, or rejoined it after an opt-out (same "
+        "account number, points unfrozen).",
         ACCOUNT_ENTITY,
         {
             "customer_id": "C000000000001",
@@ -89,6 +90,22 @@ CATALOGUE: dict[str, EventType] = {
                 "points_balance": 0,
                 "enrolled_at": "2026-03-01T09:05:00Z",
                 "enrolled_store": "SF01",
+            },
+        },
+    ),
+    "loyalty.opted_out": EventType(
+        "A customer left a loyalty program (the events API's opt_out, or the POS withdrew consents.loyaltySignUp): "
+        "the account is a guest now, its points kept but frozen. Opting in again sends loyalty.enrolled with the same "
+        "account number.",
+        {**ACCOUNT_ENTITY, "updated_at": "2026-03-05T12:00:00.000000Z"},
+        {
+            "customer_id": "C000000000001",
+            "account": {
+                "number": "500000000018",
+                "program": "default",
+                "state": "guest",
+                "points_balance": 1610,
+                "opted_out_at": "2026-03-05T12:00:00Z",
             },
         },
     ),

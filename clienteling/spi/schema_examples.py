@@ -109,6 +109,58 @@ ERROR_RESPONSE = OpenApiExample(
     status_codes=["400"],
     value={"errorCode": "VALIDATION_ERROR", "errorMessage": "profile.email: Enter a valid email address."},
 )
+CREATE_WITH_CARD_REQUEST = OpenApiExample(
+    "Sign-up with a pre-printed loyalty card",
+    description="The card number keyed in at the till becomes profile.loyaltyId and loyaltyProfile.accountNumber.",
+    request_only=True,
+    value={
+        "customer": {
+            "profile": {
+                "firstName": "Ada",
+                "lastName": "Lovelace",
+                "email": "ada@example.com",
+                "loyaltyId": "400000000099",
+            },
+            "consents": {"agreeToTC": True, "loyaltySignUp": True},
+        }
+    },
+)
+LOYALTY_CONSENT_WITHDRAWN_REQUEST = OpenApiExample(
+    "Loyalty consent withdrawn",
+    description="The member becomes a guest: loyaltyProfile and profile.loyaltyId are left out of the response, the "
+    "account stays for its ledger; loyaltySignUp: true again re-enrols the same account.",
+    request_only=True,
+    value={"customer": {"profile": {"customerId": "C8M4Q2T7ZK1PA"}, "consents": {"loyaltySignUp": False}}},
+)
+LOYALTY_ID_INVALID_RESPONSE = OpenApiExample(
+    "Loyalty card number with a wrong check digit",
+    response_only=True,
+    status_codes=["400"],
+    value={
+        "errorCode": "INVALID_CARD_NUMBER",
+        "errorMessage": "profile.loyaltyId: Not a card number of this program: its last digit is a check digit, and it "
+        "does not match.",
+    },
+)
+LOYALTY_ID_IN_USE_RESPONSE = OpenApiExample(
+    "Loyalty card number held by another customer",
+    response_only=True,
+    status_codes=["409"],
+    value={
+        "errorCode": "LOYALTY_ID_ALREADY_IN_USE",
+        "errorMessage": "profile.loyaltyId: This loyalty card number is already in use.",
+    },
+)
+LOYALTY_ID_NOT_ACCEPTED_RESPONSE = OpenApiExample(
+    "The program issues its own card numbers",
+    response_only=True,
+    status_codes=["422"],
+    value={
+        "errorCode": "LOYALTY_ID_NOT_ACCEPTED",
+        "errorMessage": "profile.loyaltyId: This loyalty program issues its own card numbers: send the request "
+        "without a loyalty id, and the customer's new number comes back in the response.",
+    },
+)
 NOT_FOUND_RESPONSE = OpenApiExample(
     "Unknown customer",
     response_only=True,

@@ -25,7 +25,7 @@ from crm.validators import (
     validate_plain_text,
     validate_typed_number,
 )
-from loyalty.models import CouponDefinition, Program, Voucher
+from loyalty.models import CouponDefinition, LoyaltyAccount, Program, Voucher
 from loyalty.selectors.accounts import RECENT_ORDERS, qualifying_number
 from loyalty.selectors.coupons import SPI_COUPONS_MAX, vouchers_usable_queryset
 
@@ -130,6 +130,9 @@ class TaxInfoInputSerializer(serializers.Serializer):
 
 class ProfileInputSerializer(serializers.Serializer):
     customerId = _text(32, validate_code, source="customer_id")
+    # A card handed out at the till, keyed in at sign-up: it becomes the customer's card (loyalty/services/
+    # enrolment.py decides whether the program accepts it and whether it is free).
+    loyaltyId = _text(64, validate_typed_number, source="loyalty_id")
     salutation = _text(32, validate_person_name)
     firstName = _text(100, validate_person_name, source="first_name")
     lastName = _text(100, validate_person_name, source="last_name")
@@ -417,9 +420,12 @@ class StoreAttributionOutputSerializer(serializers.Serializer):
 
 
 def _primary_loyalty_account(customer: Customer) -> Any:
-    """The account in the default program (loyalty_accounts_with_activity_prefetch puts it first)."""
+    """The account in the default program (loyalty_accounts_with_activity_prefetch puts it first); None when the
+    customer left the program (a guest: the account stays for its ledger). The vendor asks to leave loyaltyProfile
+    out when it does not apply, and the POS offers loyalty (points, rewards) only to customers with one."""
     accounts = getattr(customer, "loyalty_accounts_prefetched", None)
-    return accounts[0] if accounts else None
+    account = accounts[0] if accounts else None
+    return None if account is None or account.state == LoyaltyAccount.State.GUEST else account
 
 
 class CustomerOutputSerializer(serializers.Serializer):

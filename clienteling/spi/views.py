@@ -143,7 +143,9 @@ _SPI_ERROR_STATUSES = {
     400: (
         "VALIDATION_ERROR (a field's type, length, characters or format), INVALID_JSON or INVALID_REQUEST (not "
         "JSON, not an object, nested deeper than 32 levels), IDENTITY_REQUIRED, INVALID_FIELD, EMPTY_SEARCH, "
-        "MISSING_CUSTOMER_ID, IDEMPOTENCY_KEY_INVALID."
+        "MISSING_CUSTOMER_ID, IDEMPOTENCY_KEY_INVALID, INVALID_CARD_NUMBER (profile.loyaltyId breaks the program's "
+        "card rules: length, check digit), LOYALTY_SIGN_UP_REQUIRED (profile.loyaltyId for a customer who is not and "
+        "does not become a member)."
     ),
     403: (
         "FORBIDDEN: the key lacks the clienteling scope; STORE_NOT_ALLOWED: it is restricted to other stores than "
@@ -153,8 +155,13 @@ _SPI_ERROR_STATUSES = {
         "CUSTOMER_NOT_FOUND: no such customer, or one erased; UPDATE_CUSTOMER also ADDRESS_NOT_FOUND: an addressList "
         "entry's addressId the customer does not have."
     ),
+    422: (
+        "LOYALTY_ID_NOT_ACCEPTED: profile.loyaltyId sent to a program that issues its own card numbers (its "
+        "'POS card numbers' setting); send the request without it."
+    ),
     409: (
-        "EMAIL_ALREADY_IN_USE (customerId names the customer who has the email); IDEMPOTENCY_KEY_REUSED or "
+        "EMAIL_ALREADY_IN_USE (customerId names the customer who has the email); LOYALTY_ID_ALREADY_IN_USE (another "
+        "customer holds the card number in profile.loyaltyId; names nobody); IDEMPOTENCY_KEY_REUSED or "
         "IDEMPOTENCY_REQUEST_IN_PROGRESS."
     ),
     413: "PAYLOAD_TOO_LARGE: the body is larger than 1 MiB.",
@@ -221,6 +228,7 @@ def _service_arguments(request: Request, validated: dict[str, Any], *, store_req
     api_client_store_check(client=client, store_code=store_code, field="store_id", store_required=store_required)
     profile = dict(validated.get("profile", {}))
     profile.pop("customer_id", None)
+    loyalty_id = profile.pop("loyalty_id", None)
     profile_address = profile.pop("address", None)
     return {
         "fields": profile,
@@ -230,6 +238,7 @@ def _service_arguments(request: Request, validated: dict[str, Any], *, store_req
         "context": ChangeContext(channel=ConsentChange.Channel.POS, api_client=client),
         "store_code": store_code,
         "associate_code": attribution.get("associate_id") or None,
+        "loyalty_id": loyalty_id or None,
     }
 
 
@@ -261,7 +270,10 @@ class CustomerCollectionSpiApi(SpiApi):
         description=(
             "Creates a customer from the Customer Signup layout. With `consents.loyaltySignUp: true` the customer "
             "is enrolled in the default loyalty program: the address goes to `profile.address`, "
-            "`loyaltyProfile.address` and `addressList`, and a loyalty account number is assigned. The body may be "
+            "`loyaltyProfile.address` and `addressList`, and a loyalty account number is assigned, or the card number "
+            "in `profile.loyaltyId` (a pre-printed card handed out at the till) becomes account and card number when "
+            "it is free (else 409 `LOYALTY_ID_ALREADY_IN_USE`), passes the program's card rules (else 400) and the "
+            "program accepts POS card numbers (else 422 `LOYALTY_ID_NOT_ACCEPTED`). The body may be "
             "bare or wrapped in `customer`. A key restricted to some stores must name one of them in "
             "`storeAttribution.storeId`: another store is 403 `STORE_NOT_ALLOWED`, none is 403 `STORE_REQUIRED`."
             + _CUSTOMER_ENVELOPE
@@ -269,7 +281,7 @@ class CustomerCollectionSpiApi(SpiApi):
         request=CustomerInputSerializer,
         responses={
             200: CustomerEnvelopeOutputSerializer,
-            **spi_error_responses(400, 403, 409, 413, 415, 429, 500),
+            **spi_error_responses(400, 403, 409, 413, 415, 422, 429, 500),
         },
         parameters=[
             OpenApiParameter(
@@ -284,7 +296,15 @@ class CustomerCollectionSpiApi(SpiApi):
                 ),
             )
         ],
-        examples=[examples.CREATE_REQUEST, examples.CREATE_RESPONSE, examples.ERROR_RESPONSE],
+        examples=[
+            examples.CREATE_REQUEST,
+            examples.CREATE_WITH_CARD_REQUEST,
+            examples.CREATE_RESPONSE,
+            examples.ERROR_RESPONSE,
+            examples.LOYALTY_ID_INVALID_RESPONSE,
+            examples.LOYALTY_ID_IN_USE_RESPONSE,
+            examples.LOYALTY_ID_NOT_ACCEPTED_RESPONSE,
+        ],
         tags=["Clienteling SPI"],
     )
     def post(self, request: Request) -> Response:
@@ -310,7 +330,12 @@ class CustomerCollectionSpiApi(SpiApi):
         summary="UPDATE_CUSTOMER: merge changes into a customer",
         description=(
             "Updates the customer named by `profile.customerId`. What is not sent stays unchanged; consents merge "
-            "key by key. A new `profile.address` replaces the profile and loyalty addresses and is appended to "
+            "key by key; `consents.loyaltySignUp: false` makes a member a guest (as the loyalty API's opt_out: the "
+            "account and its points stay, `loyaltyProfile` and `profile.loyaltyId` are left out) and `true` "
+            "re-enrols the same account. A `profile.loyaltyId` that is not yet the customer's becomes another card "
+            "of their account (the account number stays). `profile.address: null` clears the profile and loyalty "
+            "addresses (the entry stays in `addressList`). A new `profile.address` replaces"
+            " the profile and loyalty addresses and is appended to "
             "`addressList` (old entries stay; an identical address is not added twice); addresses in `addressList` "
             "are appended, and an entry carrying its `addressId` changes that address in place (fields sent replace, "
             'null or "" clears; an `addressId` the customer does not have is 404 `ADDRESS_NOT_FOUND`).'
@@ -319,7 +344,7 @@ class CustomerCollectionSpiApi(SpiApi):
         request=CustomerInputSerializer,
         responses={
             200: CustomerEnvelopeOutputSerializer,
-            **spi_error_responses(400, 403, 404, 409, 413, 415, 429, 500),
+            **spi_error_responses(400, 403, 404, 409, 413, 415, 422, 429, 500),
         },
         parameters=[
             input_parameter(
@@ -329,7 +354,14 @@ class CustomerCollectionSpiApi(SpiApi):
                 "wins when both are sent).",
             )
         ],
-        examples=[examples.UPDATE_REQUEST, examples.UPDATE_RESPONSE, examples.ERROR_RESPONSE],
+        examples=[
+            examples.UPDATE_REQUEST,
+            examples.LOYALTY_CONSENT_WITHDRAWN_REQUEST,
+            examples.UPDATE_RESPONSE,
+            examples.ERROR_RESPONSE,
+            examples.LOYALTY_ID_IN_USE_RESPONSE,
+            examples.LOYALTY_ID_NOT_ACCEPTED_RESPONSE,
+        ],
         tags=["Clienteling SPI"],
     )
     def put(self, request: Request) -> Response:
@@ -348,7 +380,13 @@ class CustomerCollectionSpiApi(SpiApi):
             )
         # A profile change attributes to a store only when the till names one: the customer record is not
         # store-scoped, so a restricted key's update without storeAttribution records no store rather than failing.
-        customer_profile_update(public_id=customer_id, **_service_arguments(request, validated, store_required=False))
+        # `profile.address: null` clears the profile address (null clears a field); left out, it stays.
+        profile_address_clear = "address" in validated.get("profile", {}) and validated["profile"]["address"] is None
+        customer_profile_update(
+            public_id=customer_id,
+            profile_address_clear=profile_address_clear,
+            **_service_arguments(request, validated, store_required=False),
+        )
         customer = customer_get(public_id=customer_id, queryset=spi_customer_queryset())
         return Response(spi_envelope("customer", spi_customer_representation(customer)))
 

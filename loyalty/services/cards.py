@@ -12,26 +12,41 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.exceptions import ApplicationError
-from loyalty.account_numbers import generate_account_number
+from loyalty.account_numbers import generate_account_number, is_valid_account_number
 from loyalty.card_numbers import CARD_NUMBER_MAX_LENGTH, card_number_normalise
 from loyalty.error_codes import LoyaltyErrorCode
 from loyalty.lock_objects import card_qs_select_for_update
-from loyalty.models import Card, LoyaltyAccount
+from loyalty.models import Card, LoyaltyAccount, Program
 
 CARD_NUMBER_ATTEMPTS = 5
 BLOCKING_STATUSES = (Card.Status.BLOCKED, Card.Status.LOST, Card.Status.STOLEN)
 
 
-def _normalised_or_raise(number: str, *, account: LoyaltyAccount) -> str:
-    normalised = card_number_normalise(number, strip_leading_zeros=account.program.card_number_strip_leading_zeros)
+def card_number_clean(number: str, *, program: Program, field: str = "number") -> str:
+    """The lookup form of a card number given for a new card of the program, once it passes the card rules:
+    letters and digits (separators ignored), at most CARD_NUMBER_MAX_LENGTH characters, and the program's check
+    digit if it has one. Raises INVALID_CARD_NUMBER (400) naming `field`."""
+    normalised = card_number_normalise(number, strip_leading_zeros=program.card_number_strip_leading_zeros)
     if not normalised or len(number) > CARD_NUMBER_MAX_LENGTH:
         raise ApplicationError(
             _("A card number is letters and digits (spaces and dashes allowed), at most %(max)d characters.")
             % {"max": CARD_NUMBER_MAX_LENGTH},
             code=LoyaltyErrorCode.INVALID_CARD_NUMBER,
-            extra={"field": "number"},
+            extra={"field": field},
+        )
+    if program.card_number_check_digit == Program.CheckDigit.LUHN and not is_valid_account_number(
+        card_number_normalise(number, strip_leading_zeros=False)
+    ):
+        raise ApplicationError(
+            _("Not a card number of this program: its last digit is a check digit, and it does not match."),
+            code=LoyaltyErrorCode.INVALID_CARD_NUMBER,
+            extra={"field": field},
         )
     return normalised
+
+
+def _normalised_or_raise(number: str, *, account: LoyaltyAccount) -> str:
+    return card_number_clean(number, program=account.program)
 
 
 def _number_in_use() -> ApplicationError:

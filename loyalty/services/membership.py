@@ -17,6 +17,7 @@ from loyalty.error_codes import LoyaltyErrorCode
 from loyalty.models import LoyaltyAccount
 from loyalty.services.enrolment import loyalty_account_enrol
 from loyalty.services.ledger import account_lock
+from loyalty.webhook_emitters import account_enrolled_event, account_opted_out_event
 
 State = LoyaltyAccount.State
 
@@ -47,19 +48,24 @@ def _set_state(account: LoyaltyAccount, state: str, *, opted_out_at: datetime | 
 
 
 @transaction.atomic
-def loyalty_account_opt_in(*, customer: Customer, fields: dict[str, Any], context: ChangeContext) -> LoyaltyAccount:
+def loyalty_account_opt_in(
+    *, customer: Customer, fields: dict[str, Any], context: ChangeContext, card_number: str | None = None
+) -> LoyaltyAccount:
     """Enrol an existing customer in the default program, merging `fields` into the profile first (as
     customer_update does) and recording the loyalty consent. Opting in again after an opt-out re-enrols the guest
-    account with its points; opting in an enrolled customer changes nothing. Raises ACCOUNT_BLOCKED (409), and
-    what customer_update raises (EMAIL_ALREADY_IN_USE 409, ...)."""
+    account with its points and cards (and says so with loyalty.enrolled); opting in an enrolled customer changes
+    nothing. A new account is numbered after `card_number` when one is given (loyalty_account_enrol). Raises
+    ACCOUNT_BLOCKED (409), and what customer_update and loyalty_account_enrol raise (EMAIL_ALREADY_IN_USE 409,
+    ...). The events API's opt_in and the Clienteling SPI's loyaltySignUp: true both come here."""
     if fields:
         customer_update(customer=customer, fields=fields, context=context)
     consents_set(customer=customer, changes={"loyalty_sign_up": True}, context=context)
-    account = account_lock(loyalty_account_enrol(customer=customer, context=context))
+    account = account_lock(loyalty_account_enrol(customer=customer, context=context, card_number=card_number))
     if account.state == State.BLOCKED:
         raise _blocked_error()
     if account.state == State.GUEST:
         _set_state(account, State.ENROLLED, opted_out_at=None)
+        account_enrolled_event(account)
     return account
 
 
@@ -67,11 +73,13 @@ def loyalty_account_opt_in(*, customer: Customer, fields: dict[str, Any], contex
 def loyalty_account_opt_out(*, account: LoyaltyAccount, context: ChangeContext) -> LoyaltyAccount:
     """The customer leaves the program: the account becomes a guest account with `opted_out_at`, its points stay
     (and come back into use on a new opt-in), and the loyalty consent is withdrawn. Opting out twice changes
-    nothing. Raises ACCOUNT_BLOCKED (409): a blocked account stays blocked."""
+    nothing. Raises ACCOUNT_BLOCKED (409): a blocked account stays blocked. The events API's opt_out and the
+    Clienteling SPI's loyaltySignUp: false both come here; loyalty.opted_out tells the webhooks."""
     account = account_lock(account)
     if account.state == State.BLOCKED:
         raise _blocked_error()
     if account.state == State.ENROLLED:
         _set_state(account, State.GUEST, opted_out_at=timezone.now())
         consents_set(customer=account.customer, changes={"loyalty_sign_up": False}, context=context)
+        account_opted_out_event(account)
     return account

@@ -21,6 +21,9 @@ GOLDEN = [
     "get_customer_with_coupons",
     "search_customers",
     "get_customer_unknown",
+    "signup_with_pos_loyalty_id",
+    "signup_with_loyalty_id_in_use",
+    "update_loyalty_sign_up_withdrawn",
 ]
 VOUCHER_STEPS = {"claim": voucher_claim, "cancel": voucher_cancel}
 

@@ -42,8 +42,8 @@ def test_prints_only_the_secret():
             "https://hooks.example.com/crm",
             "customer.created,customer.deleted",
             "Unknown event types: customer.deleted. Known event types: customer.created, customer.updated, "
-            "customer.erased, loyalty.enrolled, loyalty.points_changed, loyalty.tier_changed, coupon.issued, "
-            "coupon.claimed, coupon.redeemed, purchase.accepted, purchase.refunded.",
+            "customer.erased, loyalty.enrolled, loyalty.opted_out, loyalty.points_changed, loyalty.tier_changed, "
+            "coupon.issued, coupon.claimed, coupon.redeemed, purchase.accepted, purchase.refunded.",
         ),
         ("https://hooks.example.com/crm", "", "Give at least one event type with --events (or * for all)."),
         ("not a url", "*", "url: Enter a valid URL."),

@@ -52,8 +52,8 @@ def test_create_refuses_unknown_event_types_and_bad_urls_and_writes_nothing():
     assert unknown.value.code == WebhookErrorCode.UNKNOWN_EVENT_TYPE
     assert unknown.value.message == (
         "Unknown event types: order.placed. Known event types: customer.created, customer.updated, customer.erased, "
-        "loyalty.enrolled, loyalty.points_changed, loyalty.tier_changed, coupon.issued, coupon.claimed, "
-        "coupon.redeemed, purchase.accepted, purchase.refunded."
+        "loyalty.enrolled, loyalty.opted_out, loyalty.points_changed, loyalty.tier_changed, coupon.issued, "
+        "coupon.claimed, coupon.redeemed, purchase.accepted, purchase.refunded."
     )
     assert bad_url.value.message_dict == {"url": ["Enter a valid URL."]}
     assert WebhookEndpoint.objects.count() == 0

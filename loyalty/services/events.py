@@ -23,6 +23,7 @@ from django.db.models import Max, prefetch_related_objects
 
 from core.exceptions import ApplicationError
 from core.idempotency import idempotent_call
+from crm.error_codes import CrmErrorCode
 from crm.lock_objects import customer_qs_select_for_update
 from crm.models import ApiClient, ConsentChange, Customer, Store
 from crm.selectors import customer_get_by_external_id
@@ -429,6 +430,22 @@ def _checkout(event: Event, known: CheckoutsKnown, render: EventRenderer) -> Eve
     return outcome
 
 
+# What an opt_in creating a customer meets when another opt_in of the same new external id commits first: the
+# customer's email, or the id's link, is taken.
+_OPT_IN_RACE_CODES = frozenset({CrmErrorCode.EMAIL_ALREADY_IN_USE, CrmErrorCode.EXTERNAL_ID_CONFLICT})
+
+
+def _opt_in_lost_to_the_same_id(event: Event, error: ApplicationError) -> bool:
+    """An opt_in naming a new external id that lost the race to create its customer to another opt_in of the same
+    id (a till's retry while the first request still runs): the id is linked now."""
+    return (
+        event.action == "opt_in"
+        and bool(event.customer_source)
+        and error.code in _OPT_IN_RACE_CODES
+        and _customer_linked_or_none(event) is not None
+    )
+
+
 def event_process(
     *,
     event: Event,
@@ -447,13 +464,22 @@ def event_process(
     customer (opt_in with profile fields, profile), then the account (every event that moves points or changes
     a purchase), then what the services it calls lock.
 
+    An opt_in creating the customer of a new external id, beaten to it by another opt_in of the same id (its email
+    or the id taken, the id linked by then), runs once more, as an opt_in of that customer.
+
     Raises ApplicationError (and Django's ValidationError) for what the services refuse, the idempotency key's
     409s included; nothing is written then.
     """
     if event.action == "checkout":
         return _checkout(event, checkouts or _checkout_known(event.data["transaction_id"]), render)
     if not idempotency_key:
-        return EventOutcome(body=_event_run(event, client, render))
+        try:
+            return EventOutcome(body=_event_run(event, client, render))
+        except ApplicationError as error:
+            if not _opt_in_lost_to_the_same_id(event, error):
+                raise
+            # Its transaction rolled back: run it again, as an opt_in of the customer the other one created.
+            return EventOutcome(body=_event_run(event, client, render))
     result = idempotent_call(
         owner=f"api_client:{client.pk}",
         key=idempotency_key,

@@ -248,3 +248,19 @@ def test_an_erased_customer_is_not_found(antavo, sally):
 
     # then
     assert (response.status_code, response.json()["error"]["code"]) == (404, 160212)
+
+
+def test_a_checkout_inside_the_return_window_answers_no_events_and_pending_points(antavo, sally, program):
+    # given: points earned at checkout wait 14 days (Antavo's pending period)
+    from loyalty.models import Program
+
+    Program.objects.filter(pk=program.pk).update(pending_days=14)
+
+    # when
+    response = antavo.post(EVENTS, request_of("checkout"))
+
+    # then: the burn is spendable points spent now; the earn is pending, so not among the events
+    assert response.status_code == 200
+    body = response.json()
+    assert [(event["action"], event["points"]) for event in body["events"]] == [("point_spend", -20)]
+    assert (body["pending"], body["spendable"], body["spent"]) == (100, 0, 20)

@@ -16,6 +16,7 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse, StreamingHttpResponse
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.views.decorators.http import require_POST
@@ -27,6 +28,8 @@ from loyalty.services.customer_import import (
     ImportFileError,
     import_job_create,
     import_job_from_dry_run,
+    import_job_is_stalled,
+    import_job_resume,
     import_report_rows,
 )
 
@@ -129,6 +132,7 @@ class ImportJobAdmin(ViewOnlyMixin, admin.ModelAdmin):
             path("<path:object_id>/report.csv", view(self.report_view), name="loyalty_importjob_report"),
             path("<path:object_id>/rejected.csv", view(self.rejected_view), name="loyalty_importjob_rejected"),
             path("<path:object_id>/import/", view(require_POST(self.import_view)), name="loyalty_importjob_import"),
+            path("<path:object_id>/resume/", view(require_POST(self.resume_view)), name="loyalty_importjob_resume"),
             *super().get_urls(),
         ]
 
@@ -161,6 +165,11 @@ class ImportJobAdmin(ViewOnlyMixin, admin.ModelAdmin):
             import_url=(
                 reverse("admin:loyalty_importjob_import", args=(job.pk,))
                 if job.is_dry_run and job.stored_file and self.may_import(request)
+                else ""
+            ),
+            resume_url=(
+                reverse("admin:loyalty_importjob_resume", args=(job.pk,))
+                if import_job_is_stalled(job, now=timezone.now()) and self.may_import(request)
                 else ""
             ),
         )
@@ -204,6 +213,19 @@ class ImportJobAdmin(ViewOnlyMixin, admin.ModelAdmin):
     def rejected_view(self, request: HttpRequest, object_id: str) -> StreamingHttpResponse:
         job = self._job(request, object_id)
         return _csv_stream(import_report_rows(job, rejected_only=True), f"import-{job.pk}-rejected.csv")
+
+    def resume_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        job = self._job(request, object_id)
+        if not self.may_import(request):
+            raise PermissionDenied
+        try:
+            import_job_resume(job=job)
+        except ImportFileError as error:
+            self.message_user(request, str(error), messages.ERROR)
+        else:
+            self.log_change(request, job, "Resumed")
+            self.message_user(request, "The job was queued again; it goes on after its last committed row.")
+        return HttpResponseRedirect(reverse("admin:loyalty_importjob_change", args=(job.pk,)))
 
     def import_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         dry_run = self._job(request, object_id)

@@ -21,7 +21,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
@@ -341,6 +341,28 @@ def import_job_from_dry_run(*, dry_run: ImportJob, user: Any) -> ImportJob:
             created_by=user,
         )
     )
+
+
+# A running job's progress moves every chunk (seconds) and its task hands over every 240 s: one that has not moved
+# for this long lost its worker (a restart, a lost message) and may be resumed.
+STALLED_AFTER = timedelta(minutes=10)
+
+
+def import_job_is_stalled(job: ImportJob, *, now: datetime) -> bool:
+    return job.status in (ImportJob.Status.QUEUED, ImportJob.Status.RUNNING) and job.updated_at < now - STALLED_AFTER
+
+
+@transaction.atomic
+def import_job_resume(*, job: ImportJob) -> None:
+    """Queue a stalled job's run again; it goes on after its last committed row. Raises ImportFileError for a job
+    that is not stalled (a second run beside a live one would stop at its first chunk anyway)."""
+    from loyalty.tasks import customer_import_run_task
+
+    job = ImportJob.objects.select_for_update().get(pk=job.pk)
+    if not import_job_is_stalled(job, now=timezone.now()):
+        raise ImportFileError("Only a job that has made no progress for 10 minutes can be resumed.")
+    ImportJob.objects.filter(pk=job.pk).update(updated_at=timezone.now())
+    enqueue_after_commit(customer_import_run_task, job.pk)
 
 
 def _job_queue(job: ImportJob, *, enqueue: bool = True) -> ImportJob:

@@ -3,10 +3,12 @@ progress bar polls, the reports, "Import these rows"; who may do what; a bad fil
 
 import csv
 import io
+from datetime import timedelta
 
 import pytest
 from django.contrib.admin.models import LogEntry
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
 from crm.models import Customer
 from crm.roles import MARKETING, STORE_MANAGERS
@@ -138,3 +140,42 @@ def test_status_endpoint_keeps_its_query_budget(
     with django_assert_max_num_queries(STATUS_QUERIES):
         response = admin_client.get(f"{LIST_URL}{job.pk}/status/")
     assert response.status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_stalled_job_can_be_resumed_and_finishes(admin_client, program, django_capture_on_commit_callbacks):
+    # given: a job whose worker died before its first chunk (queued ten minutes ago, never run)
+    from io import BytesIO
+
+    from loyalty.services.customer_import import import_job_create
+
+    job = import_job_create(upload=BytesIO(CSV_TEXT.encode()), file_name="crm.csv", user=None, enqueue=False)
+    ImportJob.objects.filter(pk=job.pk).update(updated_at=timezone.now() - timedelta(minutes=11))
+    assert "import-resume-form" in admin_client.get(f"{LIST_URL}{job.pk}/change/").content.decode()
+
+    # when
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(f"{LIST_URL}{job.pk}/resume/")
+
+    # then
+    job.refresh_from_db()
+    assert response.status_code == 302
+    assert (job.status, job.rows_done, job.created_count, job.rejected_count) == ("succeeded", 2, 1, 1)
+
+
+@pytest.mark.django_db
+def test_a_job_that_moves_cannot_be_resumed(admin_client, program):
+    # given
+    from io import BytesIO
+
+    from loyalty.services.customer_import import import_job_create
+
+    job = import_job_create(upload=BytesIO(CSV_TEXT.encode()), file_name="crm.csv", user=None, enqueue=False)
+
+    # when
+    response = admin_client.post(f"{LIST_URL}{job.pk}/resume/", follow=True)
+
+    # then
+    assert "Only a job that has made no progress for 10 minutes can be resumed." in response.content.decode()
+    job.refresh_from_db()
+    assert (job.status, job.rows_done) == ("queued", 0)

@@ -1,18 +1,23 @@
-"""`make run` calls this right before the server starts: demo stores, associates and customers, an admin login
-and a fresh API key, then curl lines that work against the running SPI. Safe to run on every start."""
+"""`make run` calls this right before the server starts: demo stores, associates and customers (signed up over the
+last twelve weeks), twelve weeks of loyalty history (loyalty/management/demo_history.py), an admin login and a fresh
+API key, then curl lines that work against the running SPI. Safe to run on every start: a second run changes
+nothing but the API key."""
 
 import random
+import time
 import unicodedata
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
+import time_machine
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
+from django.utils import timezone
 
 from core.exceptions import ApplicationError
 from crm.models import ApiClient, Associate, ConsentChange, Customer, Store
@@ -20,7 +25,9 @@ from crm.roles import MARKETING, STORE_MANAGERS
 from crm.services.api_clients import api_client_create, api_client_rotate_key, api_client_set_scopes
 from crm.services.context import ChangeContext
 from crm.services.stores import associate_get_or_create, store_get_or_create
+from loyalty.management.demo_history import demo_history_seed, sign_up_moment
 from loyalty.models import Card, LoyaltyAccount
+from loyalty.selectors.accounts import program_get_default
 from loyalty.services.cards import card_block, card_issue
 from loyalty.services.customers import customer_sign_up
 
@@ -161,6 +168,9 @@ class Command(BaseCommand):
         parser.add_argument(
             "--force", action="store_true", help="Run even with DEBUG off (creates a known admin password)."
         )
+        parser.add_argument(
+            "--no-history", action="store_true", help="Customers only, without the twelve weeks of loyalty activity."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not settings.DEBUG and not options["force"]:
@@ -176,8 +186,11 @@ class Command(BaseCommand):
         try:
             # One transaction: all-or-nothing, and on SQLite one commit instead of several hundred.
             with transaction.atomic():
+                started = time.monotonic()
+                now = timezone.now()
                 stores_line, contexts = self._seed_stores()
-                customers_line = self._seed_customers(count, contexts)
+                customers_line = self._seed_customers(count, contexts, now)
+                history_line = "skipped (--no-history)" if options["no_history"] else self._seed_history(now)
                 cards = self._seed_cards()
                 admin_created = self._seed_admin()
                 self._seed_role_users()
@@ -186,7 +199,8 @@ class Command(BaseCommand):
             # NO_DEFAULT_PROGRAM, typically: say what is wrong rather than print a traceback.
             raise CommandError(f"{error.code}: {error.message}") from error
 
-        self._print_summary(stores_line, customers_line, admin_created, client_line)
+        self._print_summary(stores_line, customers_line, history_line, admin_created, client_line)
+        self.stdout.write(f"  (seeded in {time.monotonic() - started:.1f} s)")
         self._print_try_it(base_url, key)
         self._print_try_scan_and_go(base_url, key, cards)
 
@@ -210,7 +224,7 @@ class Command(BaseCommand):
         associate_count = Associate.objects.filter(store__code__in=codes).count()
         return f"{_present_or_created(len(codes) - present, present)}, {associate_count} associates", contexts
 
-    def _seed_customers(self, count: int, contexts: list[list[ChangeContext]]) -> str:
+    def _seed_customers(self, count: int, contexts: list[list[ChangeContext]], now: datetime) -> str:
         wanted = [demo_id(number) for number in range(1, count + 1)]
         existing = set(
             Customer.objects.filter(alternate_customer_id__in=wanted).values_list("alternate_customer_id", flat=True)
@@ -220,7 +234,7 @@ class Command(BaseCommand):
         for number in range(1, count + 1):
             data = _customer_data(rng, number)
             if demo_id(number) not in existing:
-                to_create.append(data)
+                to_create.append({**data, "number": number})
         # Someone may have used one of these addresses by hand; such a demo customer goes without an email.
         emails = [data["fields"]["email"] for data in to_create]
         taken_emails = set(Customer.objects.filter(email__in=emails).values_list("email", flat=True))
@@ -230,12 +244,21 @@ class Command(BaseCommand):
             if fields["email"] in taken_emails:
                 fields["email"] = ""
             context = contexts[data.pop("store_index")][data.pop("associate_index")]
-            customer_sign_up(fields=fields, context=context, **data)
+            # Each customer signs up (and enrols) on their own day of the last twelve weeks.
+            with time_machine.travel(sign_up_moment(data.pop("number"), now), tick=False):
+                customer_sign_up(fields=fields, context=context, **data)
 
         demo_customers = Customer.objects.filter(alternate_customer_id__startswith=DEMO_ID_PREFIX)
         enrolled = demo_customers.filter(loyalty_accounts__isnull=False).distinct().count()
         line = _present_or_created(len(to_create), len(existing))
         return f"{line}, {enrolled} of {demo_customers.count()} enrolled in the loyalty program"
+
+    def _seed_history(self, now: datetime) -> str:
+        demo_customer_pks = list(
+            Customer.objects.filter(alternate_customer_id__startswith=DEMO_ID_PREFIX).values_list("pk", flat=True)
+        )
+        summary = demo_history_seed(program=program_get_default(), customer_pks=demo_customer_pks, now=now)
+        return "already present" if summary is None else summary.line()
 
     def _seed_cards(self) -> list[Card]:
         """A physical card for each of the first DEMO_CARDS enrolled demo customers (numbered by their position,
@@ -288,12 +311,15 @@ class Command(BaseCommand):
             line += " (WARNING: the client is deactivated in the admin, so the key below is refused)"
         return line, key
 
-    def _print_summary(self, stores_line: str, customers_line: str, admin_created: bool, client_line: str) -> None:
+    def _print_summary(
+        self, stores_line: str, customers_line: str, history_line: str, admin_created: bool, client_line: str
+    ) -> None:
         # An existing admin keeps its password: checking whether it is still "admin" would cost a PBKDF2 round.
         admin_line = "created" if admin_created else "already present (password left as it was)"
         self.stdout.write("Demo data:")
         self.stdout.write(f"  stores      {stores_line}")
         self.stdout.write(f"  customers   {customers_line}")
+        self.stdout.write(f"  history     {history_line}")
         self.stdout.write(f"  admin user  {admin_line}")
         self.stdout.write(f'  API client  "{API_CLIENT_NAME}" {client_line}')
 

@@ -18,8 +18,9 @@ pytestmark = pytest.mark.django_db
 
 
 def run_seed_demo(*args: str) -> str:
+    """Without the loyalty history, which test_seed_demo_history.py covers: it would only make these slower."""
     stdout = io.StringIO()
-    call_command("seed_demo", "--customers", "20", *args, stdout=stdout)
+    call_command("seed_demo", "--customers", "20", "--no-history", *args, stdout=stdout)
     return stdout.getvalue()
 
 

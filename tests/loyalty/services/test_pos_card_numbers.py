@@ -94,3 +94,25 @@ def test_a_check_digit_program_refuses_a_wrong_digit_at_the_pos_and_in_the_back_
     assert pos == ("INVALID_CARD_NUMBER", 400, "loyalty_id")
     assert back_office == ("INVALID_CARD_NUMBER", 400, "number")
     assert Card.objects.count() == before + 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_tills_keying_in_one_card_at_once_give_it_to_one_customer(on_postgres, customer_factory):
+    # given
+    from tests.loyalty.services.concurrency import in_threads
+
+    customers = [customer_factory(email=f"shopper{index}@example.com") for index in range(6)]
+
+    # when
+    results = in_threads(
+        6,
+        lambda index: loyalty_account_enrol(
+            customer=customers[index], context=ChangeContext(), card_number="400000000099"
+        ),
+    )
+
+    # then
+    assert sorted(results, key=str) == [("LOYALTY_ID_ALREADY_IN_USE", 409)] * 5 + ["ok"]
+    assert list(Card.objects.values_list("normalised_number", flat=True)) == ["400000000099"]
+    assert LoyaltyAccount.objects.count() == 1

@@ -1,15 +1,21 @@
 """The back office for a store manager in a real browser: the clienteling home finds a customer as they type, the
-customer page answers "who is this" above the fold of a 1280x800 window, and points are adjusted from there; and no
-admin page scrolls sideways in a 1280 px window. Screenshots land in test-artifacts/e2e/<test name>/."""
+customer page answers "who is this" above the fold of a 1280x800 window, and points are adjusted from there; no
+admin page scrolls sideways in a 1280 px window; and the demo opens with twelve weeks of history. Screenshots land in
+test-artifacts/e2e/<test name>/."""
+
+import io
 
 import pytest
 from django.apps import apps
 from django.contrib import admin
 from django.contrib.auth.models import Group
+from django.core.management import call_command
+from django.db.models import Count
+from django.test import override_settings
 from playwright.sync_api import expect
 
 from crm.roles import STORE_MANAGERS
-from loyalty.models import LoyaltyAccount
+from loyalty.models import LoyaltyAccount, Purchase
 from loyalty.services.points import points_adjust_by_admin
 from tests.loyalty.factories import LoyaltyAccountFactory
 from tests.test_admin_smoke import FACTORIES
@@ -21,10 +27,10 @@ WINDOW_WIDTH = 1280
 ABOVE_THE_FOLD = {"width": WINDOW_WIDTH, "height": 800}
 
 
-def _log_in(page, screenshots, *, username: str) -> None:
+def _log_in(page, screenshots, *, username: str, password: str = PASSWORD) -> None:
     page.goto("/admin/login/?next=/admin/")
     page.get_by_label("Username:").fill(username)
-    page.get_by_label("Password:").fill(PASSWORD)
+    page.get_by_label("Password:").fill(password)
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url("**/admin/")
     expect(page.get_by_role("button", name="Log out")).to_be_visible()
@@ -117,3 +123,21 @@ def test_no_admin_page_scrolls_sideways_in_a_1280_px_window(page, screenshots, p
     assert too_wide == {}
     page.goto(f"/admin/crm/customer/{objects['crm.Customer'].pk}/change/")
     screenshots.take("customer-page-full", full_page=True)
+
+
+def test_the_demo_opens_with_history_on_the_home_page_the_dashboard_and_a_customer(page, screenshots, admin_roles):
+    # given: the demo as `make run` seeds it (fewer customers, same history)
+    with override_settings(DEBUG=True):
+        call_command("seed_demo", "--customers", "40", stdout=io.StringIO())
+    regular = Purchase.objects.values("account__customer").annotate(count=Count("id")).order_by("-count").first()
+    _log_in(page, screenshots, username="manager", password="manager")
+
+    # then: the home page knows the stores' customers
+    expect(page.locator("#home-recent tbody tr")).to_have_count(8)
+    screenshots.take("demo-home", full_page=True)
+    page.goto("/admin/dashboard/")
+    expect(page.locator("body")).to_contain_text("Points earned, burned and expired per week")
+    screenshots.take("demo-dashboard", full_page=True)
+    page.goto(f"/admin/crm/customer/{regular['account__customer']}/change/")
+    expect(page.locator("#customer-glance .glance-purchases li")).to_have_count(3)
+    screenshots.take("demo-customer-at-a-glance")

@@ -263,3 +263,26 @@ def test_a_customer_who_signs_up_on_update_gets_the_card_number_as_account(pos_c
     # then
     assert response.status_code == 200
     assert response.json()["customer"]["loyaltyProfile"]["accountNumber"] == CARD
+
+
+@pytest.mark.parametrize(
+    ("language", "message"),
+    [
+        ("de", "profile.loyaltyId: Diese Kundenkartennummer wird bereits verwendet."),
+        ("fr", "profile.loyaltyId: Ce numéro de carte de fidélité est déjà utilisé."),
+        ("es", "profile.loyaltyId: Este número de tarjeta de fidelización ya está en uso."),
+    ],
+)
+def test_the_card_number_errors_follow_accept_language(pos_client, language, message):
+    # given
+    _sign_up(pos_client, email="grace@example.com")
+    body = {"profile": {"firstName": "Ada", "loyaltyId": CARD}, "consents": {"loyaltySignUp": True}}
+
+    # when
+    response = pos_client.post(
+        URL, data=json.dumps(body), content_type="application/json", HTTP_ACCEPT_LANGUAGE=language
+    )
+
+    # then
+    assert response.status_code == 409
+    assert response.json() == {"errorCode": "LOYALTY_ID_ALREADY_IN_USE", "errorMessage": message}

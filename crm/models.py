@@ -2,9 +2,10 @@ from typing import ClassVar
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from core.expressions import ByteOrder
 from core.models import TimeStampedModel
 from crm.validators import (
     validate_code,
@@ -90,8 +91,11 @@ class Customer(TimeStampedModel):
         indexes: ClassVar = [
             # varchar_pattern_ops lets PostgreSQL answer `LIKE 'abc%'` from the index under any collation;
             # other databases ignore opclasses.
+            # Name search (crm/selectors.py customer_search_queryset): the last-name prefix as a range and the
+            # page in this order, both from the index (at 1,000,000 customers a common prefix matched 10,000 rows,
+            # all read and sorted to keep 20).
             models.Index(
-                fields=("last_name_search",), opclasses=("varchar_pattern_ops",), name="customer_last_name_prefix"
+                ByteOrder("last_name_search"), ByteOrder("first_name_search"), F("id"), name="customer_name_order"
             ),
             models.Index(
                 fields=("first_name_search",), opclasses=("varchar_pattern_ops",), name="customer_first_name_prefix"

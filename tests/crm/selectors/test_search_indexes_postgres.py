@@ -70,8 +70,13 @@ def test_every_search_criterion_uses_an_index_not_a_sequential_scan(ten_thousand
     # then
     with_sequential_scan = {name: plan for name, plan in plans.items() if "Seq Scan" in plan}
     assert with_sequential_scan == {}
-    assert "customer_last_name_prefix" in plans["last-name-prefix"]
-    assert "customer_first_name_prefix" in plans["first-name-prefix"]
+    assert "customer_name_order" in plans["last-name-prefix"]
+    # A first name alone: its own index, or the name order's index walked until a page matches (the planner's choice
+    # by the prefix's frequency).
+    assert (
+        "customer_first_name_prefix" in plans["first-name-prefix"]
+        or "customer_name_order" in plans["first-name-prefix"]
+    )
     assert "customer_email_unique" in plans["email"]
     assert "customer_phone_mobile" in plans["phone"]
     assert "customer_phone_home" in plans["phone"]

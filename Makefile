@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test bench bench-vouchers install install-dev install-run lock lint format migrate seed worker clean
+.PHONY: run test bench bench-scale bench-profile bench-vouchers install install-dev install-run lock lint format migrate seed worker clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,7 +48,7 @@ migrate: install
 	$(BIN)/python manage.py createcachetable
 	$(BIN)/python manage.py setup_periodic_tasks
 
-seed: migrate install-run
+seed: migrate
 	$(BIN)/python manage.py seed_demo --host $(HOST) --port $(PORT)
 
 # Web server, Celery worker and Celery beat together (Procfile.dev), on SQLite and the filesystem broker.
@@ -66,8 +66,22 @@ PYTEST_MARKS ?= not slow
 test: install-dev
 	$(BIN)/python -m pytest --numprocesses=$(PYTEST_WORKERS) --dist=worksteal -m "$(PYTEST_MARKS)" $(PYTEST_ARGS)
 
-# Latency percentiles and throughput of GET /customer-profile against bare-framework floors (bench/, docs/benchmarks.md).
-bench: install
+# The benchmark suite (bench/suite.py, docs/benchmarks.md): every hot path through gunicorn, driven by wrk, beside the
+# bare-Django and authenticated-DRF floors; writes bench/results/suite-$(SCALE).json, docs/benchmarks/suite-$(SCALE).png
+# and regenerates docs/benchmarks.md. The data set is built first if the database does not hold SCALE customers
+# (`make bench-scale`). wrk is Debian's package, installed here when missing.
+SCALE ?= 20000
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/retail_crm_bench_$(SCALE)
+bench: install-dev
+	command -v wrk >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk)
+	$(BIN)/python -m bench.suite --customers $(SCALE) --database-url $(BENCH_DATABASE_URL) $(BENCH_ARGS)
+
+# The suite's data set on PostgreSQL (bench/scale_data.py, COPY and set-based SQL): SCALE=20000 or SCALE=1000000.
+bench-scale: install
+	$(BIN)/python -m bench.scale_data --customers $(SCALE) --database-url $(BENCH_DATABASE_URL)
+
+# The older Scan & Go-only benchmark with its Python load generator (bench/customer_profile.py), SQLite by default.
+bench-profile: install
 	$(BIN)/python -m bench.customer_profile $(BENCH_ARGS)
 
 # Bulk voucher generation (the Celery job) against Django's bulk_create floor (bench/voucher_batches.py).

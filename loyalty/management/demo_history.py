@@ -107,6 +107,11 @@ def sign_up_moment(number: int, now: datetime) -> datetime:
     return min(moment, now - timedelta(minutes=1))
 
 
+def sign_up_travel(number: int, now: datetime) -> time_machine.travel:
+    """Travel to the moment demo customer `number` signed up, for the sign-up."""
+    return time_machine.travel(sign_up_moment(number, now), tick=False)
+
+
 def _configure_program(program: Program) -> Program:
     """The program's settings and tiers are configuration the admin saves through its stock forms (no service
     owns them): saved the same way, validated first."""

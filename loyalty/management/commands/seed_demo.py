@@ -3,6 +3,7 @@ last twelve weeks), twelve weeks of loyalty history (loyalty/management/demo_his
 API key, then curl lines that work against the running SPI. Safe to run on every start: a second run changes
 nothing but the API key."""
 
+import importlib.util
 import random
 import time
 import unicodedata
@@ -11,7 +12,6 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
-import time_machine
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -25,7 +25,6 @@ from crm.roles import MARKETING, STORE_MANAGERS
 from crm.services.api_clients import api_client_create, api_client_rotate_key, api_client_set_scopes
 from crm.services.context import ChangeContext
 from crm.services.stores import associate_get_or_create, store_get_or_create
-from loyalty.management.demo_history import demo_history_seed, sign_up_moment
 from loyalty.models import Card, LoyaltyAccount
 from loyalty.selectors.accounts import program_get_default
 from loyalty.services.cards import card_block, card_issue
@@ -178,6 +177,12 @@ class Command(BaseCommand):
                 "seed_demo creates an admin user with the password 'admin' and a demo API key, so it only runs "
                 "with DEBUG on. Use --force if you really want demo data on this installation."
             )
+        if importlib.util.find_spec("time_machine") is None:
+            # Installed by `make seed` and `make run` (requirements-run.txt), not by production's requirements.txt.
+            raise CommandError(
+                "seed_demo needs time-machine to date the demo history: pip install --require-hashes -r "
+                "requirements-run.txt (make install-run)."
+            )
         count = options["customers"]
         if not 1 <= count <= MAX_CUSTOMERS:
             raise CommandError(f"--customers must be between 1 and {MAX_CUSTOMERS}.")
@@ -225,6 +230,8 @@ class Command(BaseCommand):
         return f"{_present_or_created(len(codes) - present, present)}, {associate_count} associates", contexts
 
     def _seed_customers(self, count: int, contexts: list[list[ChangeContext]], now: datetime) -> str:
+        from loyalty.management.demo_history import sign_up_travel  # needs time-machine: checked in handle()
+
         wanted = [demo_id(number) for number in range(1, count + 1)]
         existing = set(
             Customer.objects.filter(alternate_customer_id__in=wanted).values_list("alternate_customer_id", flat=True)
@@ -245,7 +252,7 @@ class Command(BaseCommand):
                 fields["email"] = ""
             context = contexts[data.pop("store_index")][data.pop("associate_index")]
             # Each customer signs up (and enrols) on their own day of the last twelve weeks.
-            with time_machine.travel(sign_up_moment(data.pop("number"), now), tick=False):
+            with sign_up_travel(data.pop("number"), now):
                 customer_sign_up(fields=fields, context=context, **data)
 
         demo_customers = Customer.objects.filter(alternate_customer_id__startswith=DEMO_ID_PREFIX)
@@ -257,6 +264,8 @@ class Command(BaseCommand):
         demo_customer_pks = list(
             Customer.objects.filter(alternate_customer_id__startswith=DEMO_ID_PREFIX).values_list("pk", flat=True)
         )
+        from loyalty.management.demo_history import demo_history_seed  # needs time-machine: checked in handle()
+
         summary = demo_history_seed(program=program_get_default(), customer_pks=demo_customer_pks, now=now)
         return "already present" if summary is None else summary.line()
 

@@ -2,15 +2,17 @@
 own past dates, so that every chart of the dashboard has something to show; written once, so that running the
 command again changes nothing."""
 
+import importlib.util
 import io
 from datetime import UTC, datetime
 
 import pytest
 import time_machine
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.test import override_settings
 
-from crm.models import Customer
+from crm.models import Customer, Store
 from loyalty.models import LoyaltyAccount, PointsEntry, Purchase, TierChange, Voucher
 from loyalty.selectors.accounts import program_get_default
 from loyalty.selectors.dashboard import (
@@ -96,3 +98,24 @@ def test_seed_demo_writes_twelve_weeks_that_fill_every_dashboard_chart_once():
     assert _history_counts() == counts_after_first_run
     assert dict(LoyaltyAccount.objects.values_list("pk", "points_balance")) == balances
     assert "  history     already present" in output
+
+
+@override_settings(DEBUG=True)
+def test_seed_demo_without_time_machine_says_what_to_install_and_writes_nothing(monkeypatch):
+    # given: production's requirements.txt alone
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *args: None if name == "time_machine" else find_spec(name, *args)
+    )
+
+    # when
+    with pytest.raises(CommandError) as raised:
+        call_command("seed_demo", "--customers", "5", stdout=io.StringIO())
+
+    # then
+    assert str(raised.value) == (
+        "seed_demo needs time-machine to date the demo history: pip install --require-hashes -r "
+        "requirements-run.txt (make install-run)."
+    )
+    assert Customer.objects.count() == 0
+    assert Store.objects.count() == 0

@@ -8,6 +8,7 @@ from django.db import connection
 from django.utils import translation
 from rest_framework.test import APIClient
 
+from crm.api_key_cache import api_client_cache
 from crm.services.api_clients import api_client_create
 from tests.crm.factories import AddressFactory, AssociateFactory, CustomerFactory, StoreFactory
 from tests.loyalty.factories import (
@@ -141,6 +142,12 @@ def webhook_receivers_cache_clear():
     """Each process caches which webhook endpoints exist (webhooks.selectors.receiving_cache); a test's endpoints
     are rolled back with it, so start every test with no copy."""
     receiving_cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def api_client_cache_clear():
+    """Each process caches the API clients it authenticated (crm/api_key_cache.py): start every test with none."""
+    api_client_cache.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -174,6 +174,9 @@ API_THROTTLE_RATES = {
         **env.dict("API_THROTTLE_RATES", default={}),
     }.items()
 }
+# Seconds a web process trusts its copy of an authenticated API client (crm/api_key_cache.py): a key deactivated or
+# rotated in another process is refused within this long; 0 reads the client on every request.
+API_KEY_CACHE_SECONDS = env.float("API_KEY_CACHE_SECONDS", default=5.0)
 # Wrong API keys per client address; past it every request with a key from there gets 429 for the rest of the window.
 API_FAILED_AUTHENTICATION_RATE = _throttle_rate(env.str("API_FAILED_AUTHENTICATION_RATE", default="") or "60/min")
 # Responses under these paths carry personal data: Cache-Control: no-store (core.middleware.NoStoreMiddleware).

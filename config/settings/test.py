@@ -20,6 +20,11 @@ PHONENUMBER_DEFAULT_REGION = "US"
 API_THROTTLE_RATES = {}
 API_FAILED_AUTHENTICATION_RATE = None
 API_DOCS_PUBLIC = True
+# The per-process copies of API clients and webhook endpoints never expire by themselves in a test, however slow the
+# machine: query budgets count a warm copy. Tests of their lifetime set it (tests/crm/test_api_key_cache.py,
+# tests/webhooks/services/test_event_receivers.py); every test starts with none (tests/conftest.py).
+API_KEY_CACHE_SECONDS = 3600
+WEBHOOK_RECEIVERS_CACHE_SECONDS = 3600
 # Every vendor adapter mounted, so that the suite and the OpenAPI document cover them.
 COMPAT_ADAPTERS = ["antavo", "capillary", "loyaltylion"]
 

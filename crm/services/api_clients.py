@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.exceptions import ApplicationError
+from crm.api_key_cache import api_client_cache
 from crm.error_codes import CrmErrorCode
 from crm.models import ApiClient, Store
 
@@ -19,6 +20,13 @@ def api_key_hash(key: str) -> str:
 
 def _new_key() -> str:
     return KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+def _api_clients_changed() -> None:
+    """Forget the clients this process authenticated: now (the rest of this transaction sees the change) and at
+    commit (a copy another thread read meanwhile must not outlive it). Other processes within API_KEY_CACHE_SECONDS."""
+    api_client_cache.clear()
+    transaction.on_commit(api_client_cache.clear)
 
 
 def _validated_scopes(scopes: Iterable[str]) -> list[str]:
@@ -76,6 +84,7 @@ def api_client_rotate_key(*, client: ApiClient) -> str:
     client.key_prefix = key[:10]
     client.key_hash = api_key_hash(key)
     client.save(update_fields=["key_prefix", "key_hash", "updated_at"])
+    _api_clients_changed()
     return key
 
 
@@ -86,6 +95,7 @@ def api_client_escher_secret_rotate(*, client: ApiClient) -> str:
     secret = secrets.token_urlsafe(32)
     client.escher_secret = secret
     client.save(update_fields=["escher_secret", "updated_at"])
+    _api_clients_changed()
     return secret
 
 
@@ -97,6 +107,7 @@ def api_client_escher_secret_clear(*, client: ApiClient) -> bool:
         return False
     client.escher_secret = ""
     client.save(update_fields=["escher_secret", "updated_at"])
+    _api_clients_changed()
     return True
 
 
@@ -104,6 +115,7 @@ def api_client_escher_secret_clear(*, client: ApiClient) -> bool:
 def api_client_set_scopes(*, client: ApiClient, scopes: Iterable[str]) -> ApiClient:
     client.scopes = _validated_scopes(scopes)
     client.save(update_fields=["scopes", "updated_at"])
+    _api_clients_changed()
     return client
 
 
@@ -118,6 +130,7 @@ def api_client_stores_set(*, client: ApiClient, store_codes: Iterable[str]) -> b
         return False
     client.allowed_stores.set(stores)
     client.save(update_fields=["updated_at"])
+    _api_clients_changed()
     return True
 
 
@@ -142,4 +155,5 @@ def _api_client_set_active(*, client: ApiClient, is_active: bool) -> bool:
     )
     if changed:
         client.is_active, client.updated_at = is_active, now
+        _api_clients_changed()
     return bool(changed)

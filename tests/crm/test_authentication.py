@@ -3,6 +3,7 @@ of their own, on SQLite and PostgreSQL alike), or read on their own for a client
 
 import pytest
 
+from crm.api_key_cache import api_client_cache
 from crm.authentication import api_client_by_key
 from crm.models import ApiClient
 from crm.selectors import api_client_allowed_store_codes, api_client_may_act_for_store
@@ -25,6 +26,7 @@ def test_the_key_lookup_loads_the_allowed_stores_in_its_own_query(key, django_as
     # given
     _restrict(key, *codes)
     api_client_by_key(key)  # records the last use
+    api_client_cache.clear()  # the lookup reads the database again (crm/api_key_cache.py)
 
     # when
     with django_assert_num_queries(1):

@@ -20,7 +20,7 @@ from loyalty.services.purchases import (
 from loyalty.services.tiers import qualifying_value
 from tests.loyalty.factories import LoyaltyAccountFactory, PurchaseFactory
 
-QUERIES_PER_REQUEST = 6  # as in test_spi_query_budget.py
+QUERIES_PER_REQUEST = 5  # as in test_spi_query_budget.py
 
 
 def ms(moment: str) -> int:

@@ -55,7 +55,11 @@ class Purchase(TimeStampedModel):
             models.CheckConstraint(condition=Q(total__gte=0), name="purchase_total_not_negative"),
             models.CheckConstraint(condition=Q(points_burned__gte=0), name="purchase_points_burned_not_negative"),
         ]
-        indexes: ClassVar = [models.Index(fields=("account", "-purchased_at"), name="purchase_account_recent")]
+        indexes: ClassVar = [
+            models.Index(fields=("account", "-purchased_at"), name="purchase_account_recent"),
+            # A store's latest purchases and its purchases of a day (the back office's clienteling home).
+            models.Index(fields=("store", "-purchased_at"), name="purchase_store_recent"),
+        ]
 
     def __str__(self) -> str:
         return self.transaction_id

@@ -450,12 +450,13 @@ class CustomerAdmin(ServiceModelAdmin):
         return request.user.has_perm("crm.change_customer")
 
     def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None) -> Customer | None:
-        # The change page shows the profile address, the creating store and associate: joined, not one query each.
-        # (The changelist joins only what it lists, through list_select_related.)
+        # The change page shows the profile address, the creating store and associate, and (the glance on top) the
+        # consents: joined, not one query each. (The changelist joins only what it lists, through
+        # list_select_related.)
         if from_field is not None:
             return super().get_object(request, object_id, from_field)
         queryset = self.get_queryset(request).select_related(
-            "profile_address", "created_store", "created_associate__store"
+            "profile_address", "created_store", "created_associate__store", "consents"
         )
         try:
             return queryset.get(pk=object_id)

@@ -32,8 +32,9 @@ CUSTOMERS_URL = "/admin/crm/customer/"
 # Session, user, the customer (profile address and stores joined), the inlines (consent history,
 # addresses, consents); the loyalty panel: accounts, then per account the tiers, the qualifying value now and at
 # the tier's expiry, purchase totals, balances, the latest entries and purchases; and the vouchers. The glance on
-# top shares the panel's reads and adds the consents, the open lots (points expiring soon) and the usable vouchers.
-CUSTOMER_PAGE_QUERIES = 18
+# top shares the panel's reads (its consents come joined to the customer) and adds the open lots (points expiring
+# soon) and the usable vouchers.
+CUSTOMER_PAGE_QUERIES = 17
 
 
 @pytest.fixture

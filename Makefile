@@ -48,7 +48,7 @@ migrate: install
 	$(BIN)/python manage.py createcachetable
 	$(BIN)/python manage.py setup_periodic_tasks
 
-seed: migrate
+seed: migrate install-run
 	$(BIN)/python manage.py seed_demo --host $(HOST) --port $(PORT)
 
 # Web server, Celery worker and Celery beat together (Procfile.dev), on SQLite and the filesystem broker.

@@ -178,7 +178,13 @@ def render(results_dir: Path = RESULTS_DIR) -> str:
             "",
             f"### {report['customers']:,} customers",
             "",
-            f"Run finished {report['finished_at']} at commit {report['git_commit']} on {report['machine']['cpu_count']}"
+            f"Run finished {report['finished_at']} at commit {report['git_commit']}"
+            + (
+                f" with {report['git_uncommitted_changes']} files changed and not yet committed"
+                if report.get("git_uncommitted_changes")
+                else ""
+            )
+            + f" on {report['machine']['cpu_count']}"
             f" cores (load average {report['machine']['load_average_at_end']} at the end);"
             f" {settings['seconds_per_path']:g} s"
             f" per path after {settings['warmup_seconds']:g} s of warm-up, {settings['seconds_per_floor_run']:g} s per"

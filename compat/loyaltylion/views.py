@@ -100,6 +100,8 @@ ACCESS_ERRORS = {
     429: '{"error": {"code": "rate_limited"}}.',
     503: '{"error": {"code": "no_default_program", "message"}}.',
 }
+# A path whose site_id is not a number matches no route: LoyaltyLion's not_found, as for any unknown path.
+NO_SUCH_PATH = {404: '{"error": {"code": "not_found"}}: no such path (site_id is not a number).'}
 PARAMETERS = [
     OpenApiParameter("site_id", int, OpenApiParameter.PATH, description="LoyaltyLion's site id; not read here."),
     OpenApiParameter("channel", str, enum=list(SESSION_CHANNELS), description="Or the X-LoyaltyLion-Channel header."),
@@ -167,7 +169,7 @@ class SessionStartLoyaltyLionApi(LoyaltyLionApi):
         request=LoyaltyLionSessionInputSerializer,
         responses={
             200: LoyaltyLionSessionResponseOutputSerializer,
-            **_errors({**ACCESS_ERRORS, 409: "ambiguous_identifier", 422: "email_already_in_use"}),
+            **_errors({**ACCESS_ERRORS, **NO_SUCH_PATH, 409: "ambiguous_identifier", 422: "email_already_in_use"}),
         },
         examples=[
             OpenApiExample(
@@ -263,7 +265,7 @@ class ConfigurationGetLoyaltyLionApi(LoyaltyLionApi):
         summary="Get configuration (LoyaltyLion headless 2025-06)",
         description="The SiteConfiguration: program, tier_configuration (numeric tier ids), rules, rewards.",
         parameters=PARAMETERS,
-        responses={200: LoyaltyLionConfigurationOutputSerializer, **_errors(ACCESS_ERRORS)},
+        responses={200: LoyaltyLionConfigurationOutputSerializer, **_errors({**ACCESS_ERRORS, **NO_SUCH_PATH})},
         tags=[TAG],
     )
     def get(self, request: Request, site_id: int) -> Response:

@@ -466,6 +466,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--customers", type=int, default=20_000)
     parser.add_argument("--database-url", help="default: postgres://postgres@127.0.0.1:5432/retail_crm_bench_<N>")
+    parser.add_argument("--output", type=Path, default=RESULTS_DIR, help="directory of load-<N>.json")
     args = parser.parse_args()
     url = args.database_url or default_database_url(args.customers)
     ensure_database(url)
@@ -479,8 +480,8 @@ def main() -> None:
     if mismatches:
         raise SystemExit(1)
     # The suite's report quotes the load time of its data set (bench/report.py).
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    (RESULTS_DIR / f"load-{args.customers}.json").write_text(json.dumps(report.__dict__, indent=2) + "\n")
+    args.output.mkdir(parents=True, exist_ok=True)
+    (args.output / f"load-{args.customers}.json").write_text(json.dumps(report.__dict__, indent=2) + "\n")
 
 
 if __name__ == "__main__":

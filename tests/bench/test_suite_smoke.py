@@ -140,10 +140,20 @@ def test_the_suite_runs_every_scenario_at_1000_customers_and_reports_each(smoke_
     assert (tmp_path / f"suite-{CUSTOMERS}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_the_loaded_rows_look_like_what_the_services_write(smoke_database):
+def test_the_loaded_rows_look_like_what_the_services_write(smoke_database, tmp_path):
     # given
     subprocess.run(  # noqa: S603
-        [sys.executable, "-m", "bench.scale_data", "--customers", "200", "--database-url", smoke_database],
+        [
+            sys.executable,
+            "-m",
+            "bench.scale_data",
+            "--customers",
+            "200",
+            "--database-url",
+            smoke_database,
+            "--output",
+            str(tmp_path),
+        ],  # fmt: skip
         cwd=ROOT,
         capture_output=True,
         check=True,
@@ -186,3 +196,4 @@ def test_the_loaded_rows_look_like_what_the_services_write(smoke_database):
     assert balances[1] == 200
     assert balances[2] > 0
     assert purchases_without_lot == 0
+    assert json.loads((tmp_path / "load-200.json").read_text())["rows"]["customers"] == 200

@@ -22,7 +22,6 @@ def envelope_body(
     return json.dumps(envelope, cls=DjangoJSONEncoder, ensure_ascii=False, separators=(",", ":"))
 
 
-@transaction.atomic
 def webhook_event_emit(
     *,
     type: str,
@@ -51,11 +50,15 @@ def webhook_event_emit(
         # To the microsecond (the JSON encoder would cut to milliseconds): two updates within a millisecond must
         # still compare in the right order.
         entity["updated_at"] = updated_at.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
-    event = event_record(event_type=type, entity_id=entity_id, data=payload, entity=entity)
-    # No task message for an event no endpoint receives (the common case: a checkout emits two); the sweeper marks
-    # it fanned out, or fans it out if an endpoint created meanwhile in another process does receive it.
-    if webhook_event_has_receivers(event_type=type, occurred_at=event.created_at):
-        enqueue_after_commit(webhook_event_fan_out_task, event.pk)
+    # No savepoint of its own inside the caller's transaction (2 statements fewer per event, 4 per checkout): its
+    # one insert either succeeds or fails the caller's transaction with it, as the outbox must. The checks above
+    # raise before it, so a caller catching their ValueError keeps a usable transaction.
+    with transaction.atomic(savepoint=False):
+        event = event_record(event_type=type, entity_id=entity_id, data=payload, entity=entity)
+        # No task message for an event no endpoint receives (the common case: a checkout emits two); the sweeper
+        # marks it fanned out, or fans it out if an endpoint created meanwhile in another process does receive it.
+        if webhook_event_has_receivers(event_type=type, occurred_at=event.created_at):
+            enqueue_after_commit(webhook_event_fan_out_task, event.pk)
     return event
 
 

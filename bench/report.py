@@ -114,15 +114,21 @@ def _table(report: dict) -> list[str]:
     return lines
 
 
-def _load_line(report: dict) -> str:
+def _load_line(report: dict, results_dir: Path) -> str:
     load = report.get("load")
     if not load:
         return "Data set: loaded before this run; its load time was not recorded."
     rows = load["rows"]
-    return (
+    line = (
         f"Data set: {sum(rows.values()):,} rows ({', '.join(f'{count:,} {name}' for name, count in rows.items())}), "
         f"loaded by `make bench-scale` in {load['seconds']:.0f} s."
     )
+    # The loader may have been run (and changed) since: its latest time at this size, from its own report.
+    latest_path = results_dir / f"load-{report['customers']}.json"
+    latest = json.loads(latest_path.read_text()) if latest_path.exists() else None
+    if latest and latest["seconds"] != load["seconds"]:
+        line += f" The latest `make bench-scale SCALE={report['customers']}` took {latest['seconds']:.0f} s."
+    return line
 
 
 def _scale_comparison(reports: list[dict]) -> list[str]:
@@ -188,7 +194,7 @@ def render(results_dir: Path = RESULTS_DIR) -> str:
             f" cores (load average {report['machine']['load_average_at_end']} at the end);"
             f" {settings['seconds_per_path']:g} s"
             f" per path after {settings['warmup_seconds']:g} s of warm-up, {settings['seconds_per_floor_run']:g} s per"
-            f" floor run; measuring took {report['measuring_seconds']:.0f} s. {_load_line(report)}",
+            f" floor run; measuring took {report['measuring_seconds']:.0f} s. {_load_line(report, results_dir)}",
         ]
         if report.get("note"):
             lines += ["", f"Run conditions: {report['note']}"]

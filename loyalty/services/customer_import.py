@@ -215,10 +215,11 @@ def _program(code: str, programs: dict[str, Program]) -> Program:
     return programs[code]
 
 
-@transaction.atomic
 def customer_import_row(*, row: ImportRow, context: ChangeContext, programs: dict[str, Program]) -> RowOutcome:
     """Create or update one customer from an import row, enrol them and give them their card and opening balance.
-    Raises ApplicationError, ValidationError or RowRejected; the savepoint then leaves nothing behind."""
+    Raises ApplicationError, ValidationError or RowRejected. Call it inside a savepoint of its own (import_row_apply
+    opens one, which a dry run also needs to roll back), so a rejected row leaves nothing behind; it opens none
+    itself, which would be a second SAVEPOINT/RELEASE pair per row."""
     customer = customer_get_by_external_id(source=IMPORT_SOURCE, external_id=row.external_id)
     if customer is None:
         customer = customer_create(
@@ -235,7 +236,8 @@ def customer_import_row(*, row: ImportRow, context: ChangeContext, programs: dic
         program = _program(row.program_code, programs)
         account = loyalty_account_enrol(customer=customer, context=context, program=program)
         if row.card_number:
-            _card_give(account, row.card_number)
+            # A customer created by this row has no card yet: the check for one already held is for a re-import.
+            _card_give(account, row.card_number, is_new_account=outcome == "create")
         if row.points_balance:
             origin = EntrySource(
                 source=IMPORT_SOURCE,
@@ -247,11 +249,13 @@ def customer_import_row(*, row: ImportRow, context: ChangeContext, programs: dic
     return RowOutcome(outcome=outcome, customer_id=customer.public_id)
 
 
-def _card_give(account: LoyaltyAccount, number: str) -> None:
+def _card_give(account: LoyaltyAccount, number: str, *, is_new_account: bool) -> None:
     """Issue the card unless this account already has it (a second import); another account's card is refused."""
-    normalised = card_number_normalise(number, strip_leading_zeros=account.program.card_number_strip_leading_zeros)
-    if normalised and Card.objects.filter(account=account, normalised_number=normalised).exists():
-        return
+    if not is_new_account:
+        strip_zeros = account.program.card_number_strip_leading_zeros
+        normalised = card_number_normalise(number, strip_leading_zeros=strip_zeros)
+        if normalised and Card.objects.filter(account=account, normalised_number=normalised).exists():
+            return
     card_issue(account=account, number=number)
 
 

@@ -241,3 +241,34 @@ def test_command_refuses_a_bad_header(program, tmp_path):
     # when / then
     with pytest.raises(CommandError, match="Unknown columns: id, name"):
         call_command("import_customers", str(path))
+
+
+# Statements a new customer's row costs through the services (customer with email check, consents and their
+# history, profile address, external id, enrolment with its tier and digital card, the card, the opening balance in
+# the ledger, three webhook events, and the savepoints the services open): measured 64 in December 2026
+# (docs/finance-and-migration.md, Throughput). A change that adds statements per row slows a 100,000-row import.
+STATEMENTS_PER_NEW_ROW = 64
+STATEMENTS_PER_RUN = 10  # the job's claim, chunk lock, progress and finish, and the default program, per run
+
+
+@pytest.mark.django_db
+def test_a_new_customer_row_stays_within_its_statement_budget(program, django_assert_max_num_queries):
+    # given: ten new customers, each with an address, two consents, a card and an opening balance
+    rows = "".join(
+        f"B-{n},First{n},Last{n},b{n}@example.com,,1990-01-1{n},{n} Main St,Springfield,12345,US,yes,no,"
+        f"8001 {n:04d},{100 + n}\n"
+        for n in range(10)
+    )
+    job = import_job_create(
+        upload=io.BytesIO((HEADER + rows).encode()), file_name="crm.csv", user=None, is_dry_run=False, enqueue=False
+    )
+
+    # when
+    with django_assert_max_num_queries(10 * STATEMENTS_PER_NEW_ROW + STATEMENTS_PER_RUN):
+        import_job_run(job_pk=job.pk)
+
+    # then
+    job.refresh_from_db()
+    assert (job.created_count, job.updated_count, job.rejected_count) == (10, 0, 0)
+    assert Card.objects.filter(number__startswith="8001").count() == 10
+    assert PointsEntry.objects.aggregate(total=Sum("points"))["total"] == sum(100 + n for n in range(10))

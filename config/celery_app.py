@@ -5,8 +5,11 @@ from pathlib import Path
 
 from celery import Celery
 
+from core.kombu_filesystem import use_atomic_filesystem_transport
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
+use_atomic_filesystem_transport()
 app = Celery("retail_crm")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()

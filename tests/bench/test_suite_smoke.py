@@ -48,7 +48,11 @@ def _url(settings: dict, name: str) -> str:
 
 @pytest.fixture
 def smoke_database(django_db_setup, django_db_blocker):
-    """A database of its own, copied from the migrated test database (no migrations to run), dropped afterwards."""
+    """A database of its own, empty (the loader migrates it), dropped afterwards.
+
+    Not a copy of the test database: a transactional test earlier on the same worker flushes it, data migrations'
+    rows (the default program) with the rest, and the loader then found no program.
+    """
     with django_db_blocker.unblock():
         if connection.vendor != "postgresql":
             pytest.skip("the benchmark suite needs PostgreSQL: run with DATABASE_URL=postgres://...")
@@ -59,15 +63,10 @@ def smoke_database(django_db_setup, django_db_blocker):
         connection.close()
     if shutil.which("wrk") is None:
         pytest.skip("wrk is missing (Debian's package; .ci/run and `make bench` install it)")
-    template, name = settings["NAME"], f"{settings['NAME']}_bench_smoke"
+    name = f"{settings['NAME']}_bench_smoke"
     with psycopg.connect(_url(settings, "postgres"), autocommit=True) as admin:
         admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-        try:
-            admin.execute(
-                sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name), sql.Identifier(template))
-            )
-        except psycopg.errors.ObjectInUse:  # someone is connected to the template: migrate an empty one instead
-            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     try:
         yield _url(settings, name)
     finally:
